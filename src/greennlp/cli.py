@@ -1,0 +1,195 @@
+"""Command-line interface: a thin layer over the library; each command calls one function.
+
+Bad input (a :class:`~greennlp.errors.UserError`) prints one sentence to stderr and
+exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+from typing import Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from greennlp.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="greennlp: train, evaluate, compress and report NLP models, with the "
+                       "cost of every step (time, energy, CO2e, money).")
+console = Console()
+if not console.is_terminal:  # piped or logged: do not squeeze tables into 80 columns
+    console = Console(width=160)
+err_console = Console(stderr=True)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn UserError into one red sentence and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def _split_args(config: Optional[str], overrides: Optional[list[str]]) -> tuple[Optional[str], list[str]]:
+    """The one positional argument without '=' is the config; the rest are overrides."""
+    args = ([config] if config else []) + list(overrides or [])
+    sources = [a for a in args if "=" not in a]
+    if len(sources) > 1:
+        raise UserError(f"Give at most one config file or profile, got {', '.join(sources)}; "
+                        f"write the other arguments as key=value.")
+    return (sources[0] if sources else None), [a for a in args if "=" in a]
+
+
+def _output_dir(overrides: list[str]) -> str:
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.strip() == "output_dir" and value.strip():
+            return value.strip()
+    return "runs"
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def _summary(record) -> Table:
+    from greennlp.report.views import ci, fmt, model_rows
+
+    table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left")
+    for col in ("model", "params", "dev acc", "test acc [95% CI]", "ms/ex b=1", "ex/s b=32",
+                "train s", "train Wh", "train g CO2e"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    best = record.best_model()
+    for r in model_rows(record):
+        star = " *" if best and r["name"] == best.name else ""
+        table.add_row(r["name"] + star, fmt(r["params"]), ci(r["dev_accuracy"]).split(" ")[0],
+                      ci(r["test_accuracy"]), fmt(r["latency_ms"]), fmt(r["throughput"]),
+                      fmt(r["train_duration_s"]), fmt(_scaled(r["train_energy_kwh"], 1e3)),
+                      fmt(_scaled(r["train_co2_kg"], 1e3)))
+    return table
+
+
+@app.command()
+@user_errors
+def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.toml/.json) or "
+                                               "built-in profile (quick). Default: the defaults."),
+        overrides: Optional[list[str]] = typer.Argument(None, help="Dotted key=value "
+                                                        "overrides, e.g. transformer.train.epochs=2"),
+        resume: Optional[str] = typer.Option(None, "--resume", help="Continue a failed or "
+                                             "interrupted run by id; finished stages are kept."),
+        output_dir: str = typer.Option("runs", "--output-dir", help="Where runs are written "
+                                       "(used with --resume).")) -> None:
+    """Run the whole lifecycle: data, models, evaluation, report."""
+    from greennlp import pipeline
+    from greennlp.config import load_config
+    from greennlp.report.views import fmt
+
+    command = "greennlp " + shlex.join(sys.argv[1:])
+    config, overrides = _split_args(config, overrides)
+    log = functools.partial(console.print, highlight=False)
+    if resume:
+        r = pipeline.resume(resume, output_dir, log=log)
+    else:
+        try:
+            cfg = load_config(config, overrides)
+        except UserError as exc:
+            pipeline.record_failed_start(_output_dir(overrides), command, str(exc))
+            raise
+        r = pipeline.start(cfg, command, log=log)
+    console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)
+    try:
+        record = pipeline.execute(r)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted; resume with `greennlp run --resume {r.record.run_id}`")
+        raise typer.Exit(130) from None
+    console.print(_summary(record))
+    totals = record.totals()
+    est = " (estimated)" if any("estimate" in s.energy_method for s in record.stages) else ""
+    console.print(f"total: {fmt(totals['duration_s'])} s, {fmt(_scaled(totals['energy_kwh'], 1e3))} Wh"
+                  f"{est}, {fmt(_scaled(totals['co2_kg'], 1e3))} g CO2e, ${fmt(totals['cost_usd'])}",
+                  highlight=False)
+    console.print(f"report: {r.run_dir / 'report.html'}", highlight=False)
+
+
+@app.command("runs")
+@user_errors
+def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs."),
+              limit: int = typer.Option(20, help="Show at most this many, newest first.")) -> None:
+    """List recorded runs: id, status, dataset, best test accuracy, kWh, CO2e, cost."""
+    from greennlp import store
+    from greennlp.report.views import fmt
+
+    rows = store.list_runs(output_dir, limit)
+    if not rows:
+        console.print(f"no runs under {output_dir}")
+        return
+    table = Table()
+    for col in ("run id", "status", "dataset", "best model", "test acc", "time (s)", "kWh",
+                "kg CO2e", "cost ($)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["run_id"], r["status"], r["dataset"] or "-", r["best_model"] or "-",
+                      fmt(r["best_test_accuracy"]), fmt(r["duration_s"]), fmt(r["energy_kwh"]),
+                      fmt(r["co2_kg"]), fmt(r["cost_usd"]))
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def report(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
+           output_dir: str = typer.Option("runs", "--output-dir")) -> None:
+    """Regenerate a run's report, model card, datasheet and checklist from its record."""
+    from greennlp import store
+    from greennlp.record import RunRecord
+    from greennlp.report import write_reports
+
+    folder = store.find_run_dir(output_dir, run_id)
+    if folder is None:
+        raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
+    for path in write_reports(RunRecord.load(folder)).values():
+        console.print(path, highlight=False)
+
+
+@app.command()
+@user_errors
+def config(config: Optional[str] = typer.Argument(None, help="Config file or profile."),
+           overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides.")) -> None:
+    """Print the fully resolved configuration (YAML) without running anything."""
+    import yaml
+
+    from greennlp.config import load_config, to_dict
+
+    config, overrides = _split_args(config, overrides)
+    console.print(yaml.safe_dump(to_dict(load_config(config, overrides)), sort_keys=False),
+                  highlight=False)
+
+
+@app.command()
+@user_errors
+def regions(kind: str = typer.Argument("cloud", help="world, countries or cloud")) -> None:
+    """List the regions measure.region accepts, with their carbon intensity."""
+    from greennlp.measure import tables
+
+    all_regions = tables.regions()
+    if kind not in all_regions:
+        raise UserError(f"Unknown region kind '{kind}'; choose world, countries or cloud.")
+    for key in all_regions[kind]:
+        value, source = tables.carbon_intensity(key)
+        console.print(f"{key:28s} {value:8.1f} g/kWh  {source}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

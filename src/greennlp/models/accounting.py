@@ -1,0 +1,79 @@
+"""Parameter and FLOP accounting, computed from configs and checked against torch.
+
+Convention (Kaplan et al. 2020): a multiply-add is 2 FLOPs; only matrix products
+are counted (projections, attention scores and mixing, feed-forward, pooler and
+head); embedding look-ups, layer norms, softmax, activations and biases are left
+out, as they are <1% at these shapes. ``torch.utils.flop_counter.FlopCounterMode``
+uses the same convention, which is what the tests compare against.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def count_parameters(module: Any) -> dict[str, int]:
+    """Total and non-embedding parameter counts of a torch module.
+
+    Embedding parameters are those of ``nn.Embedding`` layers (token, position and
+    segment embeddings); the non-embedding count is what scaling laws use.
+    """
+    import torch.nn as nn
+
+    seen: set[int] = set()
+    total = embedding = 0
+    for sub in module.modules():
+        for p in sub.parameters(recurse=False):
+            if id(p) in seen:  # tied weights count once
+                continue
+            seen.add(id(p))
+            total += p.numel()
+            if isinstance(sub, nn.Embedding):
+                embedding += p.numel()
+    return {"total": total, "embedding": embedding, "non_embedding": total - embedding}
+
+
+def encoder_forward_flops(seq_len: int, *, hidden: int, layers: int, intermediate: int,
+                          num_labels: int, pooler: bool = True) -> int:
+    """Forward FLOPs of a BERT-style encoder classifier on one sequence of ``seq_len`` tokens.
+
+    Per layer: Q, K, V and output projections ``8 S H^2``, attention scores and mixing
+    ``4 S^2 H``, feed-forward ``4 S H I``. Then the pooler ``2 H^2`` and the classifier
+    ``2 H C`` on the first token.
+
+    >>> encoder_forward_flops(10, hidden=4, layers=1, intermediate=8, num_labels=2)
+    4208
+    """
+    s, h = seq_len, hidden
+    per_layer = 8 * s * h * h + 4 * s * s * h + 4 * s * h * intermediate
+    head = (2 * h * h if pooler else 0) + 2 * h * num_labels
+    return layers * per_layer + head
+
+
+def mean_encoder_flops(lengths: Sequence[int], hf_config: Any, num_labels: int) -> float:
+    """Mean forward FLOPs per example over actual (unpadded) token lengths."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    uniq, counts = np.unique(lengths, return_counts=True)
+    flops = [encoder_forward_flops(int(s), hidden=hf_config.hidden_size,
+                                   layers=hf_config.num_hidden_layers,
+                                   intermediate=hf_config.intermediate_size,
+                                   num_labels=num_labels) for s in uniq]
+    return float(np.dot(flops, counts) / counts.sum())
+
+
+def measured_flops(module: Any, **inputs: Any) -> int:
+    """FLOPs of one forward call, counted by torch's FlopCounterMode."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        module(**inputs)
+    return int(counter.get_total_flops())
+
+
+def linear_model_flops(mean_nonzeros: float, n_outputs: int) -> float:
+    """Forward FLOPs of a linear model on sparse features: ``2 x nnz x outputs``."""
+    return 2.0 * mean_nonzeros * n_outputs

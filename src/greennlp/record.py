@@ -1,0 +1,169 @@
+"""The run record: the single source of truth that every report is generated from.
+
+A :class:`RunRecord` holds the resolved config, the hardware and software, the seeds,
+one :class:`StageResult` per finished stage and one :class:`ModelResult` per model.
+It is written to ``runs/<run_id>/record.json`` after every stage (atomically), so a
+crash loses at most the stage that was running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def utc_now() -> str:
+    """The current time as an ISO-8601 UTC string (seconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    """A sortable, collision-resistant run id, e.g. ``20261122-185301-3fa2``."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + os.urandom(2).hex()
+
+
+@dataclass
+class StageResult:
+    """What one stage did and what it cost.
+
+    Units live in the names. ``energy_kwh`` is None when no reading or estimate was
+    possible; ``energy_method`` then says why.
+    """
+
+    name: str
+    status: str = "ok"
+    started_at: str = ""
+    duration_s: float = 0.0
+    cpu_time_s: float = 0.0
+    energy_kwh: float | None = None
+    energy_method: str = ""
+    energy_detail: dict[str, Any] = field(default_factory=dict)
+    co2_kg: float | None = None
+    cost_usd: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class ModelResult:
+    """One trained (or compressed) model: size, compute, quality and speed."""
+
+    name: str
+    family: str
+    params_total: int = 0
+    params_non_embedding: int = 0
+    flops_per_example: float = 0.0
+    flops_note: str = ""
+    dev: dict[str, dict[str, float]] = field(default_factory=dict)
+    test: dict[str, dict[str, float]] = field(default_factory=dict)
+    confusion_matrix: list[list[int]] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    efficiency: dict[str, float] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str = ""
+    stages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    """Everything known about one run; persisted as JSON after each stage."""
+
+    run_id: str
+    run_dir: str
+    created_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    status: str = "running"
+    error: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+    hardware: dict[str, Any] = field(default_factory=dict)
+    software: dict[str, str] = field(default_factory=dict)
+    seeds: dict[str, int] = field(default_factory=dict)
+    footprint: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    stages: list[StageResult] = field(default_factory=list)
+    models: list[ModelResult] = field(default_factory=list)
+    test_evaluations: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    # -- lookup ---------------------------------------------------------------
+    def stage(self, name: str) -> StageResult | None:
+        """The finished stage called ``name``, or None."""
+        return next((s for s in self.stages if s.name == name and s.status == "ok"), None)
+
+    def model(self, name: str) -> ModelResult | None:
+        """The model called ``name``, or None."""
+        return next((m for m in self.models if m.name == name), None)
+
+    def add_stage(self, result: StageResult) -> None:
+        """Append a stage, replacing an earlier failed attempt of the same name."""
+        self.stages = [s for s in self.stages if s.name != result.name] + [result]
+
+    def add_model(self, result: ModelResult) -> None:
+        """Add or replace the model called ``result.name``."""
+        self.models = [m for m in self.models if m.name != result.name] + [result]
+
+    def totals(self) -> dict[str, float | None]:
+        """Summed duration, energy, CO2e and cost over all stages (None if any is unknown)."""
+        out: dict[str, float | None] = {}
+        for key in ("duration_s", "cpu_time_s", "energy_kwh", "co2_kg", "cost_usd"):
+            values = [getattr(s, key) for s in self.stages]
+            out[key] = None if any(v is None for v in values) else float(sum(values))
+        return out
+
+    def best_model(self, metric: str = "accuracy") -> ModelResult | None:
+        """The model with the highest *dev* score (selection never looks at test)."""
+        scored = [m for m in self.models if metric in m.dev]
+        return max(scored, key=lambda m: m.dev[metric]["value"], default=None)
+
+    # -- persistence ----------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return Path(self.run_dir) / "record.json"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self) -> Path:
+        """Write ``record.json`` atomically (temp file + rename)."""
+        import tempfile
+
+        path = self.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".record-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.to_dict(), fh, indent=2, default=_json_default)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+        data = dict(data)
+        data["stages"] = [StageResult(**s) for s in data.get("stages", [])]
+        data["models"] = [ModelResult(**m) for m in data.get("models", [])]
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunRecord":
+        """Read a record from ``record.json`` or from its run directory."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / "record.json"
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")

@@ -1,0 +1,90 @@
+"""DATASHEET.md: the run's data, in the sections of Gebru et al. (2021), "Datasheets for
+Datasets", filled from the data section of the run record."""
+
+from __future__ import annotations
+
+from greennlp.record import RunRecord
+from greennlp.report.views import fmt
+
+
+def _labels_table(stats: dict) -> list[str]:
+    splits = stats.get("splits", {})
+    labels = sorted(stats.get("labels", {}))
+    lines = ["| label | all | " + " | ".join(splits) + " |", "|---|---|" + "---|" * len(splits)]
+    for lab in labels:
+        total = stats["labels"][lab]
+        share = total / max(1, stats.get("size", 1))
+        lines.append(f"| {lab} | {total:,} ({share:.1%}) | " +
+                     " | ".join(f"{splits[s]['labels'].get(lab, 0):,}" for s in splits) + " |")
+    lines.append("| **total** | " + f"{stats.get('size', 0):,} | " +
+                 " | ".join(f"{splits[s]['size']:,}" for s in splits) + " |")
+    return lines
+
+
+def _length_table(stats: dict) -> list[str]:
+    cols = ("mean", "min", "p25", "median", "p75", "p95", "max")
+    lines = ["| unit | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for unit, q in stats.get("length", {}).items():
+        lines.append(f"| {unit} | " + " | ".join(f"{q[c]:.1f}" for c in cols) + " |")
+    return lines
+
+
+def render(record: RunRecord) -> str:
+    """DATASHEET.md text."""
+    d = record.data
+    if not d:
+        return f"# Datasheet\n\nRun {record.run_id} did not finish its data stage.\n"
+    c, sp, st = d.get("cleaning", {}), d.get("split", {}), d.get("stats", {})
+    leak = st.get("leakage", {})
+    conflicts = "".join(f"\n  - \"{e['text']}\" labelled {', '.join(e['labels'])}"
+                        for e in c.get("conflict_examples", []))
+    group_line = ""
+    if "groups" in sp:
+        group_line = (f"- Groups (column `{d.get('columns', {}).get('group')}`) per split: "
+                      f"{sp['groups']}; groups in both train and test: "
+                      f"{sp.get('groups_shared_train_test')}.")
+    lines = [
+        f"# Datasheet: {d.get('source')} (greennlp run {record.run_id})", "",
+        "## Motivation",
+        f"- {d.get('description', 'User-provided dataset.')}",
+        f"- Task in this run: {d.get('task', 'text classification')}.", "",
+        "## Composition",
+        f"- Source: {d.get('origin')}.",
+        f"- Rows read: {fmt(d.get('rows_read'))}; after cleaning: {fmt(c.get('rows_out'))}"
+        + (f"; subsampled to {fmt(d.get('subsampled_to'))}" if d.get("subsampled_to") else "") + ".",
+        f"- Columns used: {d.get('columns')}.",
+        f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct lower-cased "
+        f"whitespace tokens.", "",
+        "### Label distribution", "", *_labels_table(st), "",
+        "### Text length", "", *_length_table(st), "",
+        "## Collection process",
+        f"- Homepage: {d.get('homepage', 'n/a')}.",
+        f"- Citation: {d.get('citation') or 'n/a'}", "",
+        "## Preprocessing and cleaning",
+        "- Unicode NFC normalisation; runs of whitespace collapsed to one space; texts empty "
+        f"after that dropped ({c.get('empty_dropped', 0)}).",
+        f"- Exact duplicates: {c.get('duplicate_texts', 0)} texts occur more than once "
+        f"({c.get('duplicate_rows', 0)} extra rows); {c.get('duplicate_rows_dropped', 0)} "
+        "duplicate rows dropped.",
+        f"- Label conflicts (same text, different labels): {c.get('conflict_texts', 0)} texts "
+        f"in {c.get('conflict_rows', 0)} rows; {c.get('conflict_rows_dropped', 0)} rows dropped."
+        + conflicts, "",
+        "## Splits",
+        f"- Method: {sp.get('method')}, seed {sp.get('seed')}, dev fraction "
+        f"{sp.get('dev_fraction')}, test fraction {sp.get('test_fraction')}; sizes "
+        f"{sp.get('sizes')}.",
+        *([group_line] if group_line else []),
+        f"- Leakage check: dev texts also in train: {leak.get('dev_exact_in_train')} exact, "
+        f"{leak.get('dev_loose_in_train')} ignoring case and punctuation; test texts also in "
+        f"train: {leak.get('test_exact_in_train')} exact, {leak.get('test_loose_in_train')} "
+        "ignoring case and punctuation.", "",
+        "## Uses",
+        "- Model selection uses the dev split only; the test split is evaluated once per "
+        "final model.", "",
+        "## Distribution",
+        f"- License: {d.get('license', 'unknown')}.", "",
+        "## Maintenance",
+        "- The built-in file is pinned by package version and SHA-256; a changed file "
+        "fails the checksum instead of silently changing results.",
+    ]
+    return "\n".join(lines) + "\n"

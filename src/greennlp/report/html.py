@@ -1,0 +1,37 @@
+"""report.html: one self-contained page (inline CSS, plots as base64 PNG) that opens offline."""
+
+from __future__ import annotations
+
+import base64
+from importlib import resources
+
+import jinja2
+
+from greennlp.record import RunRecord
+from greennlp.report import checklist, plots
+from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_rows
+
+
+def _b64(png: bytes | None) -> str | None:
+    return base64.b64encode(png).decode("ascii") if png else None
+
+
+def render(record: RunRecord) -> str:
+    """The HTML text of the report."""
+    template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+        (resources.files("greennlp.report") / "templates" / "report.html.j2").read_text())
+    figures = {
+        "accuracy_vs_cost": _b64(plots.accuracy_vs_cost(record)),
+        "training_curves": _b64(plots.training_curves(record)),
+        "cost_per_stage": _b64(plots.cost_per_stage(record)),
+        "confusions": [(m.name, _b64(plots.confusion(m.confusion_matrix, m.labels, m.name)))
+                       for m in record.models if m.confusion_matrix],
+    }
+    flops_note = next((m.flops_note for m in record.models if m.family != "tfidf_logreg"),
+                      next((m.flops_note for m in record.models), "-"))
+    threads = next((m.efficiency.get("torch_threads") for m in record.models if m.efficiency), "-")
+    return template.render(
+        r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
+        estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
+        checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
+        confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)))

@@ -1,0 +1,126 @@
+"""MODEL_CARD.md: Mitchell et al. (2019) sections with Hugging Face front matter.
+
+The card describes the model selected on dev accuracy and lists every model trained in
+the run. The front matter carries ``model-index`` (test results) and
+``co2_eq_emissions`` (grams, from the training stage, with how it was obtained).
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from greennlp.record import ModelResult, RunRecord
+from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_costs, model_rows
+
+TRAINING_TYPE = {"minilm": "fine-tuning", "transformer": "pre-training",
+                 "tfidf_logreg": "pre-training"}
+
+
+def front_matter(record: RunRecord, best: ModelResult) -> dict:
+    """The YAML header Hugging Face reads (model-index, co2_eq_emissions)."""
+    dataset = record.data.get("source", "unknown")
+    costs = model_costs(record, best)
+    metrics = [{"type": "accuracy", "value": round(best.test["accuracy"]["value"], 4),
+                "name": "Test accuracy"}]
+    if "macro_f1" in best.test:
+        metrics.append({"type": "f1", "value": round(best.test["macro_f1"]["value"], 4),
+                        "name": "Test macro F1", "args": {"average": "macro"}})
+    header = {
+        "language": ["en"],
+        "library_name": "transformers" if best.family != "tfidf_logreg" else "sklearn",
+        "tags": ["text-classification", "greennlp"],
+        "datasets": [dataset],
+        "metrics": ["accuracy", "f1"],
+        "model-index": [{"name": f"greennlp-{record.run_id}-{best.name}", "results": [{
+            "task": {"type": "text-classification", "name": "Text Classification"},
+            "dataset": {"name": dataset, "type": dataset, "split": "test"},
+            "metrics": metrics}]}],
+    }
+    if costs["train_co2_kg"] is not None:
+        header["co2_eq_emissions"] = {
+            "emissions": round(costs["train_co2_kg"] * 1000, 6),
+            "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement") +
+                       "; " + record.footprint.get("carbon_intensity_source", "")),
+            "training_type": TRAINING_TYPE.get(best.family, "pre-training"),
+            "geographical_location": record.config.get("measure", {}).get("region", "world"),
+            "hardware_used": f"{record.hardware.get('usable_cpus')} x {record.hardware.get('model')} "
+                             f"CPU threads" + "".join(f", {g['name']}" for g in
+                                                      record.hardware.get("gpus", [])),
+        }
+    return header
+
+
+def _table(record: RunRecord) -> list[str]:
+    lines = ["| model | parameters | FLOPs / example | dev accuracy | test accuracy (95% CI) | "
+             "test macro F1 | latency b=1 (ms) | throughput b=32 (/s) | size (MB) | "
+             "training energy (kWh) |", "|" + "---|" * 10]
+    for r in model_rows(record):
+        lines.append(f"| {r['name']} | {fmt(r['params'])} | {fmt(r['flops'])} | "
+                     f"{ci(r['dev_accuracy'])} | {ci(r['test_accuracy'])} | "
+                     f"{ci(r['test_macro_f1'])} | {fmt(r['latency_ms'])} | {fmt(r['throughput'])} "
+                     f"| {fmt(r['size_mb'])} | {fmt(r['train_energy_kwh'])} |")
+    return lines
+
+
+def render(record: RunRecord) -> str:
+    """MODEL_CARD.md text."""
+    best = record.best_model()
+    if best is None:
+        return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"
+    data, split = record.data, record.data.get("split", {})
+    labels = ", ".join(best.labels)
+    costs = model_costs(record, best)
+    est = "estimated" if is_estimate(record) else "measured"
+    per_class = [f"- {k}: {ci(v)}" for k, v in best.test.items()
+                 if k.split("_", 1)[0] in ("precision", "recall", "f1") and not k.startswith("macro")]
+    body = [
+        f"# Model card: {best.name} (greennlp run {record.run_id})", "",
+        "## Model details",
+        f"- Family: {best.family}; {fmt(best.params_total)} parameters "
+        f"({fmt(best.params_non_embedding)} non-embedding); {fmt(best.flops_per_example)} "
+        f"FLOPs per example ({best.flops_note}).",
+        f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
+        f"selected among {len(record.models)} models by dev accuracy.",
+        f"- Checkpoint: `{best.checkpoint}`.", "",
+        "## Intended use",
+        f"- Task: {data.get('task', 'text classification')} into: {labels}.",
+        "- Intended for research and as a baseline for comparison; not for decisions about "
+        "people. Out of scope: text unlike the training data (other domains, languages, "
+        "much longer documents).", "",
+        "## Factors",
+        "- Performance may differ across groups of the data (e.g. movies, genres) and text "
+        "lengths; per-class scores are below. Slice and fairness analyses are not yet part "
+        "of greennlp.", "",
+        "## Metrics",
+        f"- Accuracy and per-class / macro precision, recall and F1 on the held-out test set, "
+        f"with {int(record.config.get('evaluate', {}).get('confidence', 0.95) * 100)}% "
+        f"percentile bootstrap intervals "
+        f"({record.config.get('evaluate', {}).get('bootstrap_samples')} resamples).",
+        f"- Test was evaluated once per final model ({record.test_evaluations} test "
+        f"evaluations in this run); model selection used dev only.", "",
+        "## Evaluation data",
+        f"- {split.get('sizes', {}).get('test')} test examples from {data.get('origin', '?')}, "
+        f"split by {split.get('method')} (seed {split.get('seed')}). See DATASHEET.md.", "",
+        "## Training data",
+        f"- {split.get('sizes', {}).get('train')} training examples and "
+        f"{split.get('sizes', {}).get('dev')} dev examples from the same source.", "",
+        "## Quantitative analyses",
+        f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
+        *per_class, "", *_table(record), "",
+        "## Environmental impact",
+        f"- Training: {fmt(costs['train_duration_s'])} s, {fmt(costs['train_energy_kwh'])} kWh "
+        f"({est}), {fmt(costs['train_co2_kg'])} kg CO2e, ${fmt(costs['train_cost_usd'])}.",
+        f"- Carbon intensity {record.footprint.get('carbon_intensity_g_per_kwh')} g/kWh "
+        f"({record.footprint.get('carbon_intensity_source')}); PUE {record.footprint.get('pue')}; "
+        f"price {record.footprint.get('price_per_hour_usd')} $/h "
+        f"({record.footprint.get('price_source')}).",
+        *[f"- Energy, {k}: {v}" for k, v in energy_sources(record).items()], "",
+        "## Ethical considerations",
+        "- The training texts are critic reviews (or the user's data); the model can reproduce "
+        "their biases. It has not been audited for performance across demographic groups.", "",
+        "## Caveats and recommendations",
+        "- Scores come from a single training run per model; seed variance is not yet "
+        "reported. Energy figures on machines without RAPL/NVML are estimates.",
+    ]
+    header = yaml.safe_dump(front_matter(record, best), sort_keys=False, allow_unicode=True)
+    return f"---\n{header}---\n\n" + "\n".join(body) + "\n"

@@ -1,0 +1,113 @@
+"""Report figures (matplotlib, Agg backend), returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be set first)
+import numpy as np  # noqa: E402
+
+from greennlp.record import RunRecord  # noqa: E402
+from greennlp.report.views import model_rows  # noqa: E402
+
+COLORS = ["#2a9d8f", "#e76f51", "#264653", "#e9c46a", "#8ab17d", "#6d597a", "#f4a261"]
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def accuracy_vs_cost(record: RunRecord) -> bytes | None:
+    """Test accuracy (with 95% CI) against training energy and inference latency."""
+    rows = [r for r in model_rows(record) if r["test_accuracy"]]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    panels = [("train_energy_kwh", "training energy (kWh, log scale)"),
+              ("latency_ms", "latency at batch 1 (ms/example, log scale)")]
+    for ax, (key, xlabel) in zip(axes, panels):
+        for i, r in enumerate(rows):
+            x = r.get(key)
+            if not x:
+                continue
+            acc = r["test_accuracy"]
+            ax.errorbar([x], [acc["value"]], yerr=[[acc["value"] - acc["low"]],
+                                                   [acc["high"] - acc["value"]]],
+                        fmt="o", color=COLORS[i % len(COLORS)], capsize=4, ms=8, label=r["name"])
+            ax.annotate(r["name"], (x, acc["value"]), textcoords="offset points", xytext=(6, 6),
+                        fontsize=9)
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test accuracy")
+        ax.grid(alpha=0.3)
+    axes[0].set_title("Accuracy against training cost")
+    axes[1].set_title("Accuracy against inference cost")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def confusion(matrix: list[list[int]], labels: list[str], title: str) -> bytes:
+    """A confusion matrix heat map with counts (rows: true class)."""
+    cm = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(labels), 1.0 + 0.8 * len(labels)))
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 4 else 0)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = cm.max() / 2 if cm.size else 0
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center",
+                color="white" if v > threshold else "black", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def cost_per_stage(record: RunRecord) -> bytes | None:
+    """Wall time and energy of each finished stage, side by side."""
+    stages = [s for s in record.stages if s.status == "ok"]
+    if not stages:
+        return None
+    names = [s.name for s in stages]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 + 0.35 * len(names)), sharey=True)
+    y = np.arange(len(names))
+    axes[0].barh(y, [s.duration_s for s in stages], color=COLORS[0])
+    axes[0].set_xlabel("wall time (s)")
+    axes[1].barh(y, [(s.energy_kwh or 0) * 1e3 for s in stages], color=COLORS[1])
+    axes[1].set_xlabel("energy (Wh)")
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()
+    for ax in axes:
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Cost per stage", fontsize=11)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def training_curves(record: RunRecord) -> bytes | None:
+    """Train loss and dev accuracy per epoch for the torch models."""
+    models = [m for m in record.models if m.training.get("history")]
+    if not models:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for i, m in enumerate(models):
+        hist = m.training["history"]
+        epochs = [h["epoch"] for h in hist]
+        color = COLORS[i % len(COLORS)]
+        axes[0].plot(epochs, [h["train_loss"] for h in hist], "o-", color=color, label=m.name)
+        axes[1].plot(epochs, [h["dev_score"] for h in hist], "o-", color=color, label=m.name)
+    axes[0].set_ylabel("train loss")
+    axes[1].set_ylabel("dev accuracy")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)

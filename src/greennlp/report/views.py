@@ -1,0 +1,85 @@
+"""Read-only views of a RunRecord that every report format shares (no measuring here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from greennlp.record import ModelResult, RunRecord
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Compact human formatting; '-' for missing values."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 1e6 or abs(value) < 1e-3:
+            return f"{value:.{digits - 1}e}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def ci(metric: dict[str, float] | None, digits: int = 3) -> str:
+    """``0.771 [0.755, 0.787]``."""
+    if not metric:
+        return "-"
+    return f"{metric['value']:.{digits}f} [{metric['low']:.{digits}f}, {metric['high']:.{digits}f}]"
+
+
+def model_costs(record: RunRecord, model: ModelResult) -> dict[str, float | None]:
+    """Summed duration / energy / CO2e / cost of a model's stages, split train vs evaluate."""
+    out: dict[str, float | None] = {}
+    for kind in ("train", "evaluate"):
+        stages = [s for s in record.stages if s.name == f"{kind}:{model.name}" and s.status == "ok"]
+        for key in ("duration_s", "energy_kwh", "co2_kg", "cost_usd"):
+            values = [getattr(s, key) for s in stages]
+            out[f"{kind}_{key}"] = (None if not values or any(v is None for v in values)
+                                    else float(sum(values)))
+    return out
+
+
+def model_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """One summary row per model, in the order they were trained."""
+    rows = []
+    for m in record.models:
+        costs = model_costs(record, m)
+        rows.append({
+            "name": m.name, "family": m.family, "params": m.params_total,
+            "params_non_embedding": m.params_non_embedding, "flops": m.flops_per_example,
+            "dev_accuracy": m.dev.get("accuracy"), "test_accuracy": m.test.get("accuracy"),
+            "test_macro_f1": m.test.get("macro_f1"),
+            "latency_ms": m.efficiency.get("latency_ms_b1"),
+            "throughput": m.efficiency.get("throughput_b32"),
+            "size_mb": m.efficiency.get("size_mb"), **costs,
+        })
+    return rows
+
+
+def energy_methods(record: RunRecord) -> list[str]:
+    """Distinct per-component energy methods used across stages, e.g. 'cpu: estimate:tdp'."""
+    seen: list[str] = []
+    for s in record.stages:
+        for part in s.energy_method.split("; "):
+            if part and part not in seen:
+                seen.append(part)
+    return seen
+
+
+def energy_sources(record: RunRecord) -> dict[str, str]:
+    """Component -> the assumption or sensor behind its energy figure."""
+    out: dict[str, str] = {}
+    for s in record.stages:
+        for comp, detail in s.energy_detail.items():
+            if isinstance(detail, dict) and comp not in out:
+                out[comp] = f"{detail.get('method', '?')}: {detail.get('source', detail.get('scope', ''))}"
+    return out
+
+
+def is_estimate(record: RunRecord) -> bool:
+    """True if any energy figure of the run is an estimate rather than a reading."""
+    return any("estimate" in m for m in energy_methods(record))

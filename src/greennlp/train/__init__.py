@@ -1,0 +1,1 @@
+"""Training: one loop for every torch model (see :func:`greennlp.train.loop.train`)."""

@@ -1,0 +1,63 @@
+"""Fit each model family on a :class:`~greennlp.data.Splits` (train, with dev for selection).
+
+Each function returns the fitted model and a dict of training facts for the record.
+Test data is never touched here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from greennlp.data.split import Splits
+from greennlp.models.classifier import EncoderClassifier
+from greennlp.models.tfidf import TfidfLogReg
+from greennlp.train.batching import bucketed_batches
+from greennlp.train.loop import train
+
+
+def dev_accuracy(model, splits: Splits) -> float:
+    """Accuracy on dev: the model-selection score."""
+    probs = model.predict_proba(splits.dev["text"].tolist(), 64)
+    pred = np.asarray(model.labels)[probs.argmax(1)]
+    return float(np.mean(pred == splits.dev["label"].to_numpy()))
+
+
+def fit_tfidf(cfg, splits: Splits, seed: int) -> tuple[TfidfLogReg, dict[str, Any]]:
+    """TF-IDF + logistic regression on train."""
+    model = TfidfLogReg(cfg, seed).fit(splits.train["text"].tolist(),
+                                       splits.train["label"].tolist())
+    vocab = len(model.pipeline_.named_steps["tfidf"].vocabulary_)
+    return model, {"features": vocab, "dev_accuracy": dev_accuracy(model, splits)}
+
+
+def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
+                ckpt_dir: Path, desc: str) -> tuple[EncoderClassifier, dict[str, Any]]:
+    """Train an encoder classifier with the shared loop; keeps the best-on-dev weights.
+
+    Batches are length-bucketed; the order of epoch ``e`` is seeded by ``seed + e``, so
+    a run resumed from a checkpoint sees the same batches it would have seen.
+    """
+    label_pos = {lab: i for i, lab in enumerate(model.labels)}
+    ids = model.encode(splits.train["text"].tolist())
+    y = [label_pos[lab] for lab in splits.train["label"]]
+    lengths = [len(x) for x in ids]
+    n_batches = len(bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(0)))
+
+    def batches(epoch: int):
+        for idx in bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(seed + epoch)):
+            yield model.collate([ids[i] for i in idx], [y[i] for i in idx])
+
+    state = train(model.model, batches, n_batches, lambda: dev_accuracy(model, splits), train_cfg,
+                  ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe())
+    model.model.eval()
+    return model, {
+        "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
+        "best_dev_accuracy": state.best_score, "stopped_early": state.stopped_early,
+        "resumed_from_epoch": state.resumed_from_epoch, "history": state.history,
+        "train_tokens_per_epoch": int(sum(lengths)),
+        "truncated_examples": int(sum(n >= model.max_length for n in lengths)),
+        "config": {k: getattr(train_cfg, k) for k in train_cfg.__dataclass_fields__},
+    }

@@ -1,0 +1,187 @@
+"""The one training loop for greennlp's torch models.
+
+AdamW (fused where available), linear warm-up then linear decay, gradient clipping,
+gradient accumulation, bf16 autocast where the hardware supports it, early stopping on
+a dev score, a progress bar, and a checkpoint after every epoch that a crashed run
+resumes from. The loop knows nothing about text: it gets batches and a dev scorer.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from greennlp.train.progress import progress_bar
+
+LAST, BEST = "last", "best"
+
+
+@dataclass
+class TrainState:
+    """Where training is; saved with every checkpoint."""
+
+    epoch: int = 0
+    step: int = 0
+    best_score: float = -math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+    resumed_from_epoch: int | None = None
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast on GPUs that support it; fp32 on CPU unless asked (it is slower there
+    without AMX)."""
+    if precision == "fp32":
+        return False
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return precision == "bf16"
+
+
+def make_optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
+    """AdamW without weight decay on biases and norms; fused kernel where it exists."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    try:
+        return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
+    except (RuntimeError, TypeError):  # fused not supported for this device / dtype
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def warmup_linear(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
+    """LR multiplier: linear from 0 to 1 over the warm-up, then linear down to 0."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return factor
+
+
+def _save_weights(model: torch.nn.Module, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / "model.safetensors"))
+
+
+def _save_checkpoint(folder: Path, model, optimizer, scheduler, state: TrainState,
+                     extra: dict[str, Any]) -> None:
+    """Write ``last/`` atomically: a crash mid-write leaves the previous one intact."""
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    _save_weights(model, tmp)
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "state": asdict(state), "rng": torch.get_rng_state(), "extra": extra},
+               tmp / "trainer_state.pt")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    blob = torch.load(folder / "trainer_state.pt", weights_only=False)
+    optimizer.load_state_dict(blob["optimizer"])
+    scheduler.load_state_dict(blob["scheduler"])
+    torch.set_rng_state(blob["rng"])
+    return TrainState(**blob["state"])
+
+
+def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
+          dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
+          desc: str = "train", checkpoint_extra: dict | None = None,
+          on_checkpoint: Callable[[Path], None] | None = None) -> TrainState:
+    """Train ``model`` in place and leave it holding its best-on-dev weights.
+
+    Parameters
+    ----------
+    model
+        A module whose forward takes a batch dict and returns an object with ``.loss``.
+    batches
+        ``batches(epoch)`` yields the training batches of that epoch (shuffled by the
+        caller with a seed derived from ``epoch``, so a resumed run sees the same order).
+    n_batches
+        Batches per epoch (for the schedule and the progress bar).
+    dev_score
+        Returns the dev score of the current model; higher is better.
+    cfg
+        A :class:`greennlp.config.TrainConfig`.
+    ckpt_dir
+        Holds ``last/`` (resume point) and ``best/`` (best dev weights).
+    checkpoint_extra
+        Saved inside every checkpoint (e.g. what rebuilds the model).
+
+    Returns
+    -------
+    TrainState
+        Epochs run, best dev score and epoch, per-epoch history, early stop flag.
+    """
+    device = next(model.parameters()).device
+    bf16 = use_bf16(cfg.precision, device)
+    steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    optimizer = make_optimizer(model, cfg)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                  warmup_linear(total_steps, cfg.warmup_fraction))
+    ckpt_dir = Path(ckpt_dir)
+    torch.manual_seed(seed)
+    state = TrainState()
+    if (ckpt_dir / LAST / "trainer_state.pt").exists():
+        state = _load_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler)
+        state.resumed_from_epoch = state.epoch
+    done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
+    with progress_bar(desc, total=n_batches * (cfg.epochs - state.epoch), disable=done) as bar:
+        while not done:
+            t0, loss_sum, seen = time.perf_counter(), 0.0, 0
+            model.train()
+            optimizer.zero_grad(set_to_none=True)
+            for i, batch in enumerate(batches(state.epoch)):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    loss = model(**batch).loss
+                (loss / cfg.grad_accum_steps).backward()
+                loss_sum, seen = loss_sum + loss.item(), seen + 1
+                if (i + 1) % cfg.grad_accum_steps == 0 or i + 1 == n_batches:
+                    if cfg.max_grad_norm > 0:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    state.step += 1
+                bar.advance(loss=loss_sum / seen, epoch=state.epoch + 1)
+                if state.step >= total_steps:
+                    break
+            score = float(dev_score())
+            state.history.append({"epoch": state.epoch + 1, "train_loss": loss_sum / max(1, seen),
+                                  "dev_score": score, "lr": scheduler.get_last_lr()[0],
+                                  "duration_s": time.perf_counter() - t0, "steps": state.step})
+            if score > state.best_score:
+                state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch + 1, 0
+                _save_weights(model, ckpt_dir / BEST)
+            else:
+                state.bad_epochs += 1
+            state.epoch += 1
+            state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < cfg.epochs
+            done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
+            _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
+                             checkpoint_extra or {})
+            if on_checkpoint:
+                on_checkpoint(ckpt_dir / LAST)
+    if (ckpt_dir / BEST / "model.safetensors").exists():
+        model.load_state_dict(load_file(str(ckpt_dir / BEST / "model.safetensors")))
+    return state

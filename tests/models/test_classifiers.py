@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from greennlp.config import TfidfConfig, TransformerConfig
+from greennlp.errors import UserError
+from greennlp.models.classifier import EncoderClassifier
+from greennlp.models.encoder import build_scratch_encoder, train_tokenizer
+from greennlp.models.pretrained import minilm_dir
+from greennlp.models.tfidf import TfidfLogReg
+
+TINY = TransformerConfig(num_layers=1, hidden_size=16, num_heads=2, intermediate_size=32,
+                         vocab_size=200, max_length=16)
+
+
+def test_tokenizer_is_trained_on_the_given_texts(frame):
+    tok = train_tokenizer(frame["text"], vocab_size=150)
+    enc = tok.encode("good film")
+    assert enc.tokens[0] == "[CLS]" and enc.tokens[-1] == "[SEP]"
+    assert "good" in tok.get_vocab() and tok.get_vocab_size() <= 150
+
+
+def test_tokenizer_training_is_deterministic(frame):
+    vocabs = [train_tokenizer(frame["text"], vocab_size=150).get_vocab() for _ in range(5)]
+    assert all(v == vocabs[0] for v in vocabs)
+
+
+def test_encoder_checkpoint_rebuilds_the_same_model(tmp_path, frame):
+    model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
+    texts = frame["text"][:20].tolist()
+    before = model.predict_proba(texts)
+    model.save(tmp_path / "ckpt")
+    loaded = EncoderClassifier.load(tmp_path / "ckpt")
+    np.testing.assert_allclose(loaded.predict_proba(texts), before, atol=1e-6)
+    assert loaded.labels == ["neg", "pos"] and loaded.max_length == 16
+
+
+def test_predictions_do_not_depend_on_batching(frame):
+    model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
+    texts = frame["text"][:37].tolist()
+    np.testing.assert_allclose(model.predict_proba(texts, 1), model.predict_proba(texts, 16), atol=1e-5)
+
+
+def test_long_texts_are_truncated(frame):
+    model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
+    assert max(len(x) for x in model.encode(["good " * 100])) == 16
+
+
+def test_heads_must_divide_hidden(frame):
+    bad = TransformerConfig(hidden_size=30, num_heads=4)
+    with pytest.raises(UserError, match="divisible"):
+        build_scratch_encoder(bad, frame["text"], ["neg", "pos"])
+
+
+def test_tfidf_roundtrip(tmp_path, frame):
+    model = TfidfLogReg(TfidfConfig(min_df=1)).fit(frame["text"], frame["label"])
+    model.save(tmp_path)
+    again = TfidfLogReg.load(tmp_path)
+    np.testing.assert_array_equal(again.predict_proba(frame["text"]), model.predict_proba(frame["text"]))
+    assert model.labels == ["neg", "pos"]
+
+
+@pytest.mark.skipif(minilm_dir() is None, reason="pretrained extra not installed")
+def test_minilm_loads_offline_with_a_new_head():
+    from greennlp.models.pretrained import load_minilm
+
+    model = load_minilm(["neg", "pos", "mid"], max_length=32)
+    assert 22_000_000 < model.parameter_counts()["total"] < 23_000_000
+    assert model.predict_proba(["a fine film"]).shape == (1, 3)

@@ -1,0 +1,83 @@
+"""Every bad input: one sentence, exit code 2, no traceback, and the run recorded as failed."""
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from greennlp import store
+from greennlp.cli import app
+from tests.conftest import TINY_OVERRIDES
+
+runner = CliRunner()
+
+
+def _run(tmp_path, *args):
+    result = runner.invoke(app, ["run", *args, f"output_dir={tmp_path / 'runs'}"])
+    return result, store.list_runs(tmp_path / "runs")
+
+
+def _write(tmp_path, name, content: bytes):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def _cases(tmp_path, frame):
+    one_class = frame.assign(label="pos")
+    small_class = pd.concat([frame, pd.DataFrame({"text": ["odd one", "odd two"], "label": ["rare"] * 2,
+                                                  "movie": ["z", "z"], "date": ["2020-01-01"] * 2})])
+    one_class.to_csv(tmp_path / "one.csv", index=False)
+    small_class.to_csv(tmp_path / "small.csv", index=False)
+    frame.to_csv(tmp_path / "ok.csv", index=False)
+    return {
+        "missing file": ([f"data.source={tmp_path / 'nope.csv'}"], "does not exist"),
+        "not utf-8": ([f"data.source={_write(tmp_path, 'latin.csv', b'text,label' + bytes([10, 233, 116, 233, 44, 120, 10]))}"], "not UTF-8"),
+        "missing column": ([f"data.source={tmp_path / 'ok.csv'}", "data.text_column=review"], "Column 'review'"),
+        "empty dataset": ([f"data.source={_write(tmp_path, 'empty.csv', b'text,label' + bytes([10]))}"], "has no rows"),
+        "single class": ([f"data.source={tmp_path / 'one.csv'}"], "single class"),
+        "class too small": ([f"data.source={tmp_path / 'small.csv'}"], "Class 'rare' has only 2"),
+        "unknown key": (["trainer.epochs=3"], "Unknown config key 'trainer'"),
+        "wrong type": (["transformer.train.epochs=many"], "must be int"),
+        "unknown dataset": (["data.source=imdbx"], "Unknown dataset 'imdbx'"),
+        "unknown model": (["models=[gpt5]"], "Unknown model name 'gpt5'"),
+        "missing config file": ([str(tmp_path / "cfg.yaml")], "does not exist"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "not utf-8", "missing column", "empty dataset",
+                                  "single class", "class too small", "unknown key", "wrong type",
+                                  "unknown dataset", "unknown model", "missing config file"])
+def test_bad_input_exits_2_with_one_sentence(tmp_path, frame, case):
+    args, message = _cases(tmp_path, frame)[case]
+    result, runs = _run(tmp_path, *TINY_OVERRIDES[:1], *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1
+    assert runs and runs[0]["status"] == "failed" and message.split("'")[0] in runs[0]["error"]
+
+
+def test_run_and_list(tmp_path, csv_path):
+    result, runs = _run(tmp_path, f"data.source={csv_path}", *TINY_OVERRIDES)
+    assert result.exit_code == 0, result.output
+    assert "report:" in result.output and "tfidf_logreg" in result.output
+    listed = runner.invoke(app, ["runs", "--output-dir", str(tmp_path / "runs")])
+    assert runs[0]["run_id"] in listed.output and "completed" in listed.output
+    again = runner.invoke(app, ["report", runs[0]["run_id"][:15], "--output-dir", str(tmp_path / "runs")])
+    assert again.exit_code == 0 and "report.html" in again.output
+
+
+def test_resume_of_unknown_run(tmp_path):
+    result = runner.invoke(app, ["run", "--resume", "nope", "--output-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "No run 'nope'" in result.output
+
+
+def test_config_command_prints_resolved_yaml():
+    result = runner.invoke(app, ["config", "quick", "seed=5"])
+    assert result.exit_code == 0 and "seed: 5" in result.output and "max_examples: 1500" in result.output
+
+
+def test_help_is_helpful():
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0 and "key=value" in result.output

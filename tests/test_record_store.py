@@ -1,0 +1,64 @@
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+from greennlp import store
+from greennlp.record import ModelResult, RunRecord, StageResult
+
+
+def _record(tmp_path, run_id="r1", acc=0.7):
+    rec = RunRecord(run_id=run_id, run_dir=str(tmp_path / run_id),
+                    config={"name": "t", "data": {"source": "x.csv"}})
+    rec.add_stage(StageResult("data", duration_s=1.0, energy_kwh=0.001, co2_kg=0.0005, cost_usd=0.01))
+    rec.add_stage(StageResult("train:m", duration_s=2.0, energy_kwh=0.002, co2_kg=0.001, cost_usd=0.02))
+    rec.add_model(ModelResult("m", "tfidf_logreg", dev={"accuracy": {"value": acc, "low": 0, "high": 1}},
+                              test={"accuracy": {"value": acc - 0.1, "low": 0, "high": 1}}))
+    return rec
+
+
+def test_record_roundtrip_and_totals(tmp_path):
+    rec = _record(tmp_path)
+    path = rec.save()
+    loaded = RunRecord.load(path.parent)
+    assert loaded == rec
+    assert loaded.totals()["energy_kwh"] == 0.003
+    assert json.loads(path.read_text())["stages"][0]["name"] == "data"
+
+
+def test_unknown_energy_makes_total_unknown(tmp_path):
+    rec = _record(tmp_path)
+    rec.add_stage(StageResult("evaluate:m", energy_kwh=None))
+    assert rec.totals()["energy_kwh"] is None
+
+
+def test_failed_stage_is_replaced_by_retry(tmp_path):
+    rec = _record(tmp_path)
+    rec.add_stage(StageResult("evaluate:m", status="failed", error="boom"))
+    assert rec.stage("evaluate:m") is None
+    rec.add_stage(StageResult("evaluate:m"))
+    assert [s.name for s in rec.stages].count("evaluate:m") == 1 and rec.stage("evaluate:m")
+
+
+def test_best_model_is_chosen_on_dev(tmp_path):
+    rec = _record(tmp_path)
+    rec.add_model(ModelResult("n", "transformer", dev={"accuracy": {"value": 0.6, "low": 0, "high": 1}},
+                              test={"accuracy": {"value": 0.9, "low": 0, "high": 1}}))
+    assert rec.best_model().name == "m"
+
+
+def test_registry_lists_runs_and_survives_concurrent_writers(tmp_path):
+    records = [_record(tmp_path, f"r{i}", acc=0.5 + i / 100) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda r: store.upsert(tmp_path, r), records))
+    rows = store.list_runs(tmp_path)
+    assert len(rows) == 12
+    row = next(r for r in rows if r["run_id"] == "r3")
+    assert abs(row["best_test_accuracy"] - 0.43) < 1e-9 and row["energy_kwh"] == 0.003
+    assert store.find_run_dir(tmp_path, "r3") == tmp_path / "r3"
+
+
+def test_registry_can_be_rebuilt_from_records(tmp_path):
+    for i in range(3):
+        _record(tmp_path, f"r{i}").save()
+    assert store.list_runs(tmp_path) == []
+    assert store.rebuild(tmp_path) == 3
+    assert len(store.list_runs(tmp_path)) == 3

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from greennlp.config import TrainConfig, TransformerConfig
+from greennlp.data.split import Splits
+from greennlp.models.encoder import build_scratch_encoder
+from greennlp.train.classifiers import fit_encoder
+from greennlp.train.loop import warmup_linear
+
+TINY = TransformerConfig(num_layers=1, hidden_size=32, num_heads=2, intermediate_size=64,
+                         vocab_size=200, max_length=16, dropout=0.1)
+
+
+def _splits(frame):
+    return Splits(frame.iloc[:160].reset_index(drop=True), frame.iloc[160:200].reset_index(drop=True),
+                  frame.iloc[200:].reset_index(drop=True))
+
+
+def _fit(frame, tmp_path, **train):
+    splits = _splits(frame)
+    model = build_scratch_encoder(TINY, splits.train["text"], ["neg", "pos"], seed=0)
+    cfg = TrainConfig(**{"epochs": 8, "batch_size": 16, "lr": 5e-3, **train})
+    return fit_encoder(model, cfg, splits, seed=0, ckpt_dir=tmp_path, desc="t")
+
+
+def test_training_learns_a_separable_task(frame, tmp_path):
+    model, info = _fit(frame, tmp_path)
+    assert info["best_dev_accuracy"] >= 0.9
+    losses = [h["train_loss"] for h in info["history"]]
+    assert losses[-1] < losses[0]
+    assert (tmp_path / "last" / "model.safetensors").exists()
+    assert (tmp_path / "best" / "model.safetensors").exists()
+
+
+def test_resume_after_a_crash_gives_the_same_weights(frame, tmp_path, monkeypatch):
+    reference, _ = _fit(frame, tmp_path / "ref", epochs=3)
+
+    import greennlp.train.classifiers as clf
+
+    real = clf.dev_accuracy
+    calls = {"n": 0}
+
+    def crash_on_second_epoch(model, splits):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated crash")
+        return real(model, splits)
+
+    monkeypatch.setattr(clf, "dev_accuracy", crash_on_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        _fit(frame, tmp_path / "crash", epochs=3)
+    monkeypatch.setattr(clf, "dev_accuracy", real)
+    resumed, info = _fit(frame, tmp_path / "crash", epochs=3)
+    assert info["resumed_from_epoch"] == 1 and info["epochs_run"] == 3
+    for (k, a), (_, b) in zip(reference.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_early_stopping_and_max_steps(frame, tmp_path):
+    _, info = _fit(frame, tmp_path / "a", epochs=20, patience=1, lr=1e-7)
+    assert info["stopped_early"] and info["epochs_run"] < 20
+    _, info = _fit(frame, tmp_path / "b", epochs=5, max_steps=3)
+    assert info["steps"] == 3
+
+
+def test_gradient_accumulation_counts_optimizer_steps(frame, tmp_path):
+    _, info = _fit(frame, tmp_path, epochs=1, grad_accum_steps=2)
+    assert info["steps"] == 5  # 160 examples / 16 = 10 batches -> 5 steps
+
+
+def test_warmup_then_linear_decay():
+    f = warmup_linear(100, 0.1)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(55) == pytest.approx(0.5) and f(100) == 0.0
+    assert np.all(np.diff([f(s) for s in range(10, 100)]) < 0)
