@@ -156,7 +156,9 @@ class RunRecord:
         path = Path(path)
         if path.is_dir():
             path = path / "record.json"
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        record = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        record.run_dir = str(path.parent)  # runs stay readable after the folder moves
+        return record
 
 
 def _json_default(obj: Any) -> Any:

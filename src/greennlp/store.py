@@ -89,12 +89,13 @@ def list_runs(output_dir: str | Path, limit: int | None = None) -> list[dict[str
 
 def find_run_dir(output_dir: str | Path, run_id: str) -> Path | None:
     """The directory of run ``run_id`` (a unique prefix is enough), or None."""
-    candidates = [Path(r["run_dir"]) for r in list_runs(output_dir)
-                  if r["run_id"].startswith(run_id)]
-    if len(candidates) == 1:
-        return candidates[0]
     direct = Path(output_dir) / run_id
-    return direct if (direct / "record.json").exists() else None
+    if (direct / "record.json").exists():
+        return direct
+    matches = [Path(output_dir) / r["run_id"] for r in list_runs(output_dir)
+               if r["run_id"].startswith(run_id)]
+    matches = [m for m in matches if (m / "record.json").exists()]
+    return matches[0] if len(matches) == 1 else None
 
 
 def rebuild(output_dir: str | Path) -> int:

@@ -115,7 +115,7 @@ def render(record: RunRecord) -> str:
     for entry in fill(record):
         if entry["section"] != current:
             current = entry["section"]
-            lines += [f"## {titles[current]}", ""]
+            lines += ([""] if len(lines) > 4 else []) + [f"## {titles[current]}", ""]
         mark = "x" if entry["status"] == "filled" else " "
         lines.append(f"- [{mark}] **{entry['item']}.** {entry['answer']}")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be set first)
@@ -43,6 +44,8 @@ def accuracy_vs_cost(record: RunRecord) -> bytes | None:
             ax.annotate(r["name"], (x, acc["value"]), textcoords="offset points", xytext=(6, 6),
                         fontsize=9)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.LogFormatterSciNotation(labelOnlyBase=True))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=0.3)
@@ -106,6 +109,7 @@ def training_curves(record: RunRecord) -> bytes | None:
     axes[0].set_ylabel("train loss")
     axes[1].set_ylabel("dev accuracy")
     for ax in axes:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
