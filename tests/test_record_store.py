@@ -47,6 +47,8 @@ def test_best_model_is_chosen_on_dev(tmp_path):
 
 def test_registry_lists_runs_and_survives_concurrent_writers(tmp_path):
     records = [_record(tmp_path, f"r{i}", acc=0.5 + i / 100) for i in range(12)]
+    for r in records:
+        r.save()
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda r: store.upsert(tmp_path, r), records))
     rows = store.list_runs(tmp_path)
@@ -54,6 +56,8 @@ def test_registry_lists_runs_and_survives_concurrent_writers(tmp_path):
     row = next(r for r in rows if r["run_id"] == "r3")
     assert abs(row["best_test_accuracy"] - 0.43) < 1e-9 and row["energy_kwh"] == 0.003
     assert store.find_run_dir(tmp_path, "r3") == tmp_path / "r3"
+    assert store.find_run_dir(tmp_path, "r") is None  # ambiguous prefix
+    assert RunRecord.load(tmp_path / "r3").run_dir == str(tmp_path / "r3")
 
 
 def test_registry_can_be_rebuilt_from_records(tmp_path):
