@@ -79,3 +79,14 @@ def test_roundtrip_through_dict():
 def test_parse_override_reads_yaml_values():
     assert parse_override("a.b=[1, 2]") == ("a.b", [1, 2])
     assert parse_override("x=") == ("x", "")
+
+
+def test_search_spaces_merge_entry_by_entry_and_null_removes():
+    cfg = load_config(None, ["search.families.transformer.trials=2",
+                             "search.families.tfidf_logreg=null"])
+    assert list(cfg.search.families) == ["transformer"]
+    assert cfg.search.families["transformer"].trials == 2
+    assert "lr" in cfg.search.families["transformer"].space  # the default space is kept
+    from greennlp.config import from_dict
+
+    assert from_dict(RunConfig, to_dict(cfg)) == cfg  # a resolved config reads back as is

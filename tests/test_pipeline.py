@@ -19,7 +19,8 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
     record = pipeline.execute(run)
     assert record.status == "completed"
     assert [s.name for s in record.stages] == ["data", "train:tfidf_logreg", "evaluate:tfidf_logreg",
-                                               "train:transformer", "evaluate:transformer", "report"]
+                                               "train:transformer", "evaluate:transformer", "compare",
+                                               "report"]
     assert record.test_evaluations == 2
     for m in record.models:
         assert m.params_total > 0 and m.flops_per_example > 0

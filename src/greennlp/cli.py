@@ -160,6 +160,38 @@ def report(run_id: str = typer.Argument(..., help="Run id (a unique prefix is en
 
 @app.command()
 @user_errors
+def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:MODEL."),
+            run_b: str = typer.Argument(..., help="Second run id, optionally RUN:MODEL."),
+            output_dir: str = typer.Option("runs", "--output-dir"),
+            samples: int = typer.Option(2000, help="Paired bootstrap resamples.")) -> None:
+    """Paired significance test of two runs' models on their shared test set.
+
+    Without :MODEL each run's model selected on dev is used.
+    """
+    from greennlp import store
+    from greennlp.evaluate.compare import compare_runs
+    from greennlp.record import RunRecord
+
+    records, models = [], []
+    for ref in (run_a, run_b):
+        run_id, _, model = ref.partition(":")
+        folder = store.find_run_dir(output_dir, run_id)
+        if folder is None:
+            raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
+        records.append(RunRecord.load(folder))
+        models.append(model or None)
+    r = compare_runs(records[0], records[1], models[0], models[1], n_samples=samples)
+    boot, mc = r["bootstrap"], r["mcnemar"]
+    console.print(f"A = {r['run_a']}:{r['a']}  accuracy {r['accuracy_a']:.4f}\n"
+                  f"B = {r['run_b']}:{r['b']}  accuracy {r['accuracy_b']:.4f}  ({r['n']} test examples)\n"
+                  f"difference A - B: {boot['difference']:+.4f} [{boot['low']:+.4f}, {boot['high']:+.4f}] "
+                  f"(95% paired bootstrap), p = {boot['p_value']:.4g}\n"
+                  f"McNemar: b = {mc['b']} (only A right), c = {mc['c']} (only B right), "
+                  f"p = {mc['p_value']:.4g} ({mc['method']})", highlight=False)
+
+
+@app.command()
+@user_errors
 def config(config: Optional[str] = typer.Argument(None, help="Config file or profile."),
            overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides.")) -> None:
     """Print the fully resolved configuration (YAML) without running anything."""

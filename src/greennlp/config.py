@@ -13,26 +13,16 @@ exactly one place that says what a parameter may be, and one uniform error messa
 from __future__ import annotations
 
 import dataclasses
-import json
-import types
-import typing
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from greennlp.config_parse import (from_dict, parse_override, profiles, read_source, rule,
+                                   set_dotted, to_dict)
 from greennlp.errors import UserError
+from greennlp.search.settings import SearchConfig, SeedsConfig
 
-# yaml, tomllib and importlib.resources are imported where files are read: together they
-# cost ~30 ms, which would count against measurement start-up (target: under 100 ms).
-
-
-def rule(default: Any, *, choices: tuple | None = None, low: float | None = None,
-         high: float | None = None, doc: str = "") -> Any:
-    """A dataclass field with declared choices or bounds (inclusive)."""
-    meta = {"choices": choices, "low": low, "high": high, "doc": doc}
-    if isinstance(default, (list, dict)) or dataclasses.is_dataclass(default):
-        return field(default_factory=lambda: default, metadata=meta)
-    return field(default=default, metadata=meta)
+__all__ = ["RunConfig", "from_dict", "load_config", "parse_override", "profiles", "rule",
+           "to_dict"]
 
 
 @dataclass(frozen=True)
@@ -139,160 +129,13 @@ class RunConfig:
     tfidf: TfidfConfig = rule(TfidfConfig())
     transformer: TransformerConfig = rule(TransformerConfig())
     minilm: PretrainedConfig = rule(PretrainedConfig())
+    search: SearchConfig = rule(SearchConfig())
+    seeds: SeedsConfig = rule(SeedsConfig())
     evaluate: EvaluateConfig = rule(EvaluateConfig())
     measure: MeasureConfig = rule(MeasureConfig())
 
 
 MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm")
-
-
-def to_dict(cfg: Any) -> dict:
-    """A plain, JSON-serialisable dict of a config dataclass."""
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
-
-
-def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
-    """Build config dataclass ``cls`` from a nested mapping, checking every key and type."""
-    if not isinstance(data, Mapping):
-        where = f"'{prefix.rstrip('.')}'" if prefix else "the config file"
-        raise UserError(f"Config section {where} must be a mapping of keys to values.")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in known:
-            raise UserError(f"Unknown config key '{prefix}{key}'; valid keys there are: "
-                            f"{', '.join(known)}.")
-    kwargs = {}
-    for name, f in known.items():
-        if name in data:
-            value = _coerce(hints[name], data[name], prefix + name)
-            _check_rule(f, value, prefix + name)
-            kwargs[name] = value
-    return cls(**kwargs)
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
-
-
-def _coerce(tp: Any, value: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, key + ".")
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(arg, value, key)
-            except UserError as exc:
-                errors.append(exc)
-        raise errors[0]
-    if origin is tuple:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise UserError(f"Config key '{key}' must be a list, got {value!r}; "
-                            f"write it as {key}=[a,b].")
-        return tuple(_coerce(typing.get_args(tp)[0], v, key) for v in value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
-    if not ok:
-        raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {value!r}; "
-                        f"set it like {key}={_example(tp)}.")
-    return value
-
-
-def _example(tp: Any) -> str:
-    return {int: "3", float: "0.5", bool: "true", str: "text"}.get(tp, "...")
-
-
-def _check_rule(f: dataclasses.Field, value: Any, key: str) -> None:
-    meta = f.metadata
-    if not meta or value is None:
-        return
-    if meta.get("choices") and value not in meta["choices"]:
-        raise UserError(f"Config key '{key}' is {value!r}; choose one of: "
-                        f"{', '.join(map(str, meta['choices']))}.")
-    low, high = meta.get("low"), meta.get("high")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise UserError(f"Config key '{key}' is {value}; it must be {bounds}.")
-
-
-def _read_file(path: Path) -> dict:
-    import tomllib
-
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"Config file {path} is not UTF-8 text; save it as UTF-8.") from None
-    try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise UserError(f"Config file {path} cannot be parsed ({first}); fix its syntax.") from None
-    return data or {}
-
-
-def profiles() -> list[str]:
-    """Names of the built-in config profiles shipped with greennlp."""
-    from importlib import resources
-
-    folder = resources.files("greennlp") / "configs"
-    return sorted(p.name.rsplit(".", 1)[0] for p in folder.iterdir() if p.name.endswith(".yaml"))
-
-
-def _read_source(source: str) -> dict:
-    path = Path(source)
-    if path.suffix in (".yaml", ".yml", ".toml", ".json"):
-        if not path.is_file():
-            raise UserError(f"Config file {source} does not exist; check the path.")
-        return _read_file(path)
-    if source in profiles():
-        import yaml
-        from importlib import resources
-
-        text = (resources.files("greennlp") / "configs" / f"{source}.yaml").read_text()
-        return yaml.safe_load(text) or {}
-    raise UserError(f"Config '{source}' is neither a .yaml/.toml/.json file nor a built-in "
-                    f"profile; use a file path or one of: {', '.join(profiles())}.")
-
-
-def _set_dotted(data: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = data
-    for part in parts[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise UserError(f"Override '{dotted}' goes inside '{part}', which is not a section.")
-        node = child
-    node[parts[-1]] = value
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``key.sub=value``; the value is read as YAML (so 3, 0.5, true, [a,b] work)."""
-    import yaml
-
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise UserError(f"Override '{text}' is not of the form key=value; write e.g. seed=1.")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key.strip(), value
 
 
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -311,11 +154,11 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     RunConfig
         The frozen, validated configuration.
     """
-    data = _read_source(source) if source else {}
+    data = read_source(source) if source else {}
     for text in overrides:
         key, value = parse_override(text)
-        _set_dotted(data, key, value)
-    cfg = from_dict(RunConfig, data)
+        set_dotted(data, key, value)
+    cfg = from_dict(RunConfig, data, merge=True)
     unknown = [m for m in cfg.models if m not in MODEL_NAMES]
     if unknown:
         raise UserError(f"Unknown model name '{unknown[0]}' in 'models'; choose from: "

@@ -24,6 +24,8 @@ from greennlp.errors import UserError
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import ModelResult, RunRecord, new_run_id, utc_now
+from greennlp.search.seeds import stage_seeds
+from greennlp.search.stages import stage_search
 
 Log = Callable[[str], None]
 
@@ -122,24 +124,20 @@ def stage_data(run: Run) -> None:
             f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}")
 
 
+FAMILY_SECTION = {"tfidf_logreg": "tfidf", "transformer": "transformer", "minilm": "minilm"}
+
+
+def family_config(cfg: RunConfig, name: str):
+    """The config section of model family ``name``."""
+    return getattr(cfg, FAMILY_SECTION[name])
+
+
 def _fit(run: Run, name: str, folder: Path):
-    from greennlp.train.classifiers import fit_encoder, fit_tfidf
+    from greennlp.train.classifiers import fit_family
 
-    cfg, splits, seed = run.cfg, run.splits, run.cfg.seed
-    if name == "tfidf_logreg":
-        return fit_tfidf(cfg.tfidf, splits, seed)
-    if name == "transformer":
-        from greennlp.models.encoder import build_scratch_encoder
-
-        model = build_scratch_encoder(cfg.transformer, splits.train["text"].tolist(),
-                                      splits.labels, seed)
-        return fit_encoder(model, cfg.transformer.train, splits, seed, folder / "checkpoints",
-                           desc=f"train {name}")
-    from greennlp.models.pretrained import load_minilm
-
-    model = load_minilm(splits.labels, cfg.minilm.max_length, seed)
-    return fit_encoder(model, cfg.minilm.train, splits, seed, folder / "checkpoints",
-                       desc=f"fine-tune {name}")
+    desc = f"fine-tune {name}" if name == "minilm" else f"train {name}"
+    return fit_family(name, family_config(run.cfg, name), run.splits, run.cfg.seed, folder,
+                      desc=desc)
 
 
 def _load(name: str, folder: Path):
@@ -152,17 +150,38 @@ def _load(name: str, folder: Path):
     return EncoderClassifier.load(folder)
 
 
+def _from_search(run: Run, name: str, folder: Path):
+    """The final model of a searched family: the best trial's weights, copied."""
+    import shutil
+
+    state = run.record.search[name]
+    shutil.rmtree(folder / "final", ignore_errors=True)
+    shutil.copytree(state["best_checkpoint"], folder / "final")
+    trial = state["trials"][state["best_trial"]]
+    trial_stage = run.record.any_stage(f"search:{name}:trial{state['best_trial']:03d}")
+    info = {"selected_trial": state["best_trial"], "params": trial["params"],
+            "seed": trial["seed"], "epochs_run": trial["epochs_done"],
+            "best_dev_accuracy": trial["score"], "search_method": state["method"],
+            "history": trial_stage.metrics.get("history", []) if trial_stage else []}
+    return _load(name, folder / "final"), info, [trial_stage.name] if trial_stage else []
+
+
 def stage_train(run: Run, name: str) -> None:
-    """Train model ``name`` (or reload it if its training stage already finished)."""
+    """Train model ``name`` (or take its best search trial, or reload a finished stage)."""
     folder = run.run_dir / "models" / name
     if run.record.stage(f"train:{name}"):
         run.models[name] = _load(name, folder / "final")
         return
     seed_everything(run.cfg.seed)
-    run.record.seeds[f"model:{name}"] = run.cfg.seed
+    searched = run.record.search.get(name, {}).get("status") == "completed"
     with run.stage(f"train:{name}") as st:
-        model, info = _fit(run, name, folder)
-        model.save(folder / "final")
+        if searched:
+            model, info, stages = _from_search(run, name, folder)
+        else:
+            model, info = _fit(run, name, folder)
+            model.save(folder / "final")
+            stages = []
+        run.record.seeds[f"model:{name}"] = info.get("seed", run.cfg.seed)
         counts = model.parameter_counts()
         result = ModelResult(
             name=name, family=model.family, params_total=counts["total"],
@@ -172,7 +191,7 @@ def stage_train(run: Run, name: str) -> None:
                        "their real lengths" + ("; TF-IDF feature extraction not counted"
                                                if name == "tfidf_logreg" else ""),
             labels=list(model.labels), training=info, checkpoint=str(folder / "final"),
-            stages=[f"train:{name}"])
+            stages=stages + [f"train:{name}"])
         run.record.add_model(result)
         st.metrics = {k: v for k, v in info.items() if k not in ("history", "config")}
         st.artifacts["checkpoint"] = str(folder / "final")
@@ -224,6 +243,17 @@ def stage_model(run: Run, name: str) -> None:
     stage_evaluate(run, name)
 
 
+def stage_compare(run: Run) -> None:
+    """Paired tests (McNemar, paired bootstrap) of the best model against the others."""
+    from greennlp.evaluate.compare import within_run
+
+    if len(run.record.models) < 2 or run.record.stage("compare"):
+        return
+    with run.stage("compare") as st:
+        run.record.comparisons = within_run(run.record)
+        st.metrics = {"pairs": len(run.record.comparisons)}
+
+
 def stage_report(run: Run) -> dict[str, str]:
     """Write report.html, MODEL_CARD.md, DATASHEET.md and CHECKLIST.md from the record."""
     from greennlp.report import write_reports
@@ -242,11 +272,14 @@ def execute(run: Run) -> RunRecord:
     seed_everything(run.cfg.seed)
     try:
         stage_data(run)
+        stage_search(run)
         for name in run.cfg.models:
             stage_model(run, name)
         if not run.record.models:
             raise UserError("No model could be trained; add tfidf_logreg or transformer to "
                             "'models'.")
+        stage_seeds(run)
+        stage_compare(run)
         stage_report(run)
         run.record.status = "completed"
     except BaseException as exc:

@@ -91,11 +91,18 @@ class RunRecord:
     models: list[ModelResult] = field(default_factory=list)
     test_evaluations: int = 0
     notes: list[str] = field(default_factory=list)
+    search: dict[str, Any] = field(default_factory=dict)  # family -> trials, best, savings
+    seed_runs: dict[str, Any] = field(default_factory=dict)  # family -> per-seed scores
+    comparisons: list[dict[str, Any]] = field(default_factory=list)  # paired tests on test
 
     # -- lookup ---------------------------------------------------------------
     def stage(self, name: str) -> StageResult | None:
         """The finished stage called ``name``, or None."""
         return next((s for s in self.stages if s.name == name and s.status == "ok"), None)
+
+    def any_stage(self, name: str) -> StageResult | None:
+        """The stage called ``name`` whatever its status (e.g. a trial paused by ASHA)."""
+        return next((s for s in self.stages if s.name == name), None)
 
     def model(self, name: str) -> ModelResult | None:
         """The model called ``name``, or None."""

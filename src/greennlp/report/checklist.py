@@ -1,5 +1,6 @@
 """The experimental-results checklist of Dodge et al. (2019), "Show Your Work", filled
-from the run record. Items that greennlp cannot fill yet say so explicitly."""
+from the run record. An item that a run's settings leave unanswered (e.g. search
+disabled) says so explicitly."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Callable
 from greennlp.record import RunRecord
 from greennlp.report.views import ci, fmt, model_costs
 
-NOT_YET = "Not yet supported by greennlp"
+NOT_ANSWERED = "Not answered by this run"
 
 
 def _infrastructure(r: RunRecord) -> str:
@@ -20,14 +21,34 @@ def _infrastructure(r: RunRecord) -> str:
             + ", ".join(f"{k} {v}" for k, v in s.items()) + ".")
 
 
+def _searched(r: RunRecord) -> dict[str, dict]:
+    return {f: st for f, st in r.search.items() if st.get("status") == "completed"}
+
+
+def _mean_trial(r: RunRecord, family: str, key: str) -> float | None:
+    values = [getattr(r.any_stage(f"search:{family}:trial{t['trial_id']:03d}"), key, None)
+              for t in r.search[family]["trials"]]
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
 def _runtime(r: RunRecord) -> str:
     parts = []
+    for family in _searched(r):
+        parts.append(f"{family}: {fmt(_mean_trial(r, family, 'duration_s'))} s per search trial "
+                     f"on average ({len(r.search[family]['trials'])} trials)")
     for m in r.models:
         c = model_costs(r, m)
-        parts.append(f"{m.name}: training {fmt(c['train_duration_s'])} s "
+        parts.append(f"{m.name}: final model {fmt(c['train_duration_s'])} s of training "
                      f"({m.training.get('epochs_run', 1)} epoch(s)), evaluation "
                      f"{fmt(c['evaluate_duration_s'])} s")
-    return "; ".join(parts) + " (one run each, so the average is that run)." if parts else "-"
+    for family, runs in r.seed_runs.items():
+        times = [r.stage(row["stage"]).duration_s for row in runs["per_seed"]
+                 if row.get("stage", "").startswith("seed:") and r.stage(row["stage"])]
+        if times:
+            parts.append(f"{family}: {fmt(sum(times) / len(times))} s per seed run "
+                         f"(training and evaluation, {len(times)} runs)")
+    return "; ".join(parts) + "." if parts else "-"
 
 
 def _splits(r: RunRecord) -> str:
@@ -52,30 +73,80 @@ def _code(r: RunRecord) -> str:
 
 
 def _trial_count(r: RunRecord) -> str:
-    return ("No hyperparameter search was run: each model was trained once with the "
-            "configured values. " + NOT_YET + ": search (planned).")
+    searched = _searched(r)
+    parts = [f"{f}: {len(st['trials'])} trials ({st['method']}, up to {st['max_epochs']} epoch(s) each)"
+             for f, st in searched.items()]
+    unsearched = [m.name for m in r.models if m.name not in searched]
+    if unsearched:
+        parts.append(f"not searched (1 configuration each): {', '.join(unsearched)}")
+    seeds = [f"{f}: {len(v['seeds'])} seeds of the final configuration" for f, v in r.seed_runs.items()]
+    return "; ".join(parts + seeds) + "."
 
 
 def _best_config(r: RunRecord) -> str:
-    cfg = r.config
     parts = []
     for m in r.models:
-        section = {"tfidf_logreg": "tfidf", "transformer": "transformer", "minilm": "minilm"}.get(m.name)
-        parts.append(f"{m.name}: {cfg.get(section, {})}")
+        state = _searched(r).get(m.name)
+        if state:
+            parts.append(f"{m.name}: trial {state['best_trial']} with {state['best_params']} "
+                         f"(dev accuracy {fmt(state['best_score'])}), other settings as configured")
+        else:
+            section = {"tfidf_logreg": "tfidf"}.get(m.name, m.name)
+            parts.append(f"{m.name}: the configured values {r.config.get(section, {})}")
     return "; ".join(parts) or "-"
 
 
 def _bounds(r: RunRecord) -> str:
-    return NOT_YET + ": no search space was declared in this run (search is planned)."
+    parts = []
+    for family, state in _searched(r).items():
+        bounds = ", ".join(f"{k} {v['dist']} " + (f"{v['values']}" if v["dist"] == "choice"
+                                                  else f"[{v['low']}, {v['high']}]")
+                           for k, v in state["space"].items())
+        parts.append(f"{family}: {bounds}")
+    if not parts:
+        return NOT_ANSWERED + ": no search was run (search.enabled is false)."
+    unsearched = [m.name for m in r.models if m.name not in r.search]
+    if unsearched:
+        parts.append(f"{', '.join(unsearched)}: not searched (fixed values)")
+    return "; ".join(parts) + "."
 
 
 def _method(r: RunRecord) -> str:
-    return ("Values were set by hand (the defaults); model selection between epochs and "
-            "between models uses dev accuracy only. " + NOT_YET + ": automated search.")
+    parts = []
+    for family, st in _searched(r).items():
+        how = {"random": "random search (uniform / log-uniform / integer / choice sampling)",
+               "grid": "grid search", "asha": f"ASHA successive halving (rungs {st['rungs']} "
+                                               f"epochs, reduction factor {st['reduction_factor']})"}
+        parts.append(f"{family}: {how[st['method']]} on the {st['executor']} executor; criterion: "
+                     f"{st['selection']}")
+    parts.append("between epochs and between models: dev accuracy; test is never used for "
+                 "selection")
+    return "; ".join(parts) + "."
 
 
 def _evp(r: RunRecord) -> str:
-    return NOT_YET + ": expected validation performance needs several trials (planned)."
+    from greennlp.search.evp import expected_max
+
+    parts = []
+    for family, st in _searched(r).items():
+        scores = [t["score"] for t in st["trials"] if t["score"] is not None]
+        if st["method"] != "asha" and scores:
+            (m1, v1), (mn, vn) = expected_max(scores, 1), expected_max(scores, len(scores))
+            parts.append(f"{family}: expected best dev accuracy {m1:.3f} +/- {v1 ** 0.5:.3f} with "
+                         f"1 trial, {mn:.3f} +/- {vn ** 0.5:.3f} with {len(scores)} trials "
+                         f"(curves against budget in report.html)")
+        elif scores:
+            mean = sum(scores) / len(scores)
+            sd = (sum((x - mean) ** 2 for x in scores) / max(1, len(scores) - 1)) ** 0.5
+            parts.append(f"{family}: ASHA trials (not i.i.d., so no EVP): dev accuracy mean "
+                         f"{mean:.3f}, sd {sd:.3f} over {len(scores)} trials")
+    for family, runs in r.seed_runs.items():
+        dev = runs["summary"].get("dev_accuracy", {})
+        if dev:
+            parts.append(f"{family} over {dev['n']} seeds: dev accuracy mean {dev['mean']:.3f}, "
+                         f"sd {dev['std']:.3f}")
+    return "; ".join(parts) + "." if parts else (NOT_ANSWERED + ": it ran no search and no seed "
+                                                 "replicas.")
 
 
 ITEMS: list[tuple[str, str, Callable[[RunRecord], str]]] = [
@@ -99,7 +170,7 @@ def fill(record: RunRecord) -> list[dict[str, str]]:
     out = []
     for section, item, answer_of in ITEMS:
         answer = answer_of(record)
-        status = "not yet supported" if answer.startswith(NOT_YET) else "filled"
+        status = "not answered" if answer.startswith(NOT_ANSWERED) else "filled"
         out.append({"section": section, "item": item, "answer": answer, "status": status})
     return out
 

@@ -9,7 +9,30 @@ import jinja2
 
 from greennlp.record import RunRecord
 from greennlp.report import checklist, plots
+from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
 from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_rows
+
+
+def _point_text(params: dict) -> str:
+    return ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in params.items())
+
+
+def search_tables(record: RunRecord) -> list[dict]:
+    """Per searched family: settings, totals, savings and one row per trial."""
+    tables = []
+    for family, state in record.search.items():
+        if state.get("status") != "completed":
+            continue
+        rows = [dict(r, params_text=_point_text(r["params"])) for r in trial_rows(record, family)]
+        space = "; ".join(f"{k}: {v['dist']} " + (str(v["values"]) if v["dist"] == "choice"
+                                                  else f"[{v['low']}, {v['high']}]")
+                          for k, v in state["space"].items())
+        tables.append({"family": family, "method": state["method"], "executor": state["executor"],
+                       "max_epochs": state["max_epochs"], "rungs": state["rungs"],
+                       "eta": state.get("reduction_factor"), "selection": state["selection"],
+                       "totals": state.get("totals", {}), "saved": state.get("early_stopping_saved"),
+                       "space_text": space, "rows": rows})
+    return tables
 
 
 def _b64(png: bytes | None) -> str | None:
@@ -20,7 +43,9 @@ def render(record: RunRecord) -> str:
     """The HTML text of the report."""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         (resources.files("greennlp.report") / "templates" / "report.html.j2").read_text())
+    curves, points, evp_notes = evp_inputs(record)
     figures = {
+        "evp": _b64(plots.expected_validation(curves, points)) if curves else None,
         "accuracy_vs_cost": _b64(plots.accuracy_vs_cost(record)),
         "training_curves": _b64(plots.training_curves(record)),
         "cost_per_stage": _b64(plots.cost_per_stage(record)),
@@ -34,4 +59,5 @@ def render(record: RunRecord) -> str:
         r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
+        search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)))

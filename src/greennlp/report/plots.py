@@ -115,3 +115,47 @@ def training_curves(record: RunRecord) -> bytes | None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return _png(fig)
+
+
+EVP_AXES = [("n", "number of trials"), ("duration_s", "budget: wall time (s)"),
+            ("energy_kwh", "budget: energy (kWh)"), ("co2_kg", "budget: CO2e (kg)"),
+            ("cost_usd", "budget: cost ($)")]
+
+
+def expected_validation(curves: dict[str, dict[str, list[float]]],
+                        points: dict[str, dict[str, float]]) -> bytes | None:
+    """Expected best dev accuracy against trials and budget, one curve per family.
+
+    ``curves`` come from :func:`greennlp.search.evp.evp_curve` (random or grid search);
+    ``points`` are families trained once (a single trial at its measured cost).
+    """
+    if not curves and not points:
+        return None
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.4))
+    flat = axes.ravel()
+    for ax, (key, label) in zip(flat, EVP_AXES):
+        for i, (family, c) in enumerate(curves.items()):
+            if key not in c:
+                continue
+            x, mean, std = np.array(c[key]), np.array(c["mean"]), np.array(c["std"])
+            ax.plot(x, mean, "-", color=COLORS[i % len(COLORS)], label=family)
+            ax.fill_between(x, mean - std, mean + std, color=COLORS[i % len(COLORS)], alpha=0.15)
+        for j, (family, p) in enumerate(points.items()):
+            if p.get(key) is not None:
+                ax.plot([p[key]], [p["score"]], "D", color=COLORS[(len(curves) + j) % len(COLORS)],
+                        ms=7, label=f"{family} (1 run)")
+        if key != "n":
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("expected best dev accuracy")
+        ax.grid(alpha=0.3)
+    handles, labels = flat[0].get_legend_handles_labels()
+    for ax in flat[1:5]:
+        h, lab = ax.get_legend_handles_labels()
+        handles += [x for x, y in zip(h, lab) if y not in labels]
+        labels += [y for y in lab if y not in labels]
+    flat[5].axis("off")
+    flat[5].legend(handles, labels, loc="center", title="model family (mean +/- 1 sd)")
+    fig.suptitle("Expected validation performance (Dodge et al. 2019)", fontsize=11)
+    fig.tight_layout()
+    return _png(fig)

@@ -32,10 +32,13 @@ def ci(metric: dict[str, float] | None, digits: int = 3) -> str:
 
 
 def model_costs(record: RunRecord, model: ModelResult) -> dict[str, float | None]:
-    """Summed duration / energy / CO2e / cost of a model's stages, split train vs evaluate."""
+    """Summed duration / energy / CO2e / cost of what produced a model (its training stage,
+    or the search trial it was taken from) and of its evaluation."""
+    names = set(model.stages) | {f"train:{model.name}", f"evaluate:{model.name}"}
     out: dict[str, float | None] = {}
-    for kind in ("train", "evaluate"):
-        stages = [s for s in record.stages if s.name == f"{kind}:{model.name}" and s.status == "ok"]
+    for kind, prefixes in (("train", ("train:", "search:")), ("evaluate", ("evaluate:",))):
+        stages = [s for s in record.stages if s.name in names and s.name.startswith(prefixes)
+                  and s.status == "ok"]
         for key in ("duration_s", "energy_kwh", "co2_kg", "cost_usd"):
             values = [getattr(s, key) for s in stages]
             out[f"{kind}_{key}"] = (None if not values or any(v is None for v in values)

@@ -34,7 +34,8 @@ def fit_tfidf(cfg, splits: Splits, seed: int) -> tuple[TfidfLogReg, dict[str, An
 
 
 def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
-                ckpt_dir: Path, desc: str) -> tuple[EncoderClassifier, dict[str, Any]]:
+                ckpt_dir: Path, desc: str, until_epoch: int | None = None
+                ) -> tuple[EncoderClassifier, dict[str, Any]]:
     """Train an encoder classifier with the shared loop; keeps the best-on-dev weights.
 
     Batches are length-bucketed; the order of epoch ``e`` is seeded by ``seed + e``, so
@@ -51,13 +52,40 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
             yield model.collate([ids[i] for i in idx], [y[i] for i in idx])
 
     state = train(model.model, batches, n_batches, lambda: dev_accuracy(model, splits), train_cfg,
-                  ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe())
+                  ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe(),
+                  until_epoch=until_epoch)
     model.model.eval()
     return model, {
         "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
         "best_dev_accuracy": state.best_score, "stopped_early": state.stopped_early,
+        "finished": state.finished,
         "resumed_from_epoch": state.resumed_from_epoch, "history": state.history,
         "train_tokens_per_epoch": int(sum(lengths)),
         "truncated_examples": int(sum(n >= model.max_length for n in lengths)),
         "config": {k: getattr(train_cfg, k) for k in train_cfg.__dataclass_fields__},
     }
+
+
+def fit_family(name: str, family_cfg, splits: Splits, seed: int, folder: Path,
+               until_epoch: int | None = None, desc: str | None = None):
+    """Fit model family ``name`` with its config section (TfidfConfig, TransformerConfig or
+    PretrainedConfig); torch families checkpoint under ``folder/checkpoints``.
+
+    Returns
+    -------
+    (model, dict)
+        The fitted model (best dev weights) and training facts.
+    """
+    if name == "tfidf_logreg":
+        model, info = fit_tfidf(family_cfg, splits, seed)
+        return model, dict(info, finished=True, epochs_run=1, best_dev_accuracy=info["dev_accuracy"])
+    if name == "transformer":
+        from greennlp.models.encoder import build_scratch_encoder
+
+        model = build_scratch_encoder(family_cfg, splits.train["text"].tolist(), splits.labels, seed)
+    else:
+        from greennlp.models.pretrained import load_minilm
+
+        model = load_minilm(splits.labels, family_cfg.max_length, seed)
+    return fit_encoder(model, family_cfg.train, splits, seed, Path(folder) / "checkpoints",
+                       desc=desc or f"train {name}", until_epoch=until_epoch)

@@ -34,6 +34,7 @@ class TrainState:
     bad_epochs: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: bool = False
+    finished: bool = False
     resumed_from_epoch: int | None = None
 
 
@@ -104,7 +105,7 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
           dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
           desc: str = "train", checkpoint_extra: dict | None = None,
-          on_checkpoint: Callable[[Path], None] | None = None) -> TrainState:
+          until_epoch: int | None = None) -> TrainState:
     """Train ``model`` in place and leave it holding its best-on-dev weights.
 
     Parameters
@@ -124,6 +125,10 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
         Holds ``last/`` (resume point) and ``best/`` (best dev weights).
     checkpoint_extra
         Saved inside every checkpoint (e.g. what rebuilds the model).
+    until_epoch
+        Pause after this many epochs (a later call resumes). The learning-rate schedule
+        still spans ``cfg.epochs``, so pausing and resuming equals one uninterrupted run:
+        this is how successive halving grows a trial's budget rung by rung.
 
     Returns
     -------
@@ -146,8 +151,10 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
         state = _load_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler)
         state.resumed_from_epoch = state.epoch
     done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
-    with progress_bar(desc, total=n_batches * (cfg.epochs - state.epoch), disable=done) as bar:
-        while not done:
+    stop_at = min(cfg.epochs, until_epoch or cfg.epochs)
+    with progress_bar(desc, total=n_batches * max(0, stop_at - state.epoch),
+                      disable=done or state.epoch >= stop_at) as bar:
+        while not done and state.epoch < stop_at:
             t0, loss_sum, seen = time.perf_counter(), 0.0, 0
             model.train()
             optimizer.zero_grad(set_to_none=True)
@@ -178,10 +185,10 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             state.epoch += 1
             state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < cfg.epochs
             done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
+            state.finished = done
             _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
                              checkpoint_extra or {})
-            if on_checkpoint:
-                on_checkpoint(ckpt_dir / LAST)
+    state.finished = done
     if (ckpt_dir / BEST / "model.safetensors").exists():
         model.load_state_dict(load_file(str(ckpt_dir / BEST / "model.safetensors")))
     return state

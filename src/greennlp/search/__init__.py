@@ -1,0 +1,1 @@
+"""Hyperparameter search: spaces, random / grid / ASHA, executors, expected validation performance."""

@@ -1,0 +1,119 @@
+"""Search spaces: validate, sample, enumerate a grid, and apply a point to a family config.
+
+A parameter name is a field of the family's config section (``C``, ``hidden_size``), a
+field of its ``train`` subsection (``lr``, ``batch_size``), or ``seed``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from greennlp.config_parse import check_rule
+from greennlp.errors import UserError
+from greennlp.search.settings import ParamSpec
+
+SEED = "seed"
+
+
+def _field_names(cfg: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(cfg)}
+
+
+def _locate(cfg: Any, name: str) -> tuple[str, ...] | None:
+    """Path of ``name`` inside a family config: (name,) or ("train", name)."""
+    if name in _field_names(cfg):
+        return (name,)
+    train = getattr(cfg, "train", None)
+    if train is not None and name in _field_names(train):
+        return ("train", name)
+    return None
+
+
+def _field(cfg: Any, path: tuple[str, ...]) -> dataclasses.Field:
+    owner = cfg if len(path) == 1 else cfg.train
+    return next(f for f in dataclasses.fields(owner) if f.name == path[-1])
+
+
+def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any) -> None:
+    """Fail with one sentence if a name or a distribution of ``space`` is wrong."""
+    where = f"search.families.{family}.space"
+    if not space:
+        raise UserError(f"{where} is empty; declare at least one parameter to search.")
+    for name, spec in space.items():
+        key = f"{where}.{name}"
+        if name != SEED and _locate(family_cfg, name) is None:
+            names = sorted(_field_names(family_cfg) | (_field_names(family_cfg.train)
+                                                       if hasattr(family_cfg, "train") else set()))
+            raise UserError(f"'{name}' in {where} is not a parameter of {family}; use one of "
+                            f"{', '.join(n for n in names if n != 'train')} or seed.")
+        path = _locate(family_cfg, name)
+        if spec.dist == "choice":
+            if not spec.values:
+                raise UserError(f"{key} is a choice without values; give values: [a, b].")
+            for value in spec.values:  # every value must be one the config itself accepts
+                if path:
+                    check_rule(_field(family_cfg, path), value, key)
+            continue
+        if spec.low is None or spec.high is None or not spec.low < spec.high:
+            raise UserError(f"{key} needs bounds low < high (got low={spec.low}, "
+                            f"high={spec.high}); declare both.")
+        if spec.dist == "loguniform" and spec.low <= 0:
+            raise UserError(f"{key} is log-uniform, so low must be > 0 (got {spec.low}).")
+        if spec.dist == "int" and not (float(spec.low).is_integer() and float(spec.high).is_integer()):
+            raise UserError(f"{key} is an int distribution; give integer bounds.")
+        if path:
+            for bound in (spec.low, spec.high):
+                check_rule(_field(family_cfg, path), bound, key)
+
+
+def sample(space: dict[str, ParamSpec], rng: np.random.Generator) -> dict[str, Any]:
+    """One random point (parameters in declaration order, so a seed fixes the sequence)."""
+    point: dict[str, Any] = {}
+    for name, spec in space.items():
+        if spec.dist == "choice":
+            point[name] = spec.values[int(rng.integers(len(spec.values)))]
+        elif spec.dist == "int":
+            point[name] = int(rng.integers(int(spec.low), int(spec.high) + 1))
+        elif spec.dist == "uniform":
+            point[name] = float(rng.uniform(spec.low, spec.high))
+        else:
+            point[name] = float(math.exp(rng.uniform(math.log(spec.low), math.log(spec.high))))
+    return point
+
+
+def grid_values(spec: ParamSpec) -> list[Any]:
+    """The values a grid search tries for one parameter."""
+    if spec.dist == "choice":
+        return list(spec.values)
+    if spec.dist == "int":
+        values = np.linspace(spec.low, spec.high, min(spec.grid_points, int(spec.high - spec.low) + 1))
+        return sorted({int(round(v)) for v in values})
+    if spec.dist == "uniform":
+        return [float(v) for v in np.linspace(spec.low, spec.high, spec.grid_points)]
+    return [float(v) for v in np.geomspace(spec.low, spec.high, spec.grid_points)]
+
+
+def grid(space: dict[str, ParamSpec]) -> list[dict[str, Any]]:
+    """Every combination of the per-parameter grid values."""
+    names = list(space)
+    return [dict(zip(names, combo)) for combo in itertools.product(*(grid_values(space[n]) for n in names))]
+
+
+def apply(family_cfg: Any, point: dict[str, Any]) -> tuple[Any, int | None]:
+    """The family config with ``point`` applied, and the point's seed (None if not searched)."""
+    cfg = family_cfg
+    for name, value in point.items():
+        if name == SEED:
+            continue
+        path = _locate(cfg, name)
+        if path == (name,):
+            cfg = dataclasses.replace(cfg, **{name: value})
+        else:
+            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **{name: value}))
+    seed = point.get(SEED)
+    return cfg, (int(seed) if seed is not None else None)
