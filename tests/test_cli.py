@@ -81,3 +81,24 @@ def test_config_command_prints_resolved_yaml():
 def test_help_is_helpful():
     result = runner.invoke(app, ["run", "--help"])
     assert result.exit_code == 0 and "key=value" in result.output
+
+
+def test_compare_two_runs_on_the_same_test_set(tmp_path, csv_path, frame):
+    out = str(tmp_path / "runs")
+    base = [f"data.source={csv_path}", *TINY_OVERRIDES, f"output_dir={out}"]
+    assert runner.invoke(app, ["run", *base, "models=[tfidf_logreg]"]).exit_code == 0
+    assert runner.invoke(app, ["run", *base, "models=[transformer]"]).exit_code == 0
+    ids = [r["run_id"] for r in store.list_runs(out)]
+    result = runner.invoke(app, ["compare", f"{ids[1]}:tfidf_logreg", ids[0], "--output-dir", out,
+                                 "--samples", "200"])
+    assert result.exit_code == 0, result.output
+    assert "McNemar" in result.output and "paired bootstrap" in result.output
+    other = tmp_path / "other.csv"
+    frame.sample(frac=1.0, random_state=1).assign(text=lambda d: d["text"] + " x").to_csv(other, index=False)
+    assert runner.invoke(app, ["run", f"data.source={other}", *TINY_OVERRIDES, f"output_dir={out}",
+                               "models=[tfidf_logreg]"]).exit_code == 0
+    newest = store.list_runs(out)[0]["run_id"]
+    result = runner.invoke(app, ["compare", newest, ids[0], "--output-dir", out])
+    assert result.exit_code == 2 and "different test sets" in result.output
+    result = runner.invoke(app, ["compare", f"{ids[0]}:nope", ids[1], "--output-dir", out])
+    assert result.exit_code == 2 and "has no model 'nope'" in result.output

@@ -50,6 +50,24 @@ def front_matter(record: RunRecord, best: ModelResult) -> dict:
     return header
 
 
+def _variance_caveat(record: RunRecord, best: ModelResult) -> str:
+    runs = record.seed_runs.get(best.name)
+    test = runs and runs["summary"].get("test_accuracy")
+    if test and test["n"] > 1:
+        return (f"Retrained with {test['n']} seeds, test accuracy was {test['mean']:.3f} +/- "
+                f"{test['std']:.3f} (min {test['min']:.3f}, max {test['max']:.3f}); the score "
+                f"above is the seed selected with the model.")
+    return "The scores come from a single training run; seed variance was not measured."
+
+
+def _search_line(record: RunRecord, best: ModelResult) -> str:
+    state = record.search.get(best.name)
+    if not state or state.get("status") != "completed":
+        return "- Hyperparameters: the configured values (no search)."
+    return (f"- Hyperparameters: best of {len(state['trials'])} {state['method']} search trials "
+            f"on dev accuracy: {state['best_params']}.")
+
+
 def _table(record: RunRecord) -> list[str]:
     lines = ["| model | parameters | FLOPs / example | dev accuracy | test accuracy (95% CI) | "
              "test macro F1 | latency b=1 (ms) | throughput b=32 (/s) | size (MB) | "
@@ -81,6 +99,7 @@ def render(record: RunRecord) -> str:
         f"FLOPs per example ({best.flops_note}).",
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev accuracy.",
+        _search_line(record, best),
         f"- Checkpoint: `{best.checkpoint}`.", "",
         "## Intended use",
         f"- Task: {data.get('task', 'text classification')} into: {labels}.",
@@ -119,8 +138,8 @@ def render(record: RunRecord) -> str:
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
         "their biases. It has not been audited for performance across demographic groups.", "",
         "## Caveats and recommendations",
-        "- Scores come from a single training run per model; seed variance is not yet "
-        "reported. Energy figures on machines without RAPL/NVML are estimates.",
+        f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "
+        "estimates.",
     ]
     header = yaml.safe_dump(front_matter(record, best), sort_keys=False, allow_unicode=True)
     return f"---\n{header}---\n\n" + "\n".join(body) + "\n"

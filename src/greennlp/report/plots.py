@@ -73,17 +73,35 @@ def confusion(matrix: list[list[int]], labels: list[str], title: str) -> bytes:
     return _png(fig)
 
 
+def stage_groups(record: RunRecord) -> list[tuple[str, float, float]]:
+    """(label, wall seconds, Wh) per stage; search trials and seed runs of a family are
+    summed into one bar each so the chart stays readable."""
+    groups: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for s in record.stages:
+        if s.status != "ok":
+            continue
+        parts = s.name.split(":")
+        key = ":".join(parts[:2]) if parts[0] in ("search", "seed") else s.name
+        total = groups.setdefault(key, [0.0, 0.0])
+        total[0] += s.duration_s
+        total[1] += (s.energy_kwh or 0.0) * 1e3
+        counts[key] = counts.get(key, 0) + 1
+    return [(f"{k} ({counts[k]} runs)" if counts[k] > 1 else k, v[0], v[1])
+            for k, v in groups.items()]
+
+
 def cost_per_stage(record: RunRecord) -> bytes | None:
-    """Wall time and energy of each finished stage, side by side."""
-    stages = [s for s in record.stages if s.status == "ok"]
-    if not stages:
+    """Wall time and energy of each finished stage (trials and seeds grouped)."""
+    groups = stage_groups(record)
+    if not groups:
         return None
-    names = [s.name for s in stages]
+    names = [g[0] for g in groups]
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 + 0.35 * len(names)), sharey=True)
     y = np.arange(len(names))
-    axes[0].barh(y, [s.duration_s for s in stages], color=COLORS[0])
+    axes[0].barh(y, [g[1] for g in groups], color=COLORS[0])
     axes[0].set_xlabel("wall time (s)")
-    axes[1].barh(y, [(s.energy_kwh or 0) * 1e3 for s in stages], color=COLORS[1])
+    axes[1].barh(y, [g[2] for g in groups], color=COLORS[1])
     axes[1].set_xlabel("energy (Wh)")
     axes[0].set_yticks(y, names)
     axes[0].invert_yaxis()

@@ -36,7 +36,7 @@ def _trainable(config: dict[str, Any], task: TrialTask | None = None,
         update_trial(trial, info, until_epoch)
         tune.report({"dev_score": trial.score, "epoch": until_epoch,
                      "stretch": dataclasses.asdict(part), "info": info,
-                     "trial_id": trial.trial_id})
+                     "greennlp_trial": trial.trial_id})
         if trial.finished:
             break
 
@@ -47,15 +47,22 @@ def _callback(on_stretch: OnStretch, trials: dict[int, TrialState]):
     class Record(Callback):
         """Runs on the driver: every reported stretch is recorded at once."""
 
-        def on_trial_result(self, iteration, trials_, trial, result, **info):
-            state = trials[result["trial_id"]]
-            on_stretch(state, StageResult(**result["stretch"]), result["info"], result["epoch"])
+        def __init__(self, on_stretch: OnStretch, trials: dict[int, TrialState]) -> None:
+            self.on_stretch, self.trials = on_stretch, trials
 
-        def on_trial_complete(self, iteration, trials_, trial, **info):
-            trial_id = trial.config["trial"]["trial_id"]
-            trials[trial_id].closed = True
+        # Tune pickles its callbacks into the experiment state for its own restore, which
+        # we do not use (resuming is ours): the driver-side references are left out.
+        def __getstate__(self):
+            return {}
 
-    return Record()
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            state = self.trials[result["greennlp_trial"]]
+            self.on_stretch(state, StageResult(**result["stretch"]), result["info"], result["epoch"])
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            self.trials[trial.config["trial"]["trial_id"]].closed = True
+
+    return Record(on_stretch, trials)
 
 
 class RayExecutor:

@@ -89,7 +89,9 @@ def search_family(run, family: str, fam) -> dict[str, Any]:
     scheduler = (Asha(state["rungs"], state["reduction_factor"]) if state["method"] == "asha"
                  else RunToEnd(state["max_epochs"]))
     folder = Path(run.run_dir) / "search" / family
-    task = TrialTask(family, base, run.splits, str(folder), state["max_epochs"], run.cfg.measure)
+    # absolute: Ray workers run in their own working directories
+    task = TrialTask(family, base, run.splits, str(folder.resolve()), state["max_epochs"],
+                     run.cfg.measure)
 
     def on_stretch(trial: TrialState, part, info: dict, until_epoch: int) -> None:
         update_trial(trial, info, until_epoch)
