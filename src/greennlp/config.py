@@ -134,6 +134,8 @@ class RunConfig:
     name: str = "default"
     seed: int = 0
     output_dir: str = "runs"
+    task: str = rule("classification", choices=("classification", "lm"),
+                     doc="lm = language modelling (see the lm section)")
     models: tuple[str, ...] = ("tfidf_logreg", "transformer", "minilm")
     data: DataConfig = rule(DataConfig())
     tfidf: TfidfConfig = rule(TfidfConfig())
@@ -141,9 +143,12 @@ class RunConfig:
     minilm: PretrainedConfig = rule(PretrainedConfig())
     evaluate: EvaluateConfig = rule(EvaluateConfig())
     measure: MeasureConfig = rule(MeasureConfig())
+    # Built lazily: config_lm builds on rule and TrainConfig above (see the end of the file).
+    lm: config_lm.LmConfig = field(default_factory=lambda: config_lm.LmConfig(),
+                                   metadata={"doc": "language modelling (task: lm)"})
 
 
-MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm")
+MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm", "transformer_mlm")
 
 
 def to_dict(cfg: Any) -> dict:
@@ -323,6 +328,8 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     if not cfg.models:
         raise UserError("Config key 'models' is empty; list at least one of: "
                         f"{', '.join(MODEL_NAMES)}.")
+    if cfg.task == "lm":
+        config_lm.check_lm(cfg.lm)
     if cfg.data.dev_fraction + cfg.data.test_fraction >= 0.9:
         raise UserError("data.dev_fraction + data.test_fraction must leave at least 10% "
                         "for training; lower one of them.")
@@ -332,3 +339,7 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
 def replace(cfg: Any, **changes: Any) -> Any:
     """``dataclasses.replace`` re-exported, for frozen configs."""
     return dataclasses.replace(cfg, **changes)
+
+
+# At the end, and as a plain module import, so that either module can be imported first.
+import greennlp.config_lm as config_lm  # noqa: E402

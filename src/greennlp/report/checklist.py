@@ -42,6 +42,10 @@ def _splits(r: RunRecord) -> str:
 
 
 def _dev_for_test(r: RunRecord) -> str:
+    if r.config.get("task") == "lm":
+        from greennlp.report.lm_views import dev_for_test
+
+        return dev_for_test(r)
     return "; ".join(f"{m.name}: dev accuracy {ci(m.dev.get('accuracy'))}, test accuracy "
                      f"{ci(m.test.get('accuracy'))}" for m in r.models) or "-"
 
@@ -57,10 +61,15 @@ def _trial_count(r: RunRecord) -> str:
 
 
 def _best_config(r: RunRecord) -> str:
+    if r.config.get("task") == "lm":
+        from greennlp.report.lm_views import best_config
+
+        return best_config(r)
     cfg = r.config
     parts = []
     for m in r.models:
-        section = {"tfidf_logreg": "tfidf", "transformer": "transformer", "minilm": "minilm"}.get(m.name)
+        section = {"tfidf_logreg": "tfidf", "transformer": "transformer", "minilm": "minilm",
+                   "transformer_mlm": "transformer"}.get(m.name)
         parts.append(f"{m.name}: {cfg.get(section, {})}")
     return "; ".join(parts) or "-"
 
@@ -70,8 +79,9 @@ def _bounds(r: RunRecord) -> str:
 
 
 def _method(r: RunRecord) -> str:
+    score = "dev perplexity" if r.config.get("task") == "lm" else "dev accuracy"
     return ("Values were set by hand (the defaults); model selection between epochs and "
-            "between models uses dev accuracy only. " + NOT_YET + ": automated search.")
+            f"between models uses {score} only. " + NOT_YET + ": automated search.")
 
 
 def _evp(r: RunRecord) -> str:
