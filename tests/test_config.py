@@ -90,3 +90,10 @@ def test_search_spaces_merge_entry_by_entry_and_null_removes():
     from greennlp.config import from_dict
 
     assert from_dict(RunConfig, to_dict(cfg)) == cfg  # a resolved config reads back as is
+
+
+def test_only_supported_families_can_be_searched():
+    with pytest.raises(UserError, match="'transformer_mlm' in search.families cannot be searched"):
+        load_config(None, ["search.families.transformer_mlm.trials=2"])
+    with pytest.raises(UserError, match="in seeds.models"):
+        load_config(None, ["seeds.models=[gpt]"])

@@ -77,6 +77,20 @@ def _summary(record) -> Table:
     return table
 
 
+def _passive_openmp() -> None:
+    """Idle OpenMP threads sleep instead of spinning (must be set before torch loads).
+
+    On a CPU shared with other jobs, spinning threads hold cores the working threads
+    need: on a busy 2-core VM a training step of the default decoder took 1.9x as long
+    with spinning threads (benchmarks/omp_wait_policy.py), and steps of tiny models up
+    to ~40x.
+    """
+    import os
+
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 @app.command()
 @user_errors
 def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.toml/.json) or "
@@ -103,6 +117,8 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
         except UserError as exc:
             pipeline.record_failed_start(_output_dir(overrides), command, str(exc))
             raise
+        if cfg.task == "lm":
+            _passive_openmp()
         r = pipeline.start(cfg, command, log=log)
     console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)
     try:
@@ -110,7 +126,13 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     except KeyboardInterrupt:
         err_console.print(f"interrupted; resume with `greennlp run --resume {r.record.run_id}`")
         raise typer.Exit(130) from None
-    console.print(_summary(record))
+    if record.config.get("task") == "lm":
+        from greennlp.report.lm_views import summary_lines
+
+        for line in summary_lines(record):
+            console.print(line, highlight=False)
+    else:
+        console.print(_summary(record))
     totals = record.totals()
     est = " (estimated)" if any("estimate" in s.energy_method for s in record.stages) else ""
     console.print(f"total: {fmt(totals['duration_s'])} s, {fmt(_scaled(totals['energy_kwh'], 1e3))} Wh"
@@ -216,6 +238,63 @@ def regions(kind: str = typer.Argument("cloud", help="world, countries or cloud"
     for key in all_regions[kind]:
         value, source = tables.carbon_intensity(key)
         console.print(f"{key:28s} {value:8.1f} g/kWh  {source}", highlight=False)
+
+
+@app.command()
+@user_errors
+def estimate(config: Optional[str] = typer.Argument(None, help="A greennlp config (its lm "
+                                                "section) or a transformers config.json."),
+             params: Optional[float] = typer.Option(None, "--params", help="Parameters, e.g. 175e9."),
+             tokens: Optional[float] = typer.Option(None, "--tokens", help="Training tokens, e.g. 300e9."),
+             model: str = typer.Option("gpt", "--model", help="Which lm model of a greennlp config."),
+             accelerator: str = typer.Option("a100", "--accelerator", help="See --list."),
+             count: int = typer.Option(1, "--count", help="Number of accelerators."),
+             utilisation: Optional[float] = typer.Option(None, "--utilisation",
+                                                         help="Fraction of peak reached (default 0.4)."),
+             tflops: Optional[float] = typer.Option(None, "--tflops", help="Achieved TFLOP/s per "
+                                                    "accelerator (overrides peak x utilisation)."),
+             precision: str = typer.Option("bf16", "--precision", help="bf16, fp16 or fp32."),
+             days: Optional[float] = typer.Option(None, "--days", help="A known duration instead "
+                                                  "of FLOPs."),
+             watts: Optional[float] = typer.Option(None, "--watts", help="Power per accelerator "
+                                                   "(default: its board power)."),
+             pue: float = typer.Option(1.1, "--pue", help="Data-centre PUE."),
+             region: str = typer.Option("world", "--region", help="Grid region, as measure.region."),
+             intensity: Optional[float] = typer.Option(None, "--intensity", help="gCO2e/kWh "
+                                                       "(overrides --region)."),
+             price: Optional[float] = typer.Option(None, "--price-per-hour", help="$ per "
+                                                   "accelerator-hour."),
+             list_accelerators: bool = typer.Option(False, "--list", help="Show the accelerator "
+                                                    "table and exit.")) -> None:
+    """Estimate a training run before it happens: FLOPs, time, energy, CO2e, money."""
+    from greennlp.measure import planner
+    from greennlp.report.views import fmt
+
+    if list_accelerators:
+        for a in planner.ACCELERATORS.values():
+            console.print(f"{a.name:10s} {a.tflops_16:7g} TFLOP/s 16-bit  {a.tflops_32:6g} fp32  "
+                          f"{a.tdp_w:4g} W  {a.source}", highlight=False)
+        return
+    flops, how = None, "given"
+    if days is None:
+        per_token = planner.model_from_config(config, model) if config else None
+        if per_token:
+            console.print(f"model: {per_token['description']}: {per_token['params_total']:,} "
+                          f"parameters, {per_token['training_flops_per_token']:.4g} training "
+                          f"FLOPs per token", highlight=False)
+        flops, how = planner.training_flops(
+            params=params, tokens=tokens,
+            flops_per_token=per_token["training_flops_per_token"] if per_token else None)
+    result = planner.estimate(flops=flops, flops_source=how, accelerator_name=accelerator,
+                              count=count, utilisation=utilisation, achieved_tflops=tflops,
+                              precision=precision, days=days, watts=watts, pue=pue, region=region,
+                              intensity_g_per_kwh=intensity, price_per_hour_usd=price)
+    table = Table(title="estimate", title_justify="left")
+    for col in ("quantity", "value", "unit", "how"):
+        table.add_column(col, justify="right" if col == "value" else "left")
+    for row in result["rows"]:
+        table.add_row(row["quantity"], fmt(row["value"], 4), row["unit"], row["how"])
+    console.print(table)
 
 
 def main() -> None:

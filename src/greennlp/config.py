@@ -13,7 +13,7 @@ exactly one place that says what a parameter may be, and one uniform error messa
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from greennlp.config_parse import (from_dict, parse_override, profiles, read_source, rule,
@@ -124,6 +124,8 @@ class RunConfig:
     name: str = "default"
     seed: int = 0
     output_dir: str = "runs"
+    task: str = rule("classification", choices=("classification", "lm"),
+                     doc="lm = language modelling (see the lm section)")
     models: tuple[str, ...] = ("tfidf_logreg", "transformer", "minilm")
     data: DataConfig = rule(DataConfig())
     tfidf: TfidfConfig = rule(TfidfConfig())
@@ -133,9 +135,12 @@ class RunConfig:
     seeds: SeedsConfig = rule(SeedsConfig())
     evaluate: EvaluateConfig = rule(EvaluateConfig())
     measure: MeasureConfig = rule(MeasureConfig())
+    # Built lazily: config_lm builds on rule and TrainConfig above (see the end of the file).
+    lm: config_lm.LmConfig = field(default_factory=lambda: config_lm.LmConfig(),
+                                   metadata={"doc": "language modelling (task: lm)"})
 
 
-MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm")
+MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm", "transformer_mlm")
 
 
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
@@ -166,12 +171,30 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     if not cfg.models:
         raise UserError("Config key 'models' is empty; list at least one of: "
                         f"{', '.join(MODEL_NAMES)}.")
+    if cfg.task == "lm":
+        config_lm.check_lm(cfg.lm)
+    _check_search_families(cfg)
     if cfg.data.dev_fraction + cfg.data.test_fraction >= 0.9:
         raise UserError("data.dev_fraction + data.test_fraction must leave at least 10% "
                         "for training; lower one of them.")
     return cfg
 
 
+SEARCHABLE = ("tfidf_logreg", "transformer", "minilm")
+
+
+def _check_search_families(cfg: RunConfig) -> None:
+    for key, names in (("search.families", cfg.search.families), ("seeds.models", cfg.seeds.models)):
+        bad = [n for n in names if n not in SEARCHABLE]
+        if bad:
+            raise UserError(f"'{bad[0]}' in {key} cannot be searched or reseeded; use "
+                            f"{', '.join(SEARCHABLE)}.")
+
+
 def replace(cfg: Any, **changes: Any) -> Any:
     """``dataclasses.replace`` re-exported, for frozen configs."""
     return dataclasses.replace(cfg, **changes)
+
+
+# At the end, and as a plain module import, so that either module can be imported first.
+import greennlp.config_lm as config_lm  # noqa: E402

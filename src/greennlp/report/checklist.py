@@ -63,6 +63,10 @@ def _splits(r: RunRecord) -> str:
 
 
 def _dev_for_test(r: RunRecord) -> str:
+    if r.config.get("task") == "lm":
+        from greennlp.report.lm_views import dev_for_test
+
+        return dev_for_test(r)
     return "; ".join(f"{m.name}: dev accuracy {ci(m.dev.get('accuracy'))}, test accuracy "
                      f"{ci(m.test.get('accuracy'))}" for m in r.models) or "-"
 
@@ -84,6 +88,10 @@ def _trial_count(r: RunRecord) -> str:
 
 
 def _best_config(r: RunRecord) -> str:
+    if r.config.get("task") == "lm":
+        from greennlp.report.lm_views import best_config
+
+        return best_config(r)
     parts = []
     for m in r.models:
         state = _searched(r).get(m.name)
@@ -91,7 +99,7 @@ def _best_config(r: RunRecord) -> str:
             parts.append(f"{m.name}: trial {state['best_trial']} with {state['best_params']} "
                          f"(dev accuracy {fmt(state['best_score'])}), other settings as configured")
         else:
-            section = {"tfidf_logreg": "tfidf"}.get(m.name, m.name)
+            section = {"tfidf_logreg": "tfidf", "transformer_mlm": "transformer"}.get(m.name, m.name)
             parts.append(f"{m.name}: the configured values {r.config.get(section, {})}")
     return "; ".join(parts) or "-"
 
@@ -119,7 +127,10 @@ def _method(r: RunRecord) -> str:
                                                f"epochs, reduction factor {st['reduction_factor']})"}
         parts.append(f"{family}: {how[st['method']]} on the {st['executor']} executor; criterion: "
                      f"{st['selection']}")
-    parts.append("between epochs and between models: dev accuracy; test is never used for "
+    score = "dev perplexity" if r.config.get("task") == "lm" else "dev accuracy"
+    if not parts:
+        parts.append("no search: values were set in the configuration")
+    parts.append(f"between epochs and between models: {score}; test is never used for "
                  "selection")
     return "; ".join(parts) + "."
 

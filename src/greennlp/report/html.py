@@ -55,9 +55,16 @@ def render(record: RunRecord) -> str:
     flops_note = next((m.flops_note for m in record.models if m.family != "tfidf_logreg"),
                       next((m.flops_note for m in record.models), "-"))
     threads = next((m.efficiency.get("torch_threads") for m in record.models if m.efficiency), "-")
+    lm_html = None
+    if record.config.get("task") == "lm":
+        from greennlp.report.lm_html import render_section
+
+        lm_html = render_section(record)
+        figures["training_curves"] = None  # the LM section plots its own (perplexity, tokens)
     return template.render(
         r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
         search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
-        confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)))
+        confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
+        lm_html=lm_html)

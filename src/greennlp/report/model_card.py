@@ -13,7 +13,7 @@ from greennlp.record import ModelResult, RunRecord
 from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_costs, model_rows
 
 TRAINING_TYPE = {"minilm": "fine-tuning", "transformer": "pre-training",
-                 "tfidf_logreg": "pre-training"}
+                 "tfidf_logreg": "pre-training", "transformer_mlm": "pre-training"}
 
 
 def front_matter(record: RunRecord, best: ModelResult) -> dict:
@@ -82,13 +82,15 @@ def _table(record: RunRecord) -> list[str]:
 
 def render(record: RunRecord) -> str:
     """MODEL_CARD.md text."""
+    if record.config.get("task") == "lm":
+        from greennlp.report.lm_card import render_card
+
+        return render_card(record)
     best = record.best_model()
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"
     data, split = record.data, record.data.get("split", {})
     labels = ", ".join(best.labels)
-    costs = model_costs(record, best)
-    est = "estimated" if is_estimate(record) else "measured"
     per_class = [f"- {k}: {ci(v)}" for k, v in best.test.items()
                  if k.split("_", 1)[0] in ("precision", "recall", "f1") and not k.startswith("macro")]
     body = [
@@ -126,14 +128,7 @@ def render(record: RunRecord) -> str:
         "## Quantitative analyses",
         f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
         *per_class, "", *_table(record), "",
-        "## Environmental impact",
-        f"- Training: {fmt(costs['train_duration_s'])} s, {fmt(costs['train_energy_kwh'])} kWh "
-        f"({est}), {fmt(costs['train_co2_kg'])} kg CO2e, ${fmt(costs['train_cost_usd'])}.",
-        f"- Carbon intensity {record.footprint.get('carbon_intensity_g_per_kwh')} g/kWh "
-        f"({record.footprint.get('carbon_intensity_source')}); PUE {record.footprint.get('pue')}; "
-        f"price {record.footprint.get('price_per_hour_usd')} $/h "
-        f"({record.footprint.get('price_source')}).",
-        *[f"- Energy, {k}: {v}" for k, v in energy_sources(record).items()], "",
+        *environmental_impact(record, best),
         "## Ethical considerations",
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
         "their biases. It has not been audited for performance across demographic groups.", "",
@@ -141,5 +136,25 @@ def render(record: RunRecord) -> str:
         f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "
         "estimates.",
     ]
-    header = yaml.safe_dump(front_matter(record, best), sort_keys=False, allow_unicode=True)
-    return f"---\n{header}---\n\n" + "\n".join(body) + "\n"
+    return with_front_matter(front_matter(record, best), body)
+
+
+def environmental_impact(record: RunRecord, model: ModelResult) -> list[str]:
+    """The card's "Environmental impact" section: training cost and how it was obtained."""
+    costs = model_costs(record, model)
+    est = "estimated" if is_estimate(record) else "measured"
+    fp = record.footprint
+    return [
+        "## Environmental impact",
+        f"- Training: {fmt(costs['train_duration_s'])} s, {fmt(costs['train_energy_kwh'])} kWh "
+        f"({est}), {fmt(costs['train_co2_kg'])} kg CO2e, ${fmt(costs['train_cost_usd'])}.",
+        f"- Carbon intensity {fp.get('carbon_intensity_g_per_kwh')} g/kWh "
+        f"({fp.get('carbon_intensity_source')}); PUE {fp.get('pue')}; "
+        f"price {fp.get('price_per_hour_usd')} $/h ({fp.get('price_source')}).",
+        *[f"- Energy, {k}: {v}" for k, v in energy_sources(record).items()], ""]
+
+
+def with_front_matter(header: dict, body: list[str]) -> str:
+    """YAML front matter between ``---`` lines, then the body."""
+    text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
+    return f"---\n{text}---\n\n" + "\n".join(body) + "\n"

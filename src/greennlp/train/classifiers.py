@@ -83,9 +83,11 @@ def fit_family(name: str, family_cfg, splits: Splits, seed: int, folder: Path,
         from greennlp.models.encoder import build_scratch_encoder
 
         model = build_scratch_encoder(family_cfg, splits.train["text"].tolist(), splits.labels, seed)
-    else:
+    elif name == "minilm":
         from greennlp.models.pretrained import load_minilm
 
         model = load_minilm(splits.labels, family_cfg.max_length, seed)
+    else:
+        raise ValueError(f"fit_family does not know model family {name!r}")
     return fit_encoder(model, family_cfg.train, splits, seed, Path(folder) / "checkpoints",
                        desc=desc or f"train {name}", until_epoch=until_epoch)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable
 import torch
 from safetensors.torch import load_file, save_file
 
+from greennlp.train import distributed
 from greennlp.train.progress import progress_bar
 
 LAST, BEST = "last", "best"
@@ -74,10 +75,32 @@ def warmup_linear(total_steps: int, warmup_fraction: float) -> Callable[[int], f
     return factor
 
 
+def state_without_ties(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with each shared tensor once (safetensors refuses duplicates, e.g.
+    an output layer tied to the embedding); the module's constructor ties them again."""
+    state, seen = {}, set()
+    for key, value in distributed.unwrap(module).state_dict().items():
+        ptr = value.untyped_storage().data_ptr() if value.numel() else id(value)
+        if ptr not in seen:
+            seen.add(ptr)
+            state[key] = value.detach().contiguous().cpu()
+    return state
+
+
+def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
+    """Load weights saved by :func:`state_without_ties`; only tied tensors may be missing."""
+    module = distributed.unwrap(module)
+    missing, unexpected = module.load_state_dict(load_file(str(path)), strict=False)
+    tied = set(module.state_dict()) - set(state_without_ties(module))
+    if unexpected or set(missing) - tied:
+        raise ValueError(f"weights in {path} do not match the model: missing "
+                         f"{sorted(set(missing) - tied)}, unexpected {unexpected}")
+    return module
+
+
 def _save_weights(model: torch.nn.Module, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / "model.safetensors"))
+    save_file(state_without_ties(model), str(folder / "model.safetensors"))
 
 
 def _save_checkpoint(folder: Path, model, optimizer, scheduler, state: TrainState,
@@ -94,7 +117,7 @@ def _save_checkpoint(folder: Path, model, optimizer, scheduler, state: TrainStat
 
 
 def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    load_weights(model, folder / "model.safetensors")
     blob = torch.load(folder / "trainer_state.pt", weights_only=False)
     optimizer.load_state_dict(blob["optimizer"])
     scheduler.load_state_dict(blob["scheduler"])
@@ -134,6 +157,12 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     -------
     TrainState
         Epochs run, best dev score and epoch, per-epoch history, early stop flag.
+
+    Notes
+    -----
+    Data-parallel: pass a ``DistributedDataParallel`` model and give each rank its own
+    shard of the batches (same count on every rank) and a dev score that is the same
+    on every rank; the train loss is averaged over ranks and only rank 0 writes files.
     """
     device = next(model.parameters()).device
     bf16 = use_bf16(cfg.precision, device)
@@ -173,22 +202,26 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
                 bar.advance(loss=loss_sum / seen, epoch=state.epoch + 1)
                 if state.step >= total_steps:
                     break
+            loss_sum, seen = distributed.sum_across([loss_sum, seen])
             score = float(dev_score())
             state.history.append({"epoch": state.epoch + 1, "train_loss": loss_sum / max(1, seen),
                                   "dev_score": score, "lr": scheduler.get_last_lr()[0],
                                   "duration_s": time.perf_counter() - t0, "steps": state.step})
             if score > state.best_score:
                 state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch + 1, 0
-                _save_weights(model, ckpt_dir / BEST)
+                if distributed.is_main():
+                    _save_weights(model, ckpt_dir / BEST)
             else:
                 state.bad_epochs += 1
             state.epoch += 1
             state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < cfg.epochs
             done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
             state.finished = done
-            _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
-                             checkpoint_extra or {})
+            if distributed.is_main():
+                _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
+                                 checkpoint_extra or {})
+            distributed.barrier()
     state.finished = done
     if (ckpt_dir / BEST / "model.safetensors").exists():
-        model.load_state_dict(load_file(str(ckpt_dir / BEST / "model.safetensors")))
+        load_weights(model, ckpt_dir / BEST / "model.safetensors")
     return state

@@ -1,0 +1,179 @@
+"""The compute planner: what a training run will cost before it runs.
+
+From a model (a config, or a parameter count) and a token count: the training FLOPs,
+the accelerator-hours at an assumed utilisation of a named accelerator's peak, the days
+on N accelerators, the energy (accelerator power x count x time x PUE), the CO2e (grid
+intensity of a region) and the money (price per accelerator-hour). The CO2e and money
+arithmetic is the run tracker's :class:`~greennlp.measure.Footprint`.
+
+Training FLOPs: ``6 N D`` for a bare parameter count (Kaplan et al. 2020; attention
+left out), or the model's own training FLOPs per token (attention included, see
+:mod:`greennlp.models.lm_accounting`) x D for a config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from greennlp.errors import UserError
+from greennlp.measure import tables
+from greennlp.measure.tracker import Footprint
+
+HOURS_PER_YEAR = 24 * 365.25
+DEFAULT_UTILISATION = 0.4  # assumed: large dense training typically reaches 30-55% MFU
+DEFAULT_PUE = 1.1  # assumed: a modern hyperscale data centre
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """Peak dense throughput (no sparsity), board power and an example price."""
+
+    name: str
+    tflops_16: float  # bf16 / fp16 tensor cores, dense
+    tflops_32: float  # fp32 without tensor-core tricks (no TF32)
+    tdp_w: float
+    price_per_hour_usd: float | None
+    source: str
+    price_source: str = "no reference price: pass --price-per-hour"
+
+
+_AWS = "AWS on-demand us-east-1 list price of {} / its GPUs (2024); an assumption, set your own"
+ACCELERATORS: dict[str, Accelerator] = {a.name: a for a in (
+    Accelerator("v100", 125.0, 15.7, 300.0, 3.06, "NVIDIA Tesla V100 SXM2 datasheet",
+                _AWS.format("p3.2xlarge")),
+    Accelerator("a100", 312.0, 19.5, 400.0, 32.77 / 8, "NVIDIA A100 SXM4 datasheet",
+                _AWS.format("p4d.24xlarge")),
+    Accelerator("h100", 989.0, 67.0, 700.0, None, "NVIDIA H100 SXM5 datasheet (1,979 "
+                "TFLOP/s bf16 is with sparsity)"),
+    Accelerator("h100-pcie", 756.0, 51.0, 350.0, None, "NVIDIA H100 PCIe datasheet"),
+    Accelerator("a10", 125.0, 31.2, 150.0, None, "NVIDIA A10 datasheet"),
+    Accelerator("l4", 121.0, 30.3, 72.0, 0.805, "NVIDIA L4 datasheet (242 TFLOP/s with "
+                "sparsity)", _AWS.format("g6.xlarge")),
+    Accelerator("t4", 65.0, 8.1, 70.0, 0.526, "NVIDIA T4 datasheet", _AWS.format("g4dn.xlarge")),
+    Accelerator("mi300x", 1307.0, 163.4, 750.0, None, "AMD Instinct MI300X datasheet"),
+)}
+
+
+def accelerator(name: str) -> Accelerator:
+    """Look up an accelerator by name (case-insensitive)."""
+    key = name.strip().lower()
+    if key not in ACCELERATORS:
+        raise UserError(f"Unknown accelerator '{name}'; choose one of "
+                        f"{', '.join(ACCELERATORS)} (see `greennlp estimate --list`).")
+    return ACCELERATORS[key]
+
+
+def training_flops(*, params: float | None = None, tokens: float | None = None,
+                   flops_per_token: float | None = None) -> tuple[float, str]:
+    """Training FLOPs and the formula used.
+
+    >>> f"{training_flops(params=175e9, tokens=300e9)[0]:.3g}"
+    '3.15e+23'
+    """
+    if tokens is None or tokens <= 0:
+        raise UserError("The estimate needs a token count; pass --tokens, e.g. --tokens 300e9.")
+    if flops_per_token is not None:
+        return flops_per_token * tokens, "model training FLOPs per token (attention included) x tokens"
+    if params is None or params <= 0:
+        raise UserError("The estimate needs a model: pass a config file or --params, e.g. "
+                        "--params 175e9.")
+    return 6.0 * params * tokens, "6 x parameters x tokens (Kaplan et al. 2020)"
+
+
+def estimate(*, flops: float | None = None, flops_source: str = "given",
+             accelerator_name: str = "a100", count: int = 1, utilisation: float | None = None,
+             achieved_tflops: float | None = None, precision: str = "bf16",
+             days: float | None = None, watts: float | None = None, pue: float = DEFAULT_PUE,
+             region: str = "world", intensity_g_per_kwh: float | None = None,
+             price_per_hour_usd: float | None = None) -> dict[str, Any]:
+    """Time, energy, CO2e and money of a training run.
+
+    Give either ``flops`` (the run's training FLOPs) or ``days`` (a known duration on
+    ``count`` accelerators). Throughput per accelerator is ``achieved_tflops`` if given,
+    else the accelerator's peak at ``precision`` x ``utilisation``.
+
+    Returns
+    -------
+    dict
+        Every quantity with its unit and where it comes from (``rows``), plus the raw
+        numbers (``flops``, ``accelerator_hours``, ``days``, ``energy_kwh``, ``co2_t``,
+        ``cost_usd``).
+    """
+    acc = accelerator(accelerator_name)
+    if count < 1:
+        raise UserError(f"--count is {count}; it must be at least 1 accelerator.")
+    peak = acc.tflops_16 if precision in ("bf16", "fp16") else acc.tflops_32
+    util = DEFAULT_UTILISATION if utilisation is None else utilisation
+    rate = achieved_tflops if achieved_tflops else peak * util
+    kind = "16-bit tensor" if precision in ("bf16", "fp16") else "fp32"
+    rate_how = (f"given: {rate:g} TFLOP/s achieved per accelerator" if achieved_tflops else
+                f"{peak:g} TFLOP/s {kind} peak ({acc.source}) x utilisation {util:g}"
+                + (" (assumed)" if utilisation is None else ""))
+    if days is not None:
+        hours = days * 24 * count
+        flops, flops_source = rate * 1e12 * hours * 3600, "implied by the duration x throughput"
+    elif flops is not None:
+        hours = flops / (rate * 1e12) / 3600
+    else:
+        raise UserError("Give the run's size (a config or --params, and --tokens) or its "
+                        "duration (--days with --count).")
+    power_w = watts or acc.tdp_w
+    intensity, source = ((intensity_g_per_kwh, "given") if intensity_g_per_kwh is not None
+                         else tables.carbon_intensity(region))
+    price = price_per_hour_usd if price_per_hour_usd is not None else acc.price_per_hour_usd
+    fp = Footprint(intensity, source, pue, (price or 0.0) * count)
+    energy_kwh = power_w * hours / 1000 * pue
+    wall_s = hours / count * 3600
+    co2_t = fp.co2_kg(energy_kwh) / 1000
+    cost = fp.cost_usd(wall_s) if price is not None else None
+    rows = [
+        ("training compute", flops, "FLOPs", flops_source),
+        ("throughput per accelerator", rate, "TFLOP/s", rate_how),
+        ("accelerator time", hours, "accelerator-hours", "FLOPs / throughput"),
+        ("accelerator time", hours / HOURS_PER_YEAR, "accelerator-years", "365.25-day years"),
+        (f"wall time on {count:,} x {acc.name}", wall_s / 86400, "days", "perfect scaling assumed"),
+        ("energy", energy_kwh, "kWh", f"{power_w:g} W x {count:,} x time x PUE {pue:g}"
+         + ("" if watts else f" (board power, {acc.source})")),
+        ("emissions", co2_t, "tCO2e", f"{intensity:g} gCO2e/kWh: {source}"),
+        ("cost", cost, "USD", f"{price:g} $/accelerator-hour: {acc.price_source}"
+         if price is not None and price_per_hour_usd is None else
+         ("given price per accelerator-hour" if price is not None else acc.price_source)),
+    ]
+    return {"rows": [{"quantity": q, "value": v, "unit": u, "how": h} for q, v, u, h in rows],
+            "flops": flops, "accelerator_hours": hours, "days": wall_s / 86400,
+            "energy_kwh": energy_kwh, "co2_t": co2_t, "cost_usd": cost}
+
+
+def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
+    """Parameters and training FLOPs per token of a model described by a file.
+
+    Parameters
+    ----------
+    path
+        A greennlp run config (.yaml/.toml/.json with an ``lm`` section; ``model``
+        picks gpt, lstm or bert_mlm) or a transformers ``config.json`` of a Llama,
+        GPT-2 or BERT model.
+    """
+    import json
+    from pathlib import Path
+
+    from greennlp.models.lm_accounting import lm_accounting
+
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"Model config {path} does not exist; check the path.")
+    data = json.loads(file.read_text()) if file.suffix == ".json" else {}
+    if "model_type" in data:
+        family = {"llama": "llama", "gpt2": "gpt2", "bert": "bert"}.get(data["model_type"])
+        if family is None:
+            raise UserError(f"Model config {path} is a '{data['model_type']}' model; the planner "
+                            f"knows llama, gpt2 and bert (or pass --params).")
+        return dict(lm_accounting(family, data), description=f"{data['model_type']} config {path}")
+    from greennlp.config import load_config
+    from greennlp.config_lm import model_spec
+
+    lm = load_config(str(file)).lm
+    family, spec = model_spec(lm, model)
+    return dict(lm_accounting(family, spec, lm.context_length),
+                description=f"lm.{model} of {path}")

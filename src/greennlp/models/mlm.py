@@ -1,0 +1,119 @@
+"""Masked-LM pre-training of a BERT-style encoder, and its use for classification.
+
+``bert_mlm`` (task lm) pre-trains ``transformers.BertForMaskedLM`` from scratch on the
+corpus with the shared byte-level BPE and reports its masked-token perplexity: the
+perplexity of the ~15% masked tokens given the rest of the document. It sees context
+on both sides, so it is *not* comparable with the causal models' perplexity.
+``transformer_mlm`` (classification) pre-trains the ``transformer`` encoder the same way
+on the training texts (labels unused), then fine-tunes it with a classification head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import BertConfig, BertForMaskedLM
+
+from greennlp.models.lm_tokenizer import LmTokenizer
+from greennlp.models.neural_lm import read_checkpoint, save_checkpoint
+from greennlp.train.lm import masked_batch
+
+def bert_mlm_config(cfg, vocab_size: int, max_positions: int, pad_id: int) -> dict[str, Any]:
+    """The ``BertConfig`` dict of an :class:`~greennlp.config_lm.MlmConfig`."""
+    return {"model_type": "bert", "vocab_size": vocab_size, "hidden_size": cfg.hidden_size,
+            "num_hidden_layers": cfg.num_layers, "num_attention_heads": cfg.num_heads,
+            "intermediate_size": cfg.intermediate_size, "hidden_act": "gelu",
+            "hidden_dropout_prob": cfg.dropout, "attention_probs_dropout_prob": cfg.dropout,
+            "max_position_embeddings": max_positions, "type_vocab_size": 2, "pad_token_id": pad_id}
+
+
+def build_bert_mlm(hf_config: dict[str, Any], attn: str = "sdpa") -> BertForMaskedLM:
+    """A randomly initialised ``BertForMaskedLM`` from a config dict."""
+    config = BertConfig.from_dict({k: v for k, v in hf_config.items()
+                                   if k not in ("transformers_version", "_attn_implementation")})
+    config._attn_implementation = attn
+    return BertForMaskedLM(config)
+
+
+def chunks(ids: Sequence[int], size: int) -> list[list[int]]:
+    """``ids`` cut into pieces of at most ``size`` tokens (at least one, maybe empty)."""
+    return [list(ids[i:i + size]) for i in range(0, max(1, len(ids)), size)]
+
+
+@torch.inference_mode()
+def masked_nll(model: BertForMaskedLM, docs: Sequence[Sequence[int]], *, context: int,
+               vocab_size: int, mask_id: int, pad_id: int, special_ids: Sequence[int],
+               fraction: float, seed: int, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """NLL (nats) of the masked tokens of each document and how many were masked.
+
+    Documents are cut into pieces of ``context`` tokens; masks are drawn with BERT's
+    80/10/10 rule from a generator seeded per piece, so every model and every call
+    sees the same masks.
+    """
+    model.eval()
+    pieces = [(d, c) for d, doc in enumerate(docs) for c in chunks(doc, context)]
+    nll, count = np.zeros(len(docs)), np.zeros(len(docs), dtype=np.int64)
+    for start in range(0, len(pieces), batch_size):
+        part = pieces[start:start + batch_size]
+        width = max(1, max(len(c) for _, c in part))
+        rows = np.full((len(part), width + 1), pad_id, dtype=np.int64)
+        for i, (_, c) in enumerate(part):
+            rows[i, :len(c)] = c
+        batch = masked_batch(torch.device("cpu"), vocab_size, mask_id, fraction, seed,
+                             special_ids)(rows, start)
+        mask = torch.from_numpy(rows[:, :-1] != pad_id)
+        device = next(model.parameters()).device
+        logits = model(input_ids=batch["input_ids"].to(device),
+                       attention_mask=mask.long().to(device)).logits.float().cpu()
+        token_nll = F.cross_entropy(logits.transpose(1, 2), batch["labels"], reduction="none")
+        for i, (d, _) in enumerate(part):
+            nll[d] += float(token_nll[i].sum())
+            count[d] += int((batch["labels"][i] != -100).sum())
+    return nll, count
+
+
+class MaskedLM:
+    """A BERT masked LM with the shared tokenizer; scored by masked-token perplexity."""
+
+    family = "bert_mlm"
+
+    def __init__(self, model: BertForMaskedLM, tokenizer: LmTokenizer, context_length: int,
+                 mask_fraction: float, seed: int = 0) -> None:
+        self.module, self.tokenizer = model, tokenizer
+        self.context_length, self.mask_fraction, self.seed = context_length, mask_fraction, seed
+
+    def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Masked-token NLL and number of masked tokens per document."""
+        tok = self.tokenizer
+        return masked_nll(self.module, tok.encode(texts), context=self.context_length,
+                          vocab_size=tok.vocab_size, mask_id=tok.mask_id, pad_id=tok.pad_id,
+                          special_ids=[tok.eos_id, tok.pad_id, tok.mask_id],
+                          fraction=self.mask_fraction, seed=self.seed)
+
+    def parameter_counts(self) -> dict[str, int]:
+        from greennlp.models.accounting import count_parameters
+
+        return count_parameters(self.module)
+
+    def save(self, folder: Path) -> Path:
+        return save_checkpoint(folder, self.module, self.tokenizer, {
+            "family": self.family, "hf_config": self.module.config.to_dict(),
+            "context_length": self.context_length, "mask_fraction": self.mask_fraction,
+            "seed": self.seed})
+
+    @classmethod
+    def load(cls, folder: Path) -> "MaskedLM":
+        model, tokenizer, meta = read_checkpoint(folder, lambda m: build_bert_mlm(m["hf_config"]))
+        return cls(model, tokenizer, meta["context_length"], meta["mask_fraction"], meta["seed"])
+
+
+def transfer_encoder(mlm: BertForMaskedLM, classifier: torch.nn.Module) -> None:
+    """Copy the pre-trained encoder into a ``BertForSequenceClassification``; only its
+    pooler (which masked-LM pre-training does not train) keeps its initialisation."""
+    missing, unexpected = classifier.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise ValueError(f"encoder shapes differ: missing {missing}, unexpected {unexpected}")

@@ -1,0 +1,136 @@
+"""MODEL_CARD.md and DATASHEET.md of an LM run (``task: lm``), from the record alone."""
+
+from __future__ import annotations
+
+from greennlp.record import ModelResult, RunRecord
+from greennlp.report.lm_views import lm_rows
+from greennlp.report.model_card import environmental_impact, with_front_matter
+from greennlp.report.views import ci, fmt, is_estimate, model_costs
+
+
+def selected(record: RunRecord) -> ModelResult | None:
+    """The causal model with the lowest dev perplexity (shared tokenizer; dev only)."""
+    scored = [m for m in record.models if "perplexity" in m.dev]
+    return min(scored, key=lambda m: m.dev["perplexity"]["value"], default=None)
+
+
+def front_matter(record: RunRecord, best: ModelResult) -> dict:
+    """Hugging Face header: model-index with test perplexity and bits per character."""
+    dataset = record.data.get("source", "unknown")
+    metrics = [{"type": "perplexity", "value": round(best.test["perplexity"]["value"], 3),
+                "name": "Test perplexity"}]
+    if "bits_per_char" in best.test:
+        metrics.append({"type": "bits_per_character", "name": "Test bits per character",
+                        "value": round(best.test["bits_per_char"]["value"], 4)})
+    header = {"language": ["en"], "library_name": "pytorch", "tags": ["text-generation",
+                                                                      "language-modeling", "greennlp"],
+              "datasets": [dataset], "metrics": ["perplexity", "bits_per_character"],
+              "model-index": [{"name": f"greennlp-{record.run_id}-{best.name}", "results": [{
+                  "task": {"type": "text-generation", "name": "Language Modeling"},
+                  "dataset": {"name": dataset, "type": dataset, "split": "test"},
+                  "metrics": metrics}]}]}
+    co2 = model_costs(record, best)["train_co2_kg"]
+    if co2 is not None:
+        header["co2_eq_emissions"] = {
+            "emissions": round(co2 * 1000, 6), "training_type": "pre-training",
+            "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement") + "; "
+                       + record.footprint.get("carbon_intensity_source", "")),
+            "geographical_location": record.config.get("measure", {}).get("region", "world"),
+            "hardware_used": f"{record.hardware.get('usable_cpus')} x {record.hardware.get('model')} "
+                             f"CPU threads"}
+    return header
+
+
+def _table(record: RunRecord) -> list[str]:
+    lines = ["| model | parameters | training tokens | metric | test (95% CI) | test bits/char | "
+             "subsample bits/char | training energy (kWh) |", "|" + "---|" * 8]
+    for r in lm_rows(record):
+        lines.append(f"| {r['name']} | {fmt(r['params'])} | {fmt(r['tokens_trained'])} | "
+                     f"{r['metric']} | {ci(r['test'], 2)} | {ci(r['bpc'])} | {ci(r['sub_bpc'])} | "
+                     f"{fmt(r['train_energy_kwh'])} |")
+    return lines
+
+
+def render_card(record: RunRecord) -> str:
+    """MODEL_CARD.md text for an LM run."""
+    best = selected(record)
+    if best is None:
+        return f"# Model card\n\nRun {record.run_id} produced no language model with a dev score.\n"
+    sizes = record.data.get("split", {}).get("sizes", {})
+    body = [
+        f"# Model card: {best.name} language model (greennlp run {record.run_id})", "",
+        "## Model details",
+        f"- Family: {best.family}; {fmt(best.params_total)} parameters "
+        f"({fmt(best.params_non_embedding)} non-embedding); {best.flops_note}.",
+        f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
+        f"selected among the models sharing one tokenizer by dev perplexity.",
+        f"- Checkpoint: `{best.checkpoint}`.", "",
+        "## Intended use",
+        f"- Task: language modelling ({record.data.get('task', 'next-token prediction')}); "
+        "scoring and sampling text like the training corpus.",
+        "- For research and as a baseline; not for producing text that people rely on.", "",
+        "## Factors",
+        "- Quality differs with how far text is from the corpus (register, topic, casing: the "
+        "built-in corpus is lower-cased movie dialog).", "",
+        "## Metrics",
+        "- Perplexity: exp(mean negative log-likelihood per token), each document scored from "
+        "its start and its end predicted; comparable only between models sharing a tokenizer.",
+        "- Bits per character: total negative log-likelihood in bits / characters (a document's "
+        "end counts as one); comparable across tokenizations. Intervals: percentile bootstrap "
+        "over documents.", "",
+        "## Evaluation data",
+        f"- {sizes.get('test')} test documents of {record.data.get('origin', '?')}, split by "
+        f"blocks of neighbouring documents (seed {record.data.get('split', {}).get('seed')}). "
+        "See DATASHEET.md.", "",
+        "## Training data",
+        f"- {sizes.get('train')} training documents and {sizes.get('dev')} dev documents.", "",
+        "## Quantitative analyses",
+        f"- Test perplexity {ci(best.test.get('perplexity'), 2)}; bits per character "
+        f"{ci(best.test.get('bits_per_char'))}.", "", *_table(record), "",
+        *environmental_impact(record, best),
+        "## Ethical considerations",
+        "- Movie dialog contains insults, stereotypes and violence; a model trained on it "
+        "reproduces them when sampled. Samples are not filtered.", "",
+        "## Caveats and recommendations",
+        "- One training run per model (no seed variance); small models trained briefly on a "
+        "small corpus. Energy figures without RAPL/NVML are estimates.",
+    ]
+    return with_front_matter(front_matter(record, best), body)
+
+
+def render_datasheet(record: RunRecord) -> str:
+    """DATASHEET.md text for an LM corpus (Gebru et al. 2021 sections)."""
+    d = record.data
+    if not d:
+        return f"# Datasheet\n\nRun {record.run_id} did not finish its data stage.\n"
+    c, sp, st = d.get("cleaning", {}), d.get("split", {}), d.get("stats", {})
+    rows = ["| split | documents | characters | words |", "|---|---|---|---|"]
+    rows += [f"| {n} | {fmt(v['documents'])} | {fmt(v['characters'])} | {fmt(v['words'])} |"
+             for n, v in st.get("splits", {}).items()]
+    leak = st.get("leakage", {})
+    lines = [
+        f"# Datasheet: {d.get('source')} (greennlp run {record.run_id})", "",
+        "## Motivation", f"- {d.get('description', 'User-provided text.')}",
+        f"- Task in this run: {d.get('task', 'language modelling')}.", "",
+        "## Composition", f"- Source: {d.get('origin')}.",
+        f"- Rows read: {fmt(d.get('rows_read'))}; documents after cleaning: {fmt(c.get('rows_out'))}.",
+        f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct lower-cased "
+        "whitespace tokens.", "", *rows, "",
+        "## Collection process", f"- Homepage: {d.get('homepage', 'n/a')}.",
+        f"- Citation: {d.get('citation') or 'n/a'}", "",
+        "## Preprocessing and cleaning",
+        f"- Unicode NFC; spaces collapsed inside each line; empty lines and documents dropped "
+        f"({c.get('empty_dropped', 0)} documents).",
+        f"- Exact duplicate documents: {c.get('duplicate_rows', 0)}; dropped: "
+        f"{c.get('duplicate_rows_dropped', 0)}.", "",
+        "## Splits",
+        f"- Blocks of {sp.get('block_documents')} neighbouring documents, assigned whole to test, "
+        f"dev and train in a seeded order (seed {sp.get('seed')}); sizes {sp.get('sizes')}.",
+        f"- Dev documents also in train: {leak.get('dev_exact_in_train')}; test documents also in "
+        f"train: {leak.get('test_exact_in_train')} (exact matches).", "",
+        "## Uses", "- Training and evaluating language models; dev for model selection and early "
+        "stopping, test once per final model.", "",
+        "## Distribution", f"- License: {d.get('license', 'unknown')}.", "",
+        "## Maintenance", "- Built-in files are pinned by package version and SHA-256.",
+    ]
+    return "\n".join(lines) + "\n"
