@@ -57,5 +57,5 @@ TINY_OVERRIDES = [
     "transformer.train.epochs=2", "transformer.train.batch_size=16",
     "evaluate.bootstrap_samples=100", "evaluate.latency_examples=4",
     "evaluate.throughput_batches=1", "evaluate.repeats=1",
-    "search.enabled=false", "seeds.count=1",
+    "search.enabled=false", "seeds.count=1", "compress.methods=[]",
 ]

@@ -21,9 +21,14 @@ def test_quick_profile_end_to_end(tmp_path):
     assert record["data"]["split"]["method"] == "group"
     assert record["data"]["split"]["groups_shared_train_test"] == 0
     seed_runs = sum(len(v["seeds"]) - 1 for v in record["seed_runs"].values())
-    assert record["test_evaluations"] == len(record["models"]) + seed_runs  # test once per model
+    audit = record["compression"].get("audit_test_evaluations", 0)  # PIE, early-exit curve
+    assert record["test_evaluations"] == len(record["models"]) + seed_runs + audit  # test once
     assert len(record["models"]) >= 2 and record["search"] and record["comparisons"]
     tfidf = next(m for m in record["models"] if m["name"] == "tfidf_logreg")
     assert tfidf["test"]["accuracy"]["value"] > 0.6  # well above the 0.58 majority class
     for name in ("report.html", "MODEL_CARD.md", "DATASHEET.md", "CHECKLIST.md"):
         assert (tmp_path / "runs" / record["run_id"] / name).stat().st_size > 500
+    html = (tmp_path / "runs" / record["run_id"] / "report.html").read_text()
+    for section in ("Pareto frontier", "pruning-identified exemplars", "Early exit: "):
+        assert section in html
+    assert record["compression"]["pie"]["examples_total"] > 0

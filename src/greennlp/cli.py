@@ -141,6 +141,25 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     console.print(f"report: {r.run_dir / 'report.html'}", highlight=False)
 
 
+@app.command()
+@user_errors
+def compress(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
+             config: Optional[str] = typer.Argument(None, help="Config file or profile; only "
+                                                    "its compress, evaluate and measure sections "
+                                                    "are used."),
+             overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, "
+                                                             "e.g. compress.prune.sparsities=[0.9]"),
+             output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
+    """Compress the models of an existing run, audit what they forgot, update its report."""
+    from greennlp.compress.stages import compress_run
+
+    config, overrides = _split_args(config, overrides)
+    record = compress_run(run_id, config, tuple(overrides), output_dir,
+                          log=functools.partial(console.print, highlight=False))
+    console.print(_summary(record))
+    console.print(f"report: {record.path.parent / 'report.html'}", highlight=False)
+
+
 @app.command("runs")
 @user_errors
 def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs."),

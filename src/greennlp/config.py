@@ -138,6 +138,9 @@ class RunConfig:
     # Built lazily: config_lm builds on rule and TrainConfig above (see the end of the file).
     lm: config_lm.LmConfig = field(default_factory=lambda: config_lm.LmConfig(),
                                    metadata={"doc": "language modelling (task: lm)"})
+    compress: config_compress.CompressConfig = field(
+        default_factory=lambda: config_compress.CompressConfig(),
+        metadata={"doc": "compression and the audit of what it forgot"})
 
 
 MODEL_NAMES = ("tfidf_logreg", "transformer", "minilm", "transformer_mlm")
@@ -197,4 +200,5 @@ def replace(cfg: Any, **changes: Any) -> Any:
 
 
 # At the end, and as a plain module import, so that either module can be imported first.
+import greennlp.config_compress as config_compress  # noqa: E402
 import greennlp.config_lm as config_lm  # noqa: E402

@@ -299,6 +299,9 @@ def execute(run: Run) -> RunRecord:
             raise UserError("No model could be trained; add tfidf_logreg or transformer to "
                             "'models'.")
         stage_seeds(run)
+        from greennlp.compress.stages import stage_compress
+
+        stage_compress(run)  # after the seeds (the PIE audit reuses them), before comparing
         stage_compare(run)
         stage_report(run)
         run.record.status = "completed"

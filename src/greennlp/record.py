@@ -68,6 +68,8 @@ class ModelResult:
     training: dict[str, Any] = field(default_factory=dict)
     checkpoint: str = ""
     stages: list[str] = field(default_factory=list)
+    variant_of: str | None = None  # the model a compressed variant was made from
+    compression: dict[str, Any] = field(default_factory=dict)  # method, settings, facts
 
 
 @dataclass
@@ -94,6 +96,7 @@ class RunRecord:
     search: dict[str, Any] = field(default_factory=dict)  # family -> trials, best, savings
     seed_runs: dict[str, Any] = field(default_factory=dict)  # family -> per-seed scores
     comparisons: list[dict[str, Any]] = field(default_factory=list)  # paired tests on test
+    compression: dict[str, Any] = field(default_factory=dict)  # PIE audit, summary
 
     # -- lookup ---------------------------------------------------------------
     def stage(self, name: str) -> StageResult | None:
@@ -125,8 +128,12 @@ class RunRecord:
         return out
 
     def best_model(self, metric: str = "accuracy") -> ModelResult | None:
-        """The model with the highest *dev* score (selection never looks at test)."""
-        scored = [m for m in self.models if metric in m.dev]
+        """The trained model with the highest *dev* score (selection never looks at test).
+
+        Compressed variants are not candidates: the report weighs them against the model
+        they came from (accuracy drop against speed-up) instead.
+        """
+        scored = [m for m in self.models if metric in m.dev and not m.variant_of]
         return max(scored, key=lambda m: m.dev[metric]["value"], default=None)
 
     # -- persistence ----------------------------------------------------------

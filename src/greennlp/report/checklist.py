@@ -39,6 +39,12 @@ def _runtime(r: RunRecord) -> str:
                      f"on average ({len(r.search[family]['trials'])} trials)")
     for m in r.models:
         c = model_costs(r, m)
+        if m.variant_of:
+            made = r.stage(f"compress:{m.name}")
+            parts.append(f"{m.name}: compressed from {m.variant_of} in "
+                         f"{fmt(made.duration_s if made else None)} s, evaluation "
+                         f"{fmt(c['evaluate_duration_s'])} s")
+            continue
         parts.append(f"{m.name}: final model {fmt(c['train_duration_s'])} s of training "
                      f"({m.training.get('epochs_run', 1)} epoch(s)), evaluation "
                      f"{fmt(c['evaluate_duration_s'])} s")
@@ -95,7 +101,9 @@ def _best_config(r: RunRecord) -> str:
     parts = []
     for m in r.models:
         state = _searched(r).get(m.name)
-        if state:
+        if m.variant_of:
+            parts.append(f"{m.name}: {m.variant_of} compressed as set in the compress section")
+        elif state:
             parts.append(f"{m.name}: trial {state['best_trial']} with {state['best_params']} "
                          f"(dev accuracy {fmt(state['best_score'])}), other settings as configured")
         else:

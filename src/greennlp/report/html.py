@@ -8,7 +8,7 @@ from importlib import resources
 import jinja2
 
 from greennlp.record import RunRecord
-from greennlp.report import checklist, plots
+from greennlp.report import checklist, compression_views, plots
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
 from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_rows
 
@@ -67,4 +67,4 @@ def render(record: RunRecord) -> str:
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
         search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
-        lm_html=lm_html)
+        lm_html=lm_html, compression=compression_views.context(record))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import yaml
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.compression_views import card_section
 from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_costs, model_rows
 
 TRAINING_TYPE = {"minilm": "fine-tuning", "transformer": "pre-training",
@@ -129,6 +130,7 @@ def render(record: RunRecord) -> str:
         f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
         *per_class, "", *_table(record), "",
         *environmental_impact(record, best),
+        *card_section(record),
         "## Ethical considerations",
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
         "their biases. It has not been audited for performance across demographic groups.", "",

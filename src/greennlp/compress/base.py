@@ -1,0 +1,84 @@
+"""The compressor interface and what every compressed model must offer.
+
+A :class:`Compressor` turns a trained model into a :class:`CompressedModel`, which the
+pipeline evaluates exactly like any other model (metrics with CIs, latency, throughput,
+size, energy per 1M examples). Concrete compressors live one per file in this package.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from greennlp.data.split import Splits
+
+
+@runtime_checkable
+class CompressedModel(Protocol):
+    """What evaluation, the record and the report need from a model."""
+
+    labels: list[str]
+    family: str
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray: ...
+
+    def save(self, folder: Path) -> Path: ...
+
+    def parameter_counts(self) -> dict[str, int]: ...
+
+    def flops_per_example(self, texts: Sequence[str]) -> float: ...
+
+
+class Compressor(Protocol):
+    """One compression method with its settings (set in ``__init__``).
+
+    ``compress`` returns a new model and leaves the input untouched; ``describe``
+    returns the settings plus the facts learned while compressing (e.g. the real
+    non-zero count, a fitted temperature), for the record.
+    """
+
+    name: str
+
+    def compress(self, model: Any, ctx: "Context") -> CompressedModel: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class Context:
+    """What a compressor may use: train and dev (never test), a seed, a scratch folder."""
+
+    splits: Splits
+    seed: int
+    work_dir: Path
+    log: Callable[[str], None] = print
+
+    def dev_labels(self, labels: Sequence[str]) -> np.ndarray:
+        """Dev label indices in the column order ``labels``."""
+        pos = {lab: i for i, lab in enumerate(labels)}
+        return np.array([pos[lab] for lab in self.splits.dev["label"]])
+
+
+def write_folder(folder: Path, tokenizer: Any, meta: dict[str, Any],
+                 write_weights: Callable[[Path], None], meta_name: str = "greennlp_model.json"
+                 ) -> Path:
+    """A model folder: the weights (written by ``write_weights``), tokenizer and metadata."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_weights(folder)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    (folder / meta_name).write_text(json.dumps(meta, indent=2, default=str))
+    return folder
+
+
+def read_folder(folder: Path, meta_name: str = "greennlp_model.json") -> tuple[dict[str, Any], Any]:
+    """The metadata and tokenizer of a folder written by :func:`write_folder`."""
+    from tokenizers import Tokenizer
+
+    folder = Path(folder)
+    meta = json.loads((folder / meta_name).read_text())
+    return meta, Tokenizer.from_file(str(folder / "tokenizer.json"))

@@ -1,0 +1,214 @@
+"""ONNX export, ONNX Runtime graph fusion and dynamic int8: the fastest CPU path measured
+for BERT-shaped encoders on this kind of machine.
+
+Steps (each with the library that does it): rebuild the model with eager attention
+(the exporter traces it into plain MatMul/Softmax nodes that the fuser recognises),
+``torch.onnx.export`` (TorchScript exporter, opset 17), fuse attention, GELU and layer
+norms with ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")``,
+then ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, activations quantized
+per batch). ``fuse=False`` or ``quantize=False`` give the plain variants the benchmark
+compares against.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from greennlp.compress.base import Context, read_folder, write_folder
+from greennlp.measure.hardware import usable_cpus
+from greennlp.models.accounting import mean_encoder_flops
+from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
+
+MODEL_FILE = "model.onnx"
+META_FILE = "greennlp_onnx.json"
+
+
+def export_onnx(clf: EncoderClassifier, path: Path, attn: str = "eager") -> Path:
+    """Export ``clf``'s model to ONNX with dynamic batch and sequence axes."""
+    import torch
+
+    model = build_from_hf_config(clf.model.config.to_dict(), attn=attn)
+    model.load_state_dict(clf.model.state_dict())
+    model.eval()
+    batch = clf.collate(clf.encode(["an example sentence to trace", "another one"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer warnings about Python control flow
+        torch.onnx.export(model, (batch["input_ids"].cpu(), batch["attention_mask"].cpu()),
+                          str(path), dynamo=False, opset_version=17,
+                          input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                        "attention_mask": {0: "batch", 1: "sequence"},
+                                        "logits": {0: "batch"}})
+    return path
+
+
+def fuse(path: Path, out: Path, num_heads: int, hidden_size: int) -> dict[str, int]:
+    """Fuse attention, GELU and layer norm subgraphs (ONNX Runtime's BERT optimizer).
+
+    Returns the fused operator counts (an unfused attention shows up as zero there).
+    """
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
+    optimized = optimize_model(str(path), model_type="bert", num_heads=num_heads,
+                               hidden_size=hidden_size, opt_level=0)
+    optimized.save_model_to_file(str(out))
+    return {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+
+
+def quantize_int8(path: Path, out: Path, per_channel: bool = True) -> Path:
+    """Dynamic int8 of the MatMul weights (ONNX Runtime's quantizer)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs advice on the root logger
+    try:
+        # Per-channel scales: on fine-tuned MiniLM, 97.7% dev agreement with fp32 instead of
+        # 95% per tensor, at the same speed. Shape inference cannot type the outputs of
+        # fused (com.microsoft) nodes; they are fp32.
+        quantize_dynamic(str(path), str(out), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
+    return out
+
+
+def session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session with all graph optimisations and ``threads`` threads."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or usable_cpus()
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+class OnnxClassifier:
+    """Tokenizer + ONNX Runtime session + labels; predicts like an EncoderClassifier."""
+
+    def __init__(self, path: Path, tokenizer: Tokenizer, labels: Sequence[str], max_length: int,
+                 family: str, meta: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.labels, self.family, self.meta = list(labels), family, meta
+        self.max_length = max_length
+        self.tokenizer = tokenizer
+        tokenizer.enable_truncation(max_length)
+        tokenizer.no_padding()
+        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self.session = session(self.path)
+
+    def _arrays(self, ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+        width = max(len(x) for x in ids)
+        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for i, x in enumerate(ids):
+            input_ids[i, :len(x)] = x
+            mask[i, :len(x)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Class probabilities, columns in ``self.labels`` order."""
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(ids), batch_size):
+            idx = order[start:start + batch_size]
+            logits = self.session.run(["logits"], self._arrays([ids[i] for i in idx]))[0]
+            z = logits - logits.max(-1, keepdims=True)
+            e = np.exp(z)
+            out[idx] = e / e.sum(-1, keepdims=True)
+        return out
+
+    def parameter_counts(self) -> dict[str, int]:
+        """The source model's counts (the same weights, int8 where quantized)."""
+        return dict(self.meta["counts"])
+
+    def flops_per_example(self, texts: Sequence[str]) -> float:
+        """Matmul FLOPs as for the source model (int8 multiply-adds counted alike)."""
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        from transformers import BertConfig
+
+        return mean_encoder_flops(lengths, BertConfig.from_dict(self.meta["hf_config"]),
+                                  len(self.labels))
+
+    def save(self, folder: Path) -> Path:
+        """Copy the ONNX file and write the tokenizer and metadata to ``folder``."""
+        import shutil
+
+        def copy(f: Path) -> None:
+            if self.path.resolve() != (f / MODEL_FILE).resolve():
+                shutil.copyfile(self.path, f / MODEL_FILE)
+        meta = {**self.meta, "labels": self.labels, "family": self.family,
+                "max_length": self.max_length}
+        return write_folder(folder, self.tokenizer, meta, copy, META_FILE)
+
+    @classmethod
+    def load(cls, folder: Path) -> "OnnxClassifier":
+        """Open a folder written by :meth:`save`."""
+        meta, tokenizer = read_folder(folder, META_FILE)
+        return cls(Path(folder) / MODEL_FILE, tokenizer, meta["labels"], meta["max_length"],
+                   meta["family"], meta)
+
+
+class OnnxRuntimeInt8:
+    """Compressor: ONNX export (+ fusion) (+ dynamic int8), run by ONNX Runtime.
+
+    Parameters
+    ----------
+    fused
+        Fuse with ONNX Runtime's BERT optimizer (export with eager attention).
+    quantized
+        Dynamic int8 of the weights; False keeps fp32 (an export-only baseline).
+    per_channel
+        One int8 scale per output channel (else per tensor, the quantizer's default).
+    """
+
+    def __init__(self, fused: bool = True, quantized: bool = True, per_channel: bool = True) -> None:
+        self.fused, self.quantized, self.per_channel = fused, quantized, per_channel
+        self.fused_ops_: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return "onnx" + ("-int8" if self.quantized else "-fp32") + ("" if self.fused else "-unfused")
+
+    def compress(self, model: EncoderClassifier, ctx: Context) -> OnnxClassifier:
+        """Export, fuse and quantize ``model`` into ``ctx.work_dir``."""
+        folder = Path(ctx.work_dir) / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        cfg = model.model.config
+        path = export_onnx(model, folder / "export.onnx", attn="eager" if self.fused else "sdpa")
+        if self.fused:
+            self.fused_ops_ = fuse(path, folder / "fused.onnx", cfg.num_attention_heads,
+                                   cfg.hidden_size)
+            path = folder / "fused.onnx"
+        if self.quantized:
+            path = quantize_int8(path, folder / "int8.onnx", self.per_channel)
+        final = path.rename(folder / MODEL_FILE)
+        for left in ("export.onnx", "fused.onnx", "int8.onnx"):  # intermediates, 4 bytes/weight
+            (folder / left).unlink(missing_ok=True)
+        meta = {"hf_config": cfg.to_dict(), "counts": model.parameter_counts(),
+                "source": self.describe()}
+        return OnnxClassifier(final, model.tokenizer, model.labels, model.max_length,
+                              model.family, meta)
+
+    def describe(self) -> dict[str, Any]:
+        import onnxruntime
+
+        return {"method": "quantization" if self.quantized else "export",
+                "backend": f"onnxruntime {onnxruntime.__version__}",
+                "export": "torch.onnx.export (TorchScript, opset 17)",
+                "fusion": "onnxruntime.transformers.optimizer (bert)" if self.fused else "none",
+                "weights": ("fp32" if not self.quantized else
+                            "int8, per output channel" if self.per_channel else "int8, per tensor"),
+                "fused_operators": self.fused_ops_}

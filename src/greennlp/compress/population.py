@@ -1,0 +1,126 @@
+"""Glue for the PIE audit: the dense and compressed populations, cheaply.
+
+The dense population is the PIE model (by default the small scratch transformer) at
+seeds ``seed, seed+1, ...``: the run's final model and its seed replicas
+(:mod:`greennlp.search.seeds`, the ``seed:<model>:s<k>`` stages), whose saved test
+probabilities are reused as they are. When the run has fewer replicas than the audit
+needs, the missing ones are trained the same way (and join the run's seed-variance
+table); checkpoints given in ``compress.pie.checkpoints`` are reused before that. Each
+dense member is then pruned and briefly fine-tuned: that is the compressed population.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from greennlp.compress.base import Context
+from greennlp.compress.pie import pie_audit
+from greennlp.compress.pruning import MagnitudePruner
+from greennlp.models.classifier import EncoderClassifier
+
+
+def _saved_proba(checkpoint: Path) -> np.ndarray | None:
+    path = Path(checkpoint).parent / "test_proba.npy"
+    return np.load(path) if path.exists() else None
+
+
+def dense_population(run, pcfg) -> list[dict[str, Any]]:
+    """The dense members: ``{"seed", "model", "source", "test_proba"}`` (proba may be None,
+    then the audit scores the member on test itself)."""
+    from greennlp.search.seeds import seed_family
+
+    name = pcfg.model
+    final = run.record.model(name)
+    members = [{"seed": run.record.seeds.get(f"model:{name}", run.cfg.seed),
+                "model": run.models[name], "source": "this run's model",
+                "test_proba": _saved_proba(Path(final.checkpoint))}]
+    for path in pcfg.checkpoints[:pcfg.seeds - 1]:
+        members.append({"seed": None, "model": EncoderClassifier.load(Path(path)),
+                        "source": f"checkpoint {path}", "test_proba": None})
+    missing = pcfg.seeds - len(members)
+    if missing > 0:
+        rows = run.record.seed_runs.get(name, {}).get("per_seed", [])
+        if len(rows) < missing + 1:
+            run.log(f"PIE: training {name} with {missing + 1 - len(rows)} more seed(s)")
+            seed_family(run, name, missing + 1)
+            rows = run.record.seed_runs[name]["per_seed"]
+        for row in rows[1:missing + 1]:
+            members.append({"seed": row["seed"], "model": EncoderClassifier.load(Path(row["checkpoint"])),
+                            "source": f"seed replica ({row['stage']})",
+                            "test_proba": _saved_proba(Path(row["checkpoint"]))})
+    return members
+
+
+def same_pruned_variant(run, pcfg) -> dict[str, Any] | None:
+    """The run's own pruned variant of the PIE model, when it was made exactly as the audit
+    would make it (global one-shot magnitude pruning to the same sparsity, the same
+    fine-tuning, same seed): its saved test probabilities join the pruned population."""
+    from greennlp.compress.pruning import MagnitudePruner as P
+
+    prune = run.cfg.compress.prune
+    name = f"{pcfg.model}+{P(pcfg.sparsity).name}"
+    result = run.record.model(name)
+    saved = run.run_dir / "models" / name / "test_proba.npy"
+    same = (prune.model == pcfg.model and prune.scope == "global"
+            and prune.schedule == "one_shot" and prune.train == pcfg.finetune)
+    if not (same and result and result.test and saved.exists()):
+        return None
+    return {"test_proba": np.load(saved),
+            "sparsity": result.compression.get("sparsity"), "source": f"the run's variant {name}"}
+
+
+def run_pie(run, pcfg) -> dict[str, Any]:
+    """Train or reuse both populations, score test once per member, and audit.
+
+    Returns
+    -------
+    dict
+        The :func:`~greennlp.compress.pie.pie_audit` result plus the settings, each
+        member's source and test accuracy, and the number of test evaluations spent.
+    """
+    test = run.splits.test
+    texts = test["text"].tolist()
+    dense = dense_population(run, pcfg)
+    labels = dense[0]["model"].labels
+    pos = {lab: i for i, lab in enumerate(labels)}
+    true = np.array([pos[lab] for lab in test["label"]])
+    spent = 0
+    for m in dense:
+        if m["test_proba"] is None:
+            m["test_proba"] = m["model"].predict_proba(texts, 64)
+            spent += 1
+    compressed = []
+    reused = same_pruned_variant(run, pcfg)
+    folder = run.run_dir / "compress" / "pie"
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, m in enumerate(dense):
+        if m["source"] == "this run's model" and reused is not None:
+            compressed.append(reused)
+            continue
+        pruner = MagnitudePruner(pcfg.sparsity, scope="global", train_cfg=pcfg.finetune)
+        seed = m["seed"] if isinstance(m["seed"], int) else run.cfg.seed + k
+        ctx = Context(run.splits, seed, folder, run.log)
+        run.log(f"PIE: pruning {pcfg.model} seed {m['seed']} to {pcfg.sparsity:.0%}")
+        pruned = pruner.compress(m["model"], ctx)
+        compressed.append({"test_proba": pruned.predict_proba(texts, 64),
+                           "sparsity": pruner.facts_["sparsity"], "source": "pruned for the audit"})
+        spent += 1
+    dense_p = [m["test_proba"] for m in dense]
+    comp_p = [m["test_proba"] for m in compressed]
+    out = folder / "test_proba.npz"
+    np.savez_compressed(out, dense=np.stack(dense_p), compressed=np.stack(comp_p), true=true)
+    audit = pie_audit(true, dense_p, comp_p, labels, texts)
+    audit.update({
+        "model": pcfg.model, "sparsity": pcfg.sparsity, "seeds": [m["seed"] for m in dense],
+        "dense_sources": [m["source"] for m in dense],
+        "dense_test_accuracy": [float(np.mean(p.argmax(1) == true)) for p in dense_p],
+        "compressed_test_accuracy": [float(np.mean(p.argmax(1) == true)) for p in comp_p],
+        "compressed_sparsity": [m["sparsity"] for m in compressed],
+        "compressed_sources": [m["source"] for m in compressed],
+        "test_evaluations": spent, "probabilities": str(out),
+        "note": "audit populations are scored on test once each; nothing is selected on them",
+    })
+    return audit

@@ -1,0 +1,84 @@
+"""Compression figures: the accuracy/cost Pareto frontier and the early-exit curve."""
+
+from __future__ import annotations
+
+import matplotlib.ticker
+
+from greennlp.compress.pareto import pareto_front
+from greennlp.compress.summary import COST_AXES, root_of
+from greennlp.record import RunRecord
+from greennlp.report.plots import COLORS, _png, plt
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= 28 else name[:26] + "..."
+
+
+def pareto(record: RunRecord) -> bytes | None:
+    """Test accuracy (95% CI) against latency, size and energy per 1M examples.
+
+    Colours group each dense model with its variants; frontier points are ringed and
+    joined by a step line.
+    """
+    models = [m for m in record.models if m.test.get("accuracy")]
+    if not any(m.variant_of for m in models):
+        return None
+    roots = list(dict.fromkeys(root_of(record, m).name for m in models))
+    fig, axes = plt.subplots(1, len(COST_AXES), figsize=(15, 4.6))
+    for ax, (key, label) in zip(axes, COST_AXES):
+        pts = [(m, m.efficiency.get(key)) for m in models if m.efficiency.get(key)]
+        front = pareto_front([m.test["accuracy"]["value"] for m, _ in pts], [c for _, c in pts])
+        for (m, cost), on in zip(pts, front):
+            acc = m.test["accuracy"]
+            color = COLORS[roots.index(root_of(record, m).name) % len(COLORS)]
+            ax.errorbar([cost], [acc["value"]], yerr=[[acc["value"] - acc["low"]],
+                                                      [acc["high"] - acc["value"]]],
+                        fmt="s" if m.variant_of else "o", color=color, capsize=3, ms=6,
+                        alpha=0.9 if on else 0.45)
+            if on:
+                ax.plot([cost], [acc["value"]], "o", ms=13, mfc="none", mec="black", mew=1.2)
+                ax.annotate(_short(m.name), (cost, acc["value"]), textcoords="offset points",
+                            xytext=(5, -12), fontsize=7)
+        line = sorted((c, m.test["accuracy"]["value"]) for (m, c), on in zip(pts, front) if on)
+        if line:
+            ax.step([c for c, _ in line], [a for _, a in line], where="post", color="black",
+                    lw=0.8, alpha=0.6)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(label + ", log scale")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy")
+    handles = [plt.Line2D([], [], color=COLORS[i % len(COLORS)], marker="o", ls="", label=r)
+               for i, r in enumerate(roots)]
+    handles.append(plt.Line2D([], [], color="black", marker="o", mfc="none", ls="-", lw=0.8,
+                              label="Pareto frontier"))
+    axes[-1].legend(handles=handles, fontsize=8, loc="lower right")
+    fig.suptitle("Accuracy against inference cost (circles: dense models, squares: compressed)",
+                 fontsize=11)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def early_exit_curve(curve: list[dict], title: str) -> bytes | None:
+    """Accuracy against mean exit layer and against measured throughput, per threshold."""
+    if not curve:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, by_split in zip(axes, (True, False)):
+        for split, color in (("dev", COLORS[0]), ("test", COLORS[1])):
+            xs = [r[f"{split}_mean_exit_layer"] if by_split else r["throughput_b32"] for r in curve]
+            ys = [r[f"{split}_accuracy"] for r in curve]
+            ax.plot(xs, ys, "o-", color=color, label=split)
+            for r, x, y in zip(curve, xs, ys):
+                ax.annotate(f"{r['threshold']:g}", (x, y), textcoords="offset points",
+                            xytext=(4, -11), fontsize=7)
+                if r.get("chosen") and split == "dev":
+                    ax.plot([x], [y], "*", ms=14, color="black", label="chosen on dev")
+        ax.set_xlabel("mean exit layer" if by_split else
+                      "measured throughput at batch 32 (examples/s, dev texts)")
+        ax.set_ylabel("accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Early exit: {title} (labels: confidence threshold)", fontsize=11)
+    fig.tight_layout()
+    return _png(fig)

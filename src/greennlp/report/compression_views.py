@@ -1,0 +1,121 @@
+"""The compression parts of the reports, read from the record (nothing is measured here)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from greennlp.compress.summary import summarize
+from greennlp.record import ModelResult, RunRecord
+from greennlp.report.views import ci, fmt
+
+
+def _b64(png: bytes | None) -> str | None:
+    return base64.b64encode(png).decode("ascii") if png else None
+
+
+def _detail(m: ModelResult) -> str:
+    """One line on what was done to a variant, from its recorded facts."""
+    c = m.compression
+    method = c.get("method", "")
+    if method == "pruning":
+        return (f"{c.get('criterion')} {c.get('scope')} {c.get('schedule')}; "
+                f"{fmt(c.get('pruned_weights_nonzero'))} of {fmt(c.get('pruned_weights_total'))} "
+                f"encoder weights non-zero (sparsity {c.get('sparsity', 0):.1%}); "
+                f"{fmt(c.get('params_nonzero'))} non-zero parameters in all")
+    if method == "distillation":
+        return (f"{c.get('student_layers')} layers, T={c.get('temperature')}, "
+                f"alpha={c.get('alpha')}, from teacher layers {c.get('teacher_layers')}")
+    if method == "early_exit":
+        return f"exits after layers {c.get('exit_layers')}, threshold {c.get('threshold')} (dev)"
+    if method in ("quantization", "export"):
+        return f"{c.get('backend')}; {c.get('weights')}"
+    return method
+
+
+def variant_table(record: RunRecord) -> list[dict[str, Any]]:
+    """Every model with its inference costs; variants with drops and speed-ups."""
+    summary = {r["name"]: r for r in summarize(record)["variants"]}
+    rows = []
+    for m in record.models:
+        e, s = m.efficiency, summary.get(m.name, {})
+        rows.append({
+            "name": m.name, "source": m.variant_of or "-", "detail": _detail(m) if m.variant_of else "dense",
+            "dev": ci(m.dev.get("accuracy")), "test": ci(m.test.get("accuracy")),
+            "drop": s.get("drop_points"), "latency_ms": e.get("latency_ms_b1"),
+            "throughput": e.get("throughput_b32"), "size_mb": e.get("size_mb"),
+            "latency_ms_b32": e.get("latency_ms_b32") or (32e3 / e["throughput_b32"]
+                                                          if e.get("throughput_b32") else None),
+            "sparse_size_mb": m.compression.get("sparse_size_mb_computed"),
+            "energy_kwh_per_1m": e.get("energy_kwh_per_1m"), "co2_kg_per_1m": e.get("co2_kg_per_1m"),
+            "cost_usd_per_1m": e.get("cost_usd_per_1m"),
+            "throughput_speedup": s.get("throughput_speedup"),
+            "latency_speedup": s.get("latency_speedup"),
+            "agreement": m.compression.get("fidelity_dev", {}).get("agreement"),
+            "max_abs_diff": m.compression.get("fidelity_dev", {}).get("max_abs_diff"),
+        })
+    return rows
+
+
+def early_exit_models(record: RunRecord) -> list[ModelResult]:
+    return [m for m in record.models if m.compression.get("curve")]
+
+
+def context(record: RunRecord, figures: bool = True) -> dict[str, Any]:
+    """Everything the compression sections use (the plots only when ``figures``)."""
+    from greennlp.report import compression_plots as plots
+
+    if not any(m.variant_of for m in record.models) and not record.compression.get("pie"):
+        return {"enabled": False}
+    cfg = record.config.get("compress", {})
+    summary = record.compression.get("summary") or summarize(record, cfg.get("max_drop_points", 1.0))
+    curves = [(m.name, m.compression["curve"],
+               _b64(plots.early_exit_curve(m.compression["curve"], m.name)) if figures else None)
+              for m in early_exit_models(record)]
+    return {"enabled": True, "rows": variant_table(record), "summary": summary,
+            "best": summary.get("best"), "pareto_png": _b64(plots.pareto(record)) if figures else None,
+            "curves": curves, "pie": record.compression.get("pie"), "fmt": fmt}
+
+
+def best_sentence(best: dict[str, Any] | None, max_drop: float) -> str:
+    """The note's headline: the best variant's accuracy drop and speed-up."""
+    if not best:
+        return (f"No compressed variant stayed within {max_drop:g} accuracy point(s) of its "
+                f"reference on dev.")
+    return (f"Best variant within {max_drop:g} point(s) of {best['reference']} on dev: "
+            f"**{best['name']}**: test accuracy {best['test_accuracy']:.3f} "
+            f"({-best['drop_points']:+.2f} points against {best['reference']}), "
+            f"{fmt(best['throughput_speedup'])}x throughput at batch 32 and "
+            f"{fmt(best['latency_speedup'])}x lower latency at batch 1 ({best.get('speedup_timing', '')} "
+            f"on this machine).")
+
+
+def card_section(record: RunRecord) -> list[str]:
+    """The model card's compression section (empty when nothing was compressed)."""
+    ctx = context(record, figures=False)
+    if not ctx["enabled"]:
+        return []
+    max_drop = ctx["summary"].get("max_drop_points", 1.0)
+    lines = ["## Compression", f"- {best_sentence(ctx['best'], max_drop)}",
+             "- Energy per 1M examples is an estimate from the run's energy backends while "
+             "running batches of 32 (see Environmental impact for the method).", "",
+             "| model | from | what was done | test accuracy (95% CI) | latency b=1 (ms) | "
+             "throughput b=32 (/s) | size (MB) | energy / 1M ex. (kWh) | cost / 1M ex. ($) |",
+             "|" + "---|" * 9]
+    for r in ctx["rows"]:
+        lines.append(f"| {r['name']} | {r['source']} | {r['detail']} | {r['test']} | "
+                     f"{fmt(r['latency_ms'])} | {fmt(r['throughput'])} | {fmt(r['size_mb'])} | "
+                     f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} |")
+    pie = ctx["pie"]
+    if pie:
+        acc = pie["accuracy"]
+        lines += ["", f"- What compression forgot (PIE audit, Hooker et al. 2019): {pie['count']} "
+                      f"of {pie['examples_total']} test examples ({pie['fraction']:.1%}) change "
+                      f"their modal label when {pie['dense_members']} {pie['model']} models are "
+                      f"pruned to {pie['sparsity']:.0%}. Dense accuracy on them "
+                      f"{fmt(acc['dense_on_pies'])} (compressed {fmt(acc['compressed_on_pies'])}) "
+                      f"against {fmt(acc['dense_on_rest'])} on the rest.",
+                  "- Per-class recall change (compressed minus dense): "
+                  + ", ".join(f"{c['label']} {c['recall_change']:+.3f}" for c in pie["per_class"]
+                              if c["recall_change"] is not None) + "."]
+    return lines + [""]
