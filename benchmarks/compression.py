@@ -75,7 +75,8 @@ def student(model, splits, layers: int, epochs: int, work: Path):
     """A distilled student, trained here once and reused from ``work`` afterwards."""
     from greennlp.compress.base import Context
     from greennlp.compress.distill import Distiller
-    from greennlp.config import DistillConfig, replace
+    from greennlp.config import replace
+    from greennlp.config_compress import DistillConfig
     from greennlp.models.classifier import EncoderClassifier
 
     folder = work / f"student-L{layers}-e{epochs}"

@@ -92,7 +92,9 @@ class PretrainedConfig:
     """Fine-tuning the bundled pretrained MiniLM encoder."""
 
     max_length: int = rule(64, low=8, high=512)
-    train: TrainConfig = rule(TrainConfig(epochs=2, lr=5e-5, patience=1))
+    train: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-5, patience=1),
+                              doc="one epoch keeps the default run within 20 minutes on 2 cores; "
+                                  "a second took dev accuracy from 0.819 to 0.829")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class EvaluateConfig:
     confidence: float = rule(0.95, low=0.5, high=0.999)
     latency_examples: int = rule(64, low=4, doc="batch-1 calls timed per repeat")
     throughput_batches: int = rule(8, low=1, doc="batches of 32 timed per repeat")
-    repeats: int = rule(5, low=1)
+    repeats: int = rule(3, low=1, doc="timing repeats; the median is reported")
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,15 @@ def test_model_card_and_datasheet_render_from_a_minimal_record(tmp_path):
     assert card.startswith("---\n") and "co2_eq_emissions" in card and "0.800 [0.700, 0.900]" in card
     sheet = datasheet.render(rec)
     assert sheet.startswith("# Datasheet") and "## Composition" in sheet
+
+
+def test_expected_validation_shows_trained_models_but_not_compressed_variants(tmp_path):
+    from greennlp.report.search_views import evp_inputs
+
+    rec = _record(tmp_path)
+    acc = {"value": 0.79, "low": 0.7, "high": 0.9}
+    rec.add_model(ModelResult("tfidf_logreg+int8", "tfidf_logreg", dev={"accuracy": acc},
+                              variant_of="tfidf_logreg"))
+    curves, points, _ = evp_inputs(rec)
+    assert curves == {} and list(points) == ["tfidf_logreg"]
+    assert points["tfidf_logreg"]["score"] == 0.8 and points["tfidf_logreg"]["duration_s"] == 2.0

@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,7 @@ from greennlp.config import TrainConfig, TransformerConfig
 from greennlp.data.split import Splits
 from greennlp.models.encoder import build_scratch_encoder
 from greennlp.train.classifiers import fit_encoder
-from greennlp.train.loop import warmup_linear
+from greennlp.train.loop import make_optimizer, warmup_linear
 
 TINY = TransformerConfig(num_layers=1, hidden_size=32, num_heads=2, intermediate_size=64,
                          vocab_size=200, max_length=16, dropout=0.1)
@@ -74,3 +76,15 @@ def test_warmup_then_linear_decay():
     assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
     assert f(55) == pytest.approx(0.5) and f(100) == 0.0
     assert np.all(np.diff([f(s) for s in range(10, 100)]) < 0)
+
+
+def test_optimizer_scales_the_learning_rate_of_prefixed_parameters():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    net.lr_multipliers = {"1.": 10.0}
+    opt = make_optimizer(net, SimpleNamespace(lr=1e-3, weight_decay=0.01))
+    by_param = {id(p): g for g in opt.param_groups for p in g["params"]}
+    assert by_param[id(net[0].weight)]["lr"] == pytest.approx(1e-3)
+    assert by_param[id(net[1].weight)]["lr"] == pytest.approx(1e-2)
+    assert by_param[id(net[1].bias)]["weight_decay"] == 0.0  # no decay on biases
+    assert by_param[id(net[1].weight)]["weight_decay"] == 0.01
+    assert sum(len(g["params"]) for g in opt.param_groups) == 4

@@ -27,6 +27,9 @@ from transformers.masking_utils import create_bidirectional_mask
 from greennlp.compress.calibration import calibration_report, fit_temperature
 
 
+HEAD_LR_MULTIPLIER = 10.0
+
+
 def _head(base: nn.Module) -> nn.Sequential:
     """An exit classifier shaped like BERT's pooler + classifier, initialised from them."""
     cfg = base.config
@@ -53,6 +56,10 @@ class EarlyExitNet(nn.Module):
         self.base, self.exit_layers = base, layers
         self.heads = nn.ModuleList(_head(base) for _ in layers)
         self.register_buffer("temperatures", torch.ones(len(layers) + 1))
+        # The new exits start far from useful and get a few hundred steps at most; at the
+        # encoder's fine-tuning rate they barely move, and a rate high enough for them
+        # unsettles the trained top layers. So they learn 10x faster than the rest.
+        self.lr_multipliers = {"heads.": HEAD_LR_MULTIPLIER}
 
     @property
     def depths(self) -> list[int]:

@@ -40,8 +40,9 @@ def evp_inputs(record: RunRecord) -> tuple[dict[str, dict], dict[str, dict], lis
         rows = [r for r in trial_rows(record, family) if r["score"] is not None]
         costs = {k: [r[k] for r in rows] for k in COST_KEYS}
         curves[family] = evp_curve([r["score"] for r in rows], costs)
-    for model in record.models:
-        if model.family in curves or model.name in record.search or "accuracy" not in model.dev:
+    for model in record.models:  # compressed variants are not trained families: left out
+        if (model.family in curves or model.name in record.search or model.variant_of
+                or "accuracy" not in model.dev):
             continue
         c = model_costs(record, model)
         points[model.name] = {"n": 1, "score": model.dev["accuracy"]["value"],

@@ -50,17 +50,25 @@ def use_bf16(precision: str, device: torch.device) -> bool:
 
 
 def make_optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
-    """AdamW without weight decay on biases and norms; fused kernel where it exists."""
-    decay, no_decay = [], []
+    """AdamW without weight decay on biases and norms; fused kernel where it exists.
+
+    A model may scale the learning rate of some parameters with an ``lr_multipliers``
+    attribute mapping a parameter-name prefix to a factor (e.g. new heads on top of a
+    trained encoder learn faster than the encoder: ``{"heads.": 10.0}``).
+    """
+    multipliers = getattr(model, "lr_multipliers", {})
+    groups: dict[tuple[bool, float], list] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if p.ndim < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+            scale = next((f for prefix, f in multipliers.items() if name.startswith(prefix)), 1.0)
+            groups.setdefault((p.ndim >= 2, scale), []).append(p)
+    param_groups = [{"params": params, "lr": cfg.lr * scale,
+                     "weight_decay": cfg.weight_decay if decay else 0.0}
+                    for (decay, scale), params in groups.items()]
     try:
-        return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
+        return torch.optim.AdamW(param_groups, lr=cfg.lr, fused=True)
     except (RuntimeError, TypeError):  # fused not supported for this device / dtype
-        return torch.optim.AdamW(groups, lr=cfg.lr)
+        return torch.optim.AdamW(param_groups, lr=cfg.lr)
 
 
 def warmup_linear(total_steps: int, warmup_fraction: float) -> Callable[[int], float]:
