@@ -48,6 +48,12 @@ class Compressor(Protocol):
     def describe(self) -> dict[str, Any]: ...
 
 
+def label_indices(labels: Sequence[str], values) -> list[int]:
+    """Label names -> column indices of ``labels``."""
+    pos = {lab: i for i, lab in enumerate(labels)}
+    return [pos[v] for v in values]
+
+
 @dataclass
 class Context:
     """What a compressor may use: train and dev (never test), a seed, a scratch folder."""
@@ -59,8 +65,7 @@ class Context:
 
     def dev_labels(self, labels: Sequence[str]) -> np.ndarray:
         """Dev label indices in the column order ``labels``."""
-        pos = {lab: i for i, lab in enumerate(labels)}
-        return np.array([pos[lab] for lab in self.splits.dev["label"]])
+        return np.array(label_indices(labels, self.splits.dev["label"]))
 
 
 def write_folder(folder: Path, tokenizer: Any, meta: dict[str, Any],

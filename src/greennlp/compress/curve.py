@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from greennlp.compress.base import label_indices
 from greennlp.compress.exit_classifier import EarlyExitClassifier, accuracy_curve
 from greennlp.record import RunRecord
 
@@ -31,8 +32,7 @@ def early_exit_curve(run, variant: EarlyExitClassifier, facts: dict[str, Any]) -
     from greennlp.evaluate.efficiency import measure_speed
 
     test = run.splits.test
-    pos = {lab: i for i, lab in enumerate(variant.labels)}
-    test_y = np.array([pos[lab] for lab in test["label"]])
+    test_y = np.array(label_indices(variant.labels, test["label"]))
     thresholds = [row["threshold"] for row in facts["dev_curve"]]
     test_rows = accuracy_curve(variant.exit_logits(test["text"].tolist()), test_y, variant.net,
                                thresholds)

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from greennlp.compress.base import Context
-from greennlp.compress.finetune import dev_accuracy_of, label_indices, run_training
+from greennlp.compress.base import Context, label_indices
+from greennlp.compress.finetune import dev_accuracy_of, run_training
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 
 

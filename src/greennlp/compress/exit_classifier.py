@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from greennlp.compress.base import Context, read_folder, write_folder
+from greennlp.compress.base import Context, label_indices, read_folder, write_folder
 from greennlp.compress.early_exit import EarlyExitNet, calibrate, copy_with_exits, simulate_exits
-from greennlp.compress.finetune import label_indices, run_training
+from greennlp.compress.finetune import run_training
 from greennlp.models.accounting import count_parameters, encoder_forward_flops
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 

@@ -23,12 +23,6 @@ from greennlp.train.loop import train
 BatchExtra = Callable[[np.ndarray], dict[str, torch.Tensor]]
 
 
-def label_indices(labels: list[str], values) -> list[int]:
-    """Label names -> column indices of ``labels``."""
-    pos = {lab: i for i, lab in enumerate(labels)}
-    return [pos[v] for v in values]
-
-
 def steps_per_epoch(n_examples: int, batch_size: int) -> int:
     """Optimizer steps in one epoch of length-bucketed batches (no accumulation)."""
     return len(bucketed_batches(np.zeros(n_examples, dtype=int), batch_size,

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from greennlp.compress.base import Context
+from greennlp.compress.base import Context, label_indices
 from greennlp.compress.pie import pie_audit
 from greennlp.compress.pruning import MagnitudePruner
 from greennlp.models.classifier import EncoderClassifier
@@ -85,8 +85,7 @@ def run_pie(run, pcfg) -> dict[str, Any]:
     texts = test["text"].tolist()
     dense = dense_population(run, pcfg)
     labels = dense[0]["model"].labels
-    pos = {lab: i for i, lab in enumerate(labels)}
-    true = np.array([pos[lab] for lab in test["label"]])
+    true = np.array(label_indices(labels, test["label"]))
     spent = 0
     for m in dense:
         if m["test_proba"] is None:

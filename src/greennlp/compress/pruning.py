@@ -21,8 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from greennlp.compress.base import Context
-from greennlp.compress.finetune import dev_accuracy_of, label_indices, run_training, steps_per_epoch
+from greennlp.compress.base import Context, label_indices
+from greennlp.compress.finetune import dev_accuracy_of, run_training, steps_per_epoch
 from greennlp.models.classifier import EncoderClassifier
 
 SCOPES = ("global", "per_layer")
