@@ -1,6 +1,7 @@
 import pytest
 
-from greennlp.config import RunConfig, load_config, parse_override, profiles, to_dict
+from greennlp.config import RunConfig, parse_override, profiles, to_dict
+from greennlp.tasks import load_config
 from greennlp.errors import UserError
 
 

@@ -21,7 +21,7 @@ def test_quick_profile_end_to_end(tmp_path):
     assert record["data"]["split"]["method"] == "group"
     assert record["data"]["split"]["groups_shared_train_test"] == 0
     seed_runs = sum(len(v["seeds"]) - 1 for v in record["seed_runs"].values())
-    audit = record["compression"].get("audit_test_evaluations", 0)  # PIE, early-exit curve
+    audit = sum(1 for key in record["tested"] if key.startswith("audit:"))  # PIE, exit curve
     assert record["test_evaluations"] == len(record["models"]) + seed_runs + audit  # test once
     assert len(record["models"]) >= 2 and record["search"] and record["comparisons"]
     tfidf = next(m for m in record["models"] if m["name"] == "tfidf_logreg")

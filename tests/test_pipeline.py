@@ -3,8 +3,8 @@ import json
 import pytest
 import yaml
 
-from greennlp import pipeline, store
-from greennlp.config import load_config
+from greennlp import store, tasks
+from greennlp.tasks import load_config
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
 
@@ -15,8 +15,8 @@ def _cfg(csv_path, tmp_path, *extra):
 
 
 def test_full_run_on_a_small_file(csv_path, tmp_path):
-    run = pipeline.start(_cfg(csv_path, tmp_path), log=lambda m: None)
-    record = pipeline.execute(run)
+    run = tasks.start(_cfg(csv_path, tmp_path), log=lambda m: None)
+    record = tasks.execute(run)
     assert record.status == "completed"
     assert [s.name for s in record.stages] == ["data", "train:tfidf_logreg", "evaluate:tfidf_logreg",
                                                "train:transformer", "evaluate:transformer", "compare",
@@ -38,10 +38,10 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
 
 
 def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, monkeypatch):
-    import greennlp.evaluate.efficiency as eff
+    import greennlp.tasks.classification_stages as eff  # where the stage calls it
 
     cfg = _cfg(csv_path, tmp_path)
-    run = pipeline.start(cfg, log=lambda m: None)
+    run = tasks.start(cfg, log=lambda m: None)
     real = eff.measure_speed
     calls = {"n": 0}
 
@@ -53,14 +53,14 @@ def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, 
 
     monkeypatch.setattr(eff, "measure_speed", crash_second_time)
     with pytest.raises(RuntimeError):
-        pipeline.execute(run)
+        tasks.execute(run)
     failed = RunRecord.load(run.run_dir)
     assert failed.status == "failed" and "power cut" in failed.error
     assert failed.stage("train:transformer") and not failed.stage("evaluate:transformer")
     assert store.list_runs(cfg.output_dir)[0]["status"] == "failed"
     before = {s.name: s.started_at for s in failed.stages if s.status == "ok"}
 
-    resumed = pipeline.execute(pipeline.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
+    resumed = tasks.execute(tasks.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
     assert resumed.status == "completed"
     after = {s.name: s.started_at for s in resumed.stages}
     for name, started in before.items():
@@ -73,14 +73,14 @@ def test_minilm_is_skipped_with_a_note_when_the_extra_is_missing(csv_path, tmp_p
 
     monkeypatch.setattr(pre, "minilm_dir", lambda: None)
     cfg = _cfg(csv_path, tmp_path, "models=[tfidf_logreg,minilm]")
-    record = pipeline.execute(pipeline.start(cfg, log=lambda m: None))
+    record = tasks.execute(tasks.start(cfg, log=lambda m: None))
     assert [m.name for m in record.models] == ["tfidf_logreg"]
     assert any("minilm skipped" in n for n in record.notes)
 
 
 def test_report_front_matter_and_self_contained_html(csv_path, tmp_path):
-    run = pipeline.start(_cfg(csv_path, tmp_path), log=lambda m: None)
-    pipeline.execute(run)
+    run = tasks.start(_cfg(csv_path, tmp_path), log=lambda m: None)
+    tasks.execute(run)
     card = (run.run_dir / "MODEL_CARD.md").read_text()
     header = yaml.safe_load(card.split("---")[1])
     result = header["model-index"][0]["results"][0]

@@ -60,23 +60,6 @@ def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
 
-def _summary(record) -> Table:
-    from greennlp.report.views import ci, fmt, model_rows
-
-    table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left")
-    for col in ("model", "params", "dev acc", "test acc [95% CI]", "ms/ex b=1", "ex/s b=32",
-                "train s", "train Wh", "train g CO2e"):
-        table.add_column(col, justify="left" if col == "model" else "right")
-    best = record.best_model()
-    for r in model_rows(record):
-        star = " *" if best and r["name"] == best.name else ""
-        table.add_row(r["name"] + star, fmt(r["params"]), ci(r["dev_accuracy"]).split(" ")[0],
-                      ci(r["test_accuracy"]), fmt(r["latency_ms"]), fmt(r["throughput"]),
-                      fmt(r["train_duration_s"]), fmt(_scaled(r["train_energy_kwh"], 1e3)),
-                      fmt(_scaled(r["train_co2_kg"], 1e3)))
-    return table
-
-
 def _passive_openmp() -> None:
     """Idle OpenMP threads sleep instead of spinning (must be set before torch loads).
 
@@ -102,37 +85,31 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
         output_dir: str = typer.Option("runs", "--output-dir", help="Where runs are written "
                                        "(used with --resume).")) -> None:
     """Run the whole lifecycle: data, models, evaluation, report."""
-    from greennlp import pipeline
-    from greennlp.config import load_config
+    from greennlp import tasks
     from greennlp.report.views import fmt
 
     command = "greennlp " + shlex.join(sys.argv[1:])
     config, overrides = _split_args(config, overrides)
     log = functools.partial(console.print, highlight=False)
     if resume:
-        r = pipeline.resume(resume, output_dir, log=log)
+        r = tasks.resume(resume, output_dir, log=log)
     else:
         try:
-            cfg = load_config(config, overrides)
+            cfg = tasks.load_config(config, overrides)
         except UserError as exc:
-            pipeline.record_failed_start(_output_dir(overrides), command, str(exc))
+            tasks.record_failed_start(_output_dir(overrides), command, str(exc))
             raise
-        if cfg.task == "lm":
+        if tasks.task(cfg.task).PASSIVE_OPENMP:
             _passive_openmp()
-        r = pipeline.start(cfg, command, log=log)
+        r = tasks.start(cfg, command, log=log)
     console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)
     try:
-        record = pipeline.execute(r)
+        record = tasks.execute(r)
     except KeyboardInterrupt:
         err_console.print(f"interrupted; resume with `greennlp run --resume {r.record.run_id}`")
         raise typer.Exit(130) from None
-    if record.config.get("task") == "lm":
-        from greennlp.report.lm_views import summary_lines
-
-        for line in summary_lines(record):
-            console.print(line, highlight=False)
-    else:
-        console.print(_summary(record))
+    for item in tasks.task(record.config.get("task", "classification")).summary(record):
+        console.print(item, highlight=False)
     totals = record.totals()
     est = " (estimated)" if any("estimate" in s.energy_method for s in record.stages) else ""
     console.print(f"total: {fmt(totals['duration_s'])} s, {fmt(_scaled(totals['energy_kwh'], 1e3))} Wh"
@@ -151,12 +128,13 @@ def compress(run_id: str = typer.Argument(..., help="Run id (a unique prefix is 
                                                              "e.g. compress.prune.sparsities=[0.9]"),
              output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
     """Compress the models of an existing run, audit what they forgot, update its report."""
-    from greennlp.compress.stages import compress_run
+    from greennlp import tasks
 
     config, overrides = _split_args(config, overrides)
-    record = compress_run(run_id, config, tuple(overrides), output_dir,
-                          log=functools.partial(console.print, highlight=False))
-    console.print(_summary(record))
+    record = tasks.compress(run_id, config, tuple(overrides), output_dir,
+                            log=functools.partial(console.print, highlight=False))
+    for item in tasks.task(record.config.get("task", "classification")).summary(record):
+        console.print(item, highlight=False)
     console.print(f"report: {record.path.parent / 'report.html'}", highlight=False)
 
 
@@ -188,14 +166,13 @@ def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folde
 def report(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
            output_dir: str = typer.Option("runs", "--output-dir")) -> None:
     """Regenerate a run's report, model card, datasheet and checklist from its record."""
-    from greennlp import store
+    from greennlp import store, tasks
     from greennlp.record import RunRecord
-    from greennlp.report import write_reports
 
     folder = store.find_run_dir(output_dir, run_id)
     if folder is None:
         raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    for path in write_reports(RunRecord.load(folder)).values():
+    for path in tasks.write_reports(RunRecord.load(folder)).values():
         console.print(path, highlight=False)
 
 
@@ -238,7 +215,8 @@ def config(config: Optional[str] = typer.Argument(None, help="Config file or pro
     """Print the fully resolved configuration (YAML) without running anything."""
     import yaml
 
-    from greennlp.config import load_config, to_dict
+    from greennlp.config import to_dict
+    from greennlp.tasks import load_config
 
     config, overrides = _split_args(config, overrides)
     console.print(yaml.safe_dump(to_dict(load_config(config, overrides)), sort_keys=False),

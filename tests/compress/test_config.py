@@ -1,6 +1,6 @@
 import pytest
 
-from greennlp.config import load_config
+from greennlp.tasks import load_config
 from greennlp.errors import UserError
 
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from greennlp.compress.early_exit import copy_with_exits, simulate_exits
-from greennlp.compress.exit_classifier import EarlyExit, EarlyExitClassifier, pick_threshold
+from greennlp.compress.early_exit import copy_with_exits
+from greennlp.compress.exit_classifier import EarlyExit, pick_threshold
+from greennlp.models.early_exit import EarlyExitClassifier, simulate_exits
 from greennlp.models.classifier import EncoderClassifier
 from tests.compress.conftest import FAST
 

@@ -7,7 +7,7 @@ from greennlp.compress.evaluation import fidelity, inference_cost
 from greennlp.compress.summary import root_of, summarize
 from greennlp.config import MeasureConfig
 from greennlp.measure import Footprint
-from greennlp.record import ModelResult, RunRecord
+from greennlp.record import ModelResult, RunRecord, VariantInfo, build
 
 
 def test_inference_cost_is_per_million_examples():
@@ -47,7 +47,7 @@ def _model(name, acc_dev, acc_test, tput, lat, parent=None, **extra):
                     efficiency={"throughput_b32": tput, "latency_ms_b1": lat, "size_mb": 10.0,
                                 "energy_kwh_per_1m": 1.0 / tput})
     m.variant_of = parent
-    m.compression = extra
+    m.compression = build(VariantInfo, extra) if extra else None
     return m
 
 

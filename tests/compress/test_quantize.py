@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from greennlp.compress.evaluation import fidelity
-from greennlp.compress.onnx_int8 import OnnxClassifier, OnnxRuntimeInt8
-from greennlp.compress.quantize import TorchDynamicInt8, TorchInt8Classifier
+from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
+from greennlp.compress.quantize import TorchDynamicInt8
+from greennlp.models.int8 import TorchInt8Classifier
+from greennlp.models.onnx import OnnxClassifier
 
 # Tiny H=16 models have few weights per output, so int8 rounding moves probabilities more
 # than in real models; these bounds are loose for them and tight for MiniLM (see the

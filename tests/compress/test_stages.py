@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from greennlp import pipeline
-from greennlp.config import load_config
+from greennlp import tasks
+from greennlp.tasks import load_config
+from greennlp.compress.summary import summarize
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
 
@@ -31,8 +32,8 @@ def finished(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     csv = tmp / "reviews.csv"
     make_frame().to_csv(csv, index=False)
-    run = pipeline.start(_cfg(csv, tmp), log=lambda m: None)
-    return pipeline.execute(run), run.run_dir
+    run = tasks.start(_cfg(csv, tmp), log=lambda m: None)
+    return tasks.execute(run), run.run_dir
 
 
 def test_every_variant_is_a_final_model_with_costs(finished):
@@ -50,26 +51,27 @@ def test_every_variant_is_a_final_model_with_costs(finished):
         assert "estimate" in m.efficiency["energy_method"]
         if m.variant_of:
             assert m.test["accuracy"]["low"] <= m.test["accuracy"]["value"] <= m.test["accuracy"]["high"]
-            assert 0.0 <= m.compression["fidelity_dev"]["agreement"] <= 1.0
+            assert 0.0 <= m.compression.fidelity_dev.agreement <= 1.0
             assert record.stage(f"compress:{m.name}") and record.stage(f"evaluate:{m.name}")
     pruned = record.model("transformer+prune-50").compression
-    assert pruned["sparsity"] == pytest.approx(0.5, abs=1e-3)
-    curves = [m for m in record.models if m.compression.get("curve")]
-    assert len(curves) == 1 and curves[0].compression["curve"][-1]["threshold"] == 1.0
-    pie = record.compression["pie"]
+    assert pruned.get("sparsity") == pytest.approx(0.5, abs=1e-3)
+    curves = [m for m in record.models if m.compression and m.compression.curve]
+    assert len(curves) == 1 and curves[0].compression.curve[-1].threshold == 1.0
+    pie = record.compression.pie
     # Test once per final model and seed replica (the audit trained seed 1 as one), once
     # for the early-exit curve, once per pruned audit member.
-    assert record.seed_runs["transformer"]["seeds"] == [0, 1]
-    assert record.test_evaluations == len(record.models) + 1 + 1 + pie["test_evaluations"]
-    assert record.compression["audit_test_evaluations"] == 1 + pie["test_evaluations"]
-    assert pie["dense_sources"][0] == "this run's model"
-    assert pie["dense_sources"][1] == "seed replica (seed:transformer:s1)"
+    assert record.seed_runs["transformer"].seeds == [0, 1]
+    assert record.test_evaluations == len(record.models) + 1 + 1 + pie.test_evaluations
+    assert record.audit_test_evaluations == 1 + pie.test_evaluations
+    assert pie.dense_sources[0] == "this run's model"
+    assert pie.dense_sources[1] == "seed replica (seed:transformer:s1)"
     # Seed 0's pruned member is the run's own transformer+prune-50 (same recipe): reused.
-    assert pie["compressed_sources"][0] == "the run's variant transformer+prune-50"
-    assert pie["test_evaluations"] == 1
+    assert pie.compressed_sources[0] == "the run's variant transformer+prune-50"
+    assert pie.test_evaluations == 1
     assert record.best_model().variant_of is None  # variants are weighed, not selected
     assert record.comparisons and record.stages[-1].name == "report"
-    summary = record.compression["summary"]
+    assert record.compression.reference == "transformer"
+    summary = summarize(record, 100, record.compression.reference)
     assert set(summary["pareto"]) == {"latency_ms_b1", "size_mb", "energy_kwh_per_1m"}
     assert summary["best"]["reference"] == "transformer"
 
@@ -114,22 +116,22 @@ def _power_cut():
 
 def test_resume_after_a_crash_in_compression_skips_finished_stages(csv_path, tmp_path,
                                                                    monkeypatch):
-    import greennlp.compress.evaluation as ev
+    import greennlp.compress.stages as ev  # where the stage calls it
 
     cfg = _cfg(csv_path, tmp_path, "compress.methods=[quantize,prune]",
                "compress.quantize.backends=[torch]", "compress.prune.random_baseline=false")
-    run = pipeline.start(cfg, log=lambda m: None)
+    run = tasks.start(cfg, log=lambda m: None)
     real, calls = ev.evaluate_variant, itertools.count(1)
     monkeypatch.setattr(ev, "evaluate_variant",
                         lambda *a, **k: real(*a, **k) if next(calls) != 2 else _power_cut())
     with pytest.raises(RuntimeError, match="power cut"):
-        pipeline.execute(run)
+        tasks.execute(run)
     failed = RunRecord.load(run.run_dir)
     assert failed.stage("evaluate:transformer+int8-torch")
     assert failed.stage("compress:transformer+prune-50")
     assert not failed.stage("evaluate:transformer+prune-50")
     before = {s.name: s.started_at for s in failed.stages if s.status == "ok"}
-    resumed = pipeline.execute(pipeline.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
+    resumed = tasks.execute(tasks.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
     assert resumed.status == "completed"
     after = {s.name: s.started_at for s in resumed.stages}
     assert all(after[n] == t for n, t in before.items())

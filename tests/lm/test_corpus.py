@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from greennlp.config_lm import CorpusConfig
+from greennlp.config.lm import CorpusConfig
 from greennlp.data import builtins
 from greennlp.data.corpus import prepare_corpus, split_blocks
 from greennlp.errors import UserError

@@ -3,7 +3,8 @@ import sys
 
 import pytest
 
-from greennlp.config import load_config, to_dict
+from greennlp.config import to_dict
+from greennlp.tasks import load_config
 from greennlp.errors import UserError
 
 
@@ -22,7 +23,7 @@ def test_lm_section_defaults_overrides_and_rules():
 
 
 def test_either_config_module_can_be_imported_first():
-    for first in ("greennlp.config_lm", "greennlp.config"):
+    for first in ("greennlp.config.lm", "greennlp.config.compress", "greennlp.config"):
         code = f"import {first}; from greennlp.config import RunConfig; print(RunConfig().lm.vocab_size)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert out.returncode == 0 and out.stdout.strip() == "4096", out.stderr

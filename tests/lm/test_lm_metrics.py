@@ -4,7 +4,7 @@ import torch
 
 from greennlp.evaluate.lm_eval import subsample_index
 from greennlp.evaluate.perplexity import document_chars, lm_scores
-from greennlp.evaluate.sampling import filter_logits, next_token
+from greennlp.models.sampling import filter_logits, next_token
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
 
 

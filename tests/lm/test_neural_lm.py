@@ -89,13 +89,13 @@ def test_epoch_batches_are_seeded_and_cover_each_block_once():
 
 
 def test_masked_lm_scores_saves_and_transfers_its_encoder(tok, tmp_path):
-    from greennlp.config_lm import MlmConfig, model_spec
-    from greennlp.config_lm import LmConfig
+    from greennlp.config.lm import LmConfig, MlmConfig
+    from greennlp.models import family
     from greennlp.models.classifier import build_from_hf_config
 
-    _, config = model_spec(LmConfig(mlm=MlmConfig(hidden_size=32, num_layers=1, num_heads=2,
-                                                  intermediate_size=64)), "bert_mlm", tok.vocab_size,
-                           tok.pad_id)
+    _, config = family("bert_mlm").spec(LmConfig(mlm=MlmConfig(hidden_size=32, num_layers=1,
+                                                               num_heads=2, intermediate_size=64)),
+                                        tok.vocab_size, tok.pad_id)
     mlm = MaskedLM(build_bert_mlm(config), tok, 16, 0.15, seed=0)
     nll, masked = mlm.score_texts(DOCS[:20])
     assert masked.sum() > 0 and np.all(nll >= 0)

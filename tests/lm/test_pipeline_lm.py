@@ -6,9 +6,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from greennlp import pipeline, store
+from greennlp import store, tasks
 from greennlp.cli import app
-from greennlp.config import load_config
+from greennlp.tasks import load_config
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
 from tests.lm.conftest import TINY_LM
@@ -29,8 +29,8 @@ def _cfg(corpus_path, tmp_path, *extra):
 
 def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     cfg = _cfg(corpus_path, tmp_path, "lm.models=[ngram,lstm,gpt,bert_mlm,smollm2]")
-    run = pipeline.start(cfg, log=lambda m: None)
-    record = pipeline.execute(run)
+    run = tasks.start(cfg, log=lambda m: None)
+    record = tasks.execute(run)
     assert record.status == "completed"
     assert [s.name for s in record.stages] == [
         "data", "tokenizer", "train:ngram", "evaluate:ngram", "train:lstm", "evaluate:lstm",
@@ -44,10 +44,10 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
         assert m.params_total > 0 and f"subsample_{metric}" in m.test
     gpt = record.model("gpt")
     assert gpt.test["perplexity"]["value"] < 300 / 3  # far better than uniform over 300 tokens
-    assert gpt.training["tokens_per_s"] > 0 and gpt.training["world_size"] == 1
-    assert gpt.training["accounting"]["training_flops_per_token"] == \
+    assert gpt.training.tokens_per_s > 0 and gpt.training.extra["world_size"] == 1
+    assert gpt.training.accounting["training_flops_per_token"] == \
         3 * gpt.efficiency["forward_flops_per_token"]
-    assert "compute-optimal" in gpt.training["compute_optimality"]["verdict"]
+    assert "compute-optimal" in gpt.training.compute_optimality["verdict"]
     sweep = record.stage("scaling").metrics
     assert [r["width"] for r in sweep["runs"]] == [8, 16]
     assert len(sweep["runs"][0]["curve"]) >= 2 and "exponent" in sweep["fit"]["loss_vs_params"]
@@ -71,10 +71,10 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
 
 def test_crashed_lm_run_resumes_without_redoing_finished_stages(corpus_path, tmp_path,
                                                                 monkeypatch):
-    import greennlp.evaluate.lm_eval as lm_eval
+    import greennlp.tasks.lm_stages as lm_eval  # where the stage calls it
 
     cfg = _cfg(corpus_path, tmp_path, "lm.models=[ngram,gpt]", "lm.scaling.enabled=false")
-    run = pipeline.start(cfg, log=lambda m: None)
+    run = tasks.start(cfg, log=lambda m: None)
     real = lm_eval.evaluate_lm
     calls = {"n": 0}
 
@@ -86,11 +86,11 @@ def test_crashed_lm_run_resumes_without_redoing_finished_stages(corpus_path, tmp
 
     monkeypatch.setattr(lm_eval, "evaluate_lm", crash_on_gpt)
     with pytest.raises(RuntimeError):
-        pipeline.execute(run)
+        tasks.execute(run)
     failed = RunRecord.load(run.run_dir)
     assert failed.status == "failed" and failed.stage("train:gpt") and not failed.stage("evaluate:gpt")
     before = {s.name: s.started_at for s in failed.stages if s.status == "ok"}
-    resumed = pipeline.execute(pipeline.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
+    resumed = tasks.execute(tasks.resume(run.record.run_id, cfg.output_dir, log=lambda m: None))
     assert resumed.status == "completed" and resumed.test_evaluations == 2
     assert all(s.started_at == before[s.name] for s in resumed.stages if s.name in before)
 
@@ -115,9 +115,9 @@ def test_classification_encoder_pretrained_as_a_masked_lm(csv_path, tmp_path):
     cfg = load_config(None, [f"data.source={csv_path}", "data.group_column=movie",
                              f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES,
                              "models=[transformer_mlm]", "lm.mlm.train.epochs=2"])
-    record = pipeline.execute(pipeline.start(cfg, log=lambda m: None))
+    record = tasks.execute(tasks.start(cfg, log=lambda m: None))
     model = record.model("transformer_mlm")
-    pre = model.training["pretraining"]
+    pre = model.training.extra["pretraining"]
     assert pre["steps"] > 0 and pre["best_dev_loss"] > 0
     assert model.test["accuracy"]["value"] >= 0.0 and model.family == "transformer_mlm"
     saved = json.loads((tmp_path / "runs" / record.run_id / "record.json").read_text())

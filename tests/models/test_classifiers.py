@@ -45,10 +45,12 @@ def test_long_texts_are_truncated(frame):
     assert max(len(x) for x in model.encode(["good " * 100])) == 16
 
 
-def test_heads_must_divide_hidden(frame):
-    bad = TransformerConfig(hidden_size=30, num_heads=4)
+def test_heads_must_divide_hidden():
+    from greennlp.tasks import load_config
+
+    # Rejected when the configuration is loaded, before any data is read.
     with pytest.raises(UserError, match="divisible"):
-        build_scratch_encoder(bad, frame["text"], ["neg", "pos"])
+        load_config(None, ["transformer.hidden_size=30"])
 
 
 def test_tfidf_roundtrip(tmp_path, frame):

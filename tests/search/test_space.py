@@ -4,7 +4,7 @@ import pytest
 from greennlp.config import TfidfConfig, TransformerConfig
 from greennlp.errors import UserError
 from greennlp.search import space
-from greennlp.search.settings import ParamSpec
+from greennlp.config.search import ParamSpec
 
 SPACE = {"lr": ParamSpec(dist="loguniform", low=1e-4, high=1e-2),
          "num_layers": ParamSpec(dist="int", low=1, high=3),

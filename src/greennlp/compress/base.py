@@ -7,7 +7,6 @@ size, energy per 1M examples). Concrete compressors live one per file in this pa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
@@ -66,24 +65,3 @@ class Context:
     def dev_labels(self, labels: Sequence[str]) -> np.ndarray:
         """Dev label indices in the column order ``labels``."""
         return np.array(label_indices(labels, self.splits.dev["label"]))
-
-
-def write_folder(folder: Path, tokenizer: Any, meta: dict[str, Any],
-                 write_weights: Callable[[Path], None], meta_name: str = "greennlp_model.json"
-                 ) -> Path:
-    """A model folder: the weights (written by ``write_weights``), tokenizer and metadata."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_weights(folder)
-    tokenizer.save(str(folder / "tokenizer.json"))
-    (folder / meta_name).write_text(json.dumps(meta, indent=2, default=str))
-    return folder
-
-
-def read_folder(folder: Path, meta_name: str = "greennlp_model.json") -> tuple[dict[str, Any], Any]:
-    """The metadata and tokenizer of a folder written by :func:`write_folder`."""
-    from tokenizers import Tokenizer
-
-    folder = Path(folder)
-    meta = json.loads((folder / meta_name).read_text())
-    return meta, Tokenizer.from_file(str(folder / "tokenizer.json"))

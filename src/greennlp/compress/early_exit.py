@@ -1,148 +1,18 @@
-"""Early exit (Schwartz et al. 2020, "The Right Tool for the Job").
-
-Classifiers sit after chosen layers; all exits are trained jointly (a weighted mean of
-their losses, deeper exits weighing more, as in the paper), then each is calibrated by
-temperature scaling on dev. At inference an example leaves at the first exit whose
-calibrated confidence exceeds one threshold; the rest of the batch goes on without it
-(and without padding no longer needed), so batches above 1 gain too. Threshold 1.0
-never exits early: it is the full model.
-
-The layer loop below re-implements ``BertModel.forward`` one layer at a time (no
-library exposes per-example exits); it calls the same embedding, mask and layer
-modules, and a test checks that it equals the full forward.
+"""Early exit (Schwartz et al. 2020), the compression side: exits added to a copy of a
+trained classifier, their temperatures fitted on dev. The model itself (the layer loop
+that lets examples leave at their exit) is :mod:`greennlp.models.early_exit`.
 """
 
 from __future__ import annotations
 
 import copy
-from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from torch import nn
-from transformers.masking_utils import create_bidirectional_mask
 
 from greennlp.compress.calibration import calibration_report, fit_temperature
-
-
-HEAD_LR_MULTIPLIER = 10.0
-
-
-def _head(base: nn.Module) -> nn.Sequential:
-    """An exit classifier shaped like BERT's pooler + classifier, initialised from them."""
-    cfg = base.config
-    head = nn.Sequential(nn.Linear(cfg.hidden_size, cfg.hidden_size), nn.Tanh(),
-                         nn.Dropout(cfg.hidden_dropout_prob),
-                         nn.Linear(cfg.hidden_size, cfg.num_labels))
-    head[0].load_state_dict(base.bert.pooler.dense.state_dict())
-    head[3].load_state_dict(base.classifier.state_dict())
-    return head
-
-
-class EarlyExitNet(nn.Module):
-    """A BERT classifier with extra exits after ``exit_layers`` (1-based, below the top).
-
-    The last exit is the model's own pooler and classifier.
-    """
-
-    def __init__(self, base: nn.Module, exit_layers: Sequence[int]) -> None:
-        super().__init__()
-        depth = base.config.num_hidden_layers
-        layers = sorted(set(int(x) for x in exit_layers))
-        if any(not 1 <= x < depth for x in layers):
-            raise ValueError(f"exit layers must lie between 1 and {depth - 1}")
-        self.base, self.exit_layers = base, layers
-        self.heads = nn.ModuleList(_head(base) for _ in layers)
-        self.register_buffer("temperatures", torch.ones(len(layers) + 1))
-        # The new exits start far from useful and get a few hundred steps at most; at the
-        # encoder's fine-tuning rate they barely move, and a rate high enough for them
-        # unsettles the trained top layers. So they learn 10x faster than the rest.
-        self.lr_multipliers = {"heads.": HEAD_LR_MULTIPLIER}
-
-    @property
-    def depths(self) -> list[int]:
-        """The layer after which each exit sits, the top layer last."""
-        return self.exit_layers + [self.base.config.num_hidden_layers]
-
-    def all_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
-        """Uncalibrated logits of every exit, from one full pass."""
-        out = self.base.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             output_hidden_states=True)
-        hidden = out.hidden_states  # embeddings, then the output of each layer
-        logits = [head(hidden[d][:, 0]) for d, head in zip(self.exit_layers, self.heads)]
-        return logits + [self.base.classifier(self.base.dropout(out.pooler_output))]
-
-    def forward(self, input_ids, attention_mask, labels=None):
-        logits = self.all_logits(input_ids, attention_mask)
-        loss = None
-        if labels is not None:
-            weights = torch.tensor(self.depths, dtype=torch.float32)
-            losses = torch.stack([F.cross_entropy(lg, labels) for lg in logits])
-            loss = (weights.to(losses.device) * losses).sum() / weights.sum()
-        return SimpleNamespace(loss=loss, logits=logits[-1])
-
-    @torch.inference_mode()
-    def exit_forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                     threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Calibrated probabilities and exit depth per example, exiting early.
-
-        Examples whose confidence exceeds ``threshold`` at an exit are removed from the
-        batch; the remaining ones run on, trimmed to their longest sequence.
-        """
-        bert = self.base.bert
-        n = input_ids.shape[0]
-        proba = torch.empty(n, self.base.config.num_labels)
-        depth = torch.empty(n, dtype=torch.long)
-        alive = torch.arange(n)
-        hidden = bert.embeddings(input_ids=input_ids)
-        mask = attention_mask
-        heads = dict(zip(self.exit_layers, zip(self.heads, self.temperatures)))
-        for number, layer in enumerate(bert.encoder.layer, start=1):
-            full = create_bidirectional_mask(config=bert.config, inputs_embeds=hidden,
-                                             attention_mask=mask)
-            hidden = layer(hidden, full)
-            if number not in heads or threshold >= 1.0:
-                continue
-            head, temp = heads[number]
-            p = torch.softmax(head(hidden[:, 0]).float() / temp, -1)
-            done = p.max(-1).values > threshold
-            if done.any():
-                proba[alive[done]], depth[alive[done]] = p[done], number
-                keep = ~done
-                alive, hidden, mask = alive[keep], hidden[keep], mask[keep]
-                if len(alive) == 0:
-                    return proba, depth
-                width = int(mask.sum(1).max())
-                hidden, mask = hidden[:, :width], mask[:, :width]
-        logits = self.base.classifier(bert.pooler(hidden)).float() / self.temperatures[-1]
-        proba[alive], depth[alive] = torch.softmax(logits, -1), self.depths[-1]
-        return proba, depth
-
-
-def simulate_exits(logits: Sequence[np.ndarray], temperatures: Sequence[float], depths: Sequence[int],
-                   threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """What :meth:`EarlyExitNet.exit_forward` does, from precomputed logits of every exit.
-
-    One pass that computes all exits serves every threshold of a sweep.
-
-    >>> lg = [np.array([[3.0, 0.0], [0.2, 0.0]]), np.array([[0.0, 1.0], [0.0, 2.0]])]
-    >>> proba, depth = simulate_exits(lg, [1.0, 1.0], [1, 2], 0.9)
-    >>> depth.tolist(), proba.argmax(1).tolist()
-    ([1, 2], [0, 1])
-    """
-    probs = [np.exp(lg / t - (lg / t).max(-1, keepdims=True)) for lg, t in zip(logits, temperatures)]
-    probs = [p / p.sum(-1, keepdims=True) for p in probs]
-    n = len(probs[-1])
-    out, depth = probs[-1].copy(), np.full(n, depths[-1])
-    undecided = np.ones(n, dtype=bool)
-    if threshold < 1.0:
-        for p, d in zip(probs[:-1], depths[:-1]):
-            done = undecided & (p.max(-1) > threshold)
-            out[done], depth[done] = p[done], d
-            undecided &= ~done
-    return out, depth
+from greennlp.models.early_exit import EarlyExitNet
 
 
 def calibrate(net: EarlyExitNet, dev_logits: Sequence[np.ndarray], dev_labels: np.ndarray) -> list[dict]:

@@ -10,12 +10,14 @@ thread), the figure is that estimate, and the record keeps the method with it.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
 from greennlp.measure import Footprint, track
+from greennlp.record import Fidelity, ModelResult, PairedTiming, VariantInfo
+from greennlp.run import Run
 
 Predict = Callable[[Sequence[str], int], Any]
 
@@ -101,18 +103,26 @@ def fidelity(reference: np.ndarray, variant: np.ndarray) -> dict[str, float]:
             "mean_abs_diff": round(float(diff.max(1).mean()), 9)}
 
 
-def evaluate_variant(run, name: str, variant, parent: str, compression: dict[str, Any],
-                     parent_dev_proba: np.ndarray | None = None, root: tuple[str, Any] | None = None):
-    """Save, time, price and score ``variant`` (test once); return its ModelResult.
+def variant_info(facts: dict[str, Any]) -> VariantInfo:
+    """A variant's record entry from its compressor's description."""
+    return VariantInfo(method=facts.get("method", ""),
+                       facts={k: v for k, v in facts.items() if k != "method"})
+
+
+def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dict[str, Any],
+                     parent_dev_proba: np.ndarray | None = None,
+                     root: tuple[str, Any] | None = None) -> ModelResult:
+    """Time, price and score ``variant`` (test once, through the run's gate).
 
     Parameters
     ----------
     run
-        The :class:`greennlp.pipeline.Run`.
+        The run in progress.
     name
         The variant's model name, e.g. ``minilm+int8-onnx``.
     variant
-        A :class:`~greennlp.compress.base.CompressedModel`.
+        A :class:`~greennlp.compress.base.CompressedModel`, saved under
+        ``models/<name>/final``.
     parent
         The model it was made from (a name in the record).
     compression
@@ -123,10 +133,6 @@ def evaluate_variant(run, name: str, variant, parent: str, compression: dict[str
         ``(name, model)`` of the dense model the variant descends from, to time the two
         side by side (:func:`paired_speedup`).
     """
-    from greennlp.evaluate import score_split
-    from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
-    from greennlp.record import ModelResult
-
     ecfg, splits = run.cfg.evaluate, run.splits
     folder = run.run_dir / "models" / name / "final"
     if not folder.exists():
@@ -138,7 +144,6 @@ def evaluate_variant(run, name: str, variant, parent: str, compression: dict[str
     speed["latency_ms_b32"] = 32e3 / speed["throughput_b32"]  # per batch, same timing
     speed.update(inference_cost(variant.predict_proba, dev_texts, run.cfg.measure,
                                 min_seconds=run.cfg.compress.energy_seconds))
-    dev = score_split(variant, splits.dev, ecfg, seed=run.cfg.seed)
     counts = variant.parameter_counts()
     result = ModelResult(
         name=name, family=variant.family, params_total=counts["total"],
@@ -147,17 +152,15 @@ def evaluate_variant(run, name: str, variant, parent: str, compression: dict[str
         flops_note="forward, matmul FLOPs (2 per multiply-add), mean over dev examples at their "
                    "real lengths; pruned zeros and int8 products counted like fp32 ones",
         labels=list(variant.labels), checkpoint=str(folder), efficiency=speed,
-        stages=[f"compress:{name}", f"evaluate:{name}"])
-    result.variant_of, result.compression = parent, dict(compression)
-    if parent_dev_proba is not None:
-        result.compression["fidelity_dev"] = fidelity(parent_dev_proba, dev["proba"])
+        stages=[f"compress:{name}", f"evaluate:{name}"], variant_of=parent,
+        compression=variant_info(compression))
     if root is not None:
         paired = paired_speedup(root[1].predict_proba, variant.predict_proba, dev_texts,
                                 rounds=max(3, ecfg.repeats))
-        result.compression["paired_timing"] = {"reference": root[0], **paired}
-    test = score_split(variant, splits.test, ecfg, seed=run.cfg.seed)  # once, last
-    run.record.test_evaluations += 1
+        result.compression.paired_timing = PairedTiming(reference=root[0], **paired)
+    dev, test = run.evaluate_classifier(name, variant, folder)  # test once, last
+    if parent_dev_proba is not None:
+        result.compression.fidelity_dev = Fidelity(**fidelity(parent_dev_proba, dev["proba"]))
     result.dev, result.test = dev["metrics"], test["metrics"]
     result.confusion_matrix = test["confusion_matrix"]
-    np.save(Path(folder).parent / "test_proba.npy", test["proba"])
     return result

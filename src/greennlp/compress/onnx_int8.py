@@ -15,18 +15,11 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
-from tokenizers import Tokenizer
-
-from greennlp.compress.base import Context, read_folder, write_folder
-from greennlp.measure.hardware import usable_cpus
-from greennlp.models.accounting import mean_encoder_flops
+from greennlp.compress.base import Context
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
-
-MODEL_FILE = "model.onnx"
-META_FILE = "greennlp_onnx.json"
+from greennlp.models.onnx import MODEL_FILE, OnnxClassifier
 
 
 def export_onnx(clf: EncoderClassifier, path: Path, attn: str = "eager") -> Path:
@@ -80,85 +73,6 @@ def quantize_int8(path: Path, out: Path, per_channel: bool = True) -> Path:
     finally:
         root.setLevel(level)
     return out
-
-
-def session(path: Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with all graph optimisations and ``threads`` threads."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads or usable_cpus()
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-class OnnxClassifier:
-    """Tokenizer + ONNX Runtime session + labels; predicts like an EncoderClassifier."""
-
-    def __init__(self, path: Path, tokenizer: Tokenizer, labels: Sequence[str], max_length: int,
-                 family: str, meta: dict[str, Any]) -> None:
-        self.path = Path(path)
-        self.labels, self.family, self.meta = list(labels), family, meta
-        self.max_length = max_length
-        self.tokenizer = tokenizer
-        tokenizer.enable_truncation(max_length)
-        tokenizer.no_padding()
-        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
-        self.session = session(self.path)
-
-    def _arrays(self, ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
-        width = max(len(x) for x in ids)
-        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for i, x in enumerate(ids):
-            input_ids[i, :len(x)] = x
-            mask[i, :len(x)] = 1
-        return {"input_ids": input_ids, "attention_mask": mask}
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Class probabilities, columns in ``self.labels`` order."""
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(ids), batch_size):
-            idx = order[start:start + batch_size]
-            logits = self.session.run(["logits"], self._arrays([ids[i] for i in idx]))[0]
-            z = logits - logits.max(-1, keepdims=True)
-            e = np.exp(z)
-            out[idx] = e / e.sum(-1, keepdims=True)
-        return out
-
-    def parameter_counts(self) -> dict[str, int]:
-        """The source model's counts (the same weights, int8 where quantized)."""
-        return dict(self.meta["counts"])
-
-    def flops_per_example(self, texts: Sequence[str]) -> float:
-        """Matmul FLOPs as for the source model (int8 multiply-adds counted alike)."""
-        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
-        from transformers import BertConfig
-
-        return mean_encoder_flops(lengths, BertConfig.from_dict(self.meta["hf_config"]),
-                                  len(self.labels))
-
-    def save(self, folder: Path) -> Path:
-        """Copy the ONNX file and write the tokenizer and metadata to ``folder``."""
-        import shutil
-
-        def copy(f: Path) -> None:
-            if self.path.resolve() != (f / MODEL_FILE).resolve():
-                shutil.copyfile(self.path, f / MODEL_FILE)
-        meta = {**self.meta, "labels": self.labels, "family": self.family,
-                "max_length": self.max_length}
-        return write_folder(folder, self.tokenizer, meta, copy, META_FILE)
-
-    @classmethod
-    def load(cls, folder: Path) -> "OnnxClassifier":
-        """Open a folder written by :meth:`save`."""
-        meta, tokenizer = read_folder(folder, META_FILE)
-        return cls(Path(folder) / MODEL_FILE, tokenizer, meta["labels"], meta["max_length"],
-                   meta["family"], meta)
 
 
 class OnnxRuntimeInt8:

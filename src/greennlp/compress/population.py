@@ -19,7 +19,10 @@ import numpy as np
 from greennlp.compress.base import Context, label_indices
 from greennlp.compress.pie import pie_audit
 from greennlp.compress.pruning import MagnitudePruner
-from greennlp.models.classifier import EncoderClassifier
+from greennlp.models import load_model
+from greennlp.record import AUDIT, PieAudit, build
+from greennlp.run import Run
+from greennlp.search.seeds import seed_family
 
 
 def _saved_proba(checkpoint: Path) -> np.ndarray | None:
@@ -27,69 +30,69 @@ def _saved_proba(checkpoint: Path) -> np.ndarray | None:
     return np.load(path) if path.exists() else None
 
 
-def dense_population(run, pcfg) -> list[dict[str, Any]]:
+def dense_population(run: Run, pcfg) -> list[dict[str, Any]]:
     """The dense members: ``{"seed", "model", "source", "test_proba"}`` (proba may be None,
-    then the audit scores the member on test itself)."""
-    from greennlp.search.seeds import seed_family
-
+    then the audit scores the member on test itself). Seed replicas the run lacks are
+    trained first, as the run's own ``seed:`` stages."""
     name = pcfg.model
     final = run.record.model(name)
     members = [{"seed": run.record.seeds.get(f"model:{name}", run.cfg.seed),
                 "model": run.models[name], "source": "this run's model",
                 "test_proba": _saved_proba(Path(final.checkpoint))}]
     for path in pcfg.checkpoints[:pcfg.seeds - 1]:
-        members.append({"seed": None, "model": EncoderClassifier.load(Path(path)),
+        members.append({"seed": None, "model": load_model(path),
                         "source": f"checkpoint {path}", "test_proba": None})
     missing = pcfg.seeds - len(members)
     if missing > 0:
-        rows = run.record.seed_runs.get(name, {}).get("per_seed", [])
+        runs = run.record.seed_runs.get(name)
+        rows = runs.per_seed if runs else []
         if len(rows) < missing + 1:
             run.log(f"PIE: training {name} with {missing + 1 - len(rows)} more seed(s)")
-            seed_family(run, name, missing + 1)
-            rows = run.record.seed_runs[name]["per_seed"]
+            rows = seed_family(run, name, missing + 1).per_seed
         for row in rows[1:missing + 1]:
-            members.append({"seed": row["seed"], "model": EncoderClassifier.load(Path(row["checkpoint"])),
-                            "source": f"seed replica ({row['stage']})",
-                            "test_proba": _saved_proba(Path(row["checkpoint"]))})
+            members.append({"seed": row.seed, "model": load_model(row.checkpoint),
+                            "source": f"seed replica ({row.stage})",
+                            "test_proba": _saved_proba(Path(row.checkpoint))})
     return members
 
 
-def same_pruned_variant(run, pcfg) -> dict[str, Any] | None:
+def same_pruned_variant(run: Run, pcfg) -> dict[str, Any] | None:
     """The run's own pruned variant of the PIE model, when it was made exactly as the audit
     would make it (global one-shot magnitude pruning to the same sparsity, the same
     fine-tuning, same seed): its saved test probabilities join the pruned population."""
-    from greennlp.compress.pruning import MagnitudePruner as P
-
     prune = run.cfg.compress.prune
-    name = f"{pcfg.model}+{P(pcfg.sparsity).name}"
+    name = f"{pcfg.model}+{MagnitudePruner(pcfg.sparsity).name}"
     result = run.record.model(name)
     saved = run.run_dir / "models" / name / "test_proba.npy"
     same = (prune.model == pcfg.model and prune.scope == "global"
             and prune.schedule == "one_shot" and prune.train == pcfg.finetune)
     if not (same and result and result.test and saved.exists()):
         return None
-    return {"test_proba": np.load(saved),
-            "sparsity": result.compression.get("sparsity"), "source": f"the run's variant {name}"}
+    return {"test_proba": np.load(saved), "sparsity": result.compression.get("sparsity"),
+            "source": f"the run's variant {name}"}
 
 
-def run_pie(run, pcfg) -> dict[str, Any]:
-    """Train or reuse both populations, score test once per member, and audit.
+def run_pie(run: Run, pcfg, dense: list[dict[str, Any]]) -> PieAudit:
+    """Score the dense members on test once each (unless saved), prune and score each
+    member (or reuse the run's own pruned variant), and audit.
+
+    Every test pass goes through the run's gate as an audit (``audit:pie:...``).
 
     Returns
     -------
-    dict
+    PieAudit
         The :func:`~greennlp.compress.pie.pie_audit` result plus the settings, each
-        member's source and test accuracy, and the number of test evaluations spent.
+        member's source and test accuracy, and the number of test passes spent.
     """
-    test = run.splits.test
-    texts = test["text"].tolist()
-    dense = dense_population(run, pcfg)
     labels = dense[0]["model"].labels
+    test = run.splits.test  # texts and labels to audit; every model pass goes through the gate
+    texts = test["text"].tolist()
     true = np.array(label_indices(labels, test["label"]))
     spent = 0
-    for m in dense:
+    for k, m in enumerate(dense):
         if m["test_proba"] is None:
-            m["test_proba"] = m["model"].predict_proba(texts, 64)
+            m["test_proba"] = run.test_pass(f"{AUDIT}pie:{pcfg.model}:dense{k}",
+                                            lambda t, m=m: m["model"].predict_proba(texts, 64))
             spent += 1
     compressed = []
     reused = same_pruned_variant(run, pcfg)
@@ -104,8 +107,10 @@ def run_pie(run, pcfg) -> dict[str, Any]:
         ctx = Context(run.splits, seed, folder, run.log)
         run.log(f"PIE: pruning {pcfg.model} seed {m['seed']} to {pcfg.sparsity:.0%}")
         pruned = pruner.compress(m["model"], ctx)
-        compressed.append({"test_proba": pruned.predict_proba(texts, 64),
-                           "sparsity": pruner.facts_["sparsity"], "source": "pruned for the audit"})
+        proba = run.test_pass(f"{AUDIT}pie:{pcfg.model}:pruned{k}",
+                              lambda t: pruned.predict_proba(texts, 64))
+        compressed.append({"test_proba": proba, "sparsity": pruner.facts_["sparsity"],
+                           "source": "pruned for the audit"})
         spent += 1
     dense_p = [m["test_proba"] for m in dense]
     comp_p = [m["test_proba"] for m in compressed]
@@ -122,4 +127,4 @@ def run_pie(run, pcfg) -> dict[str, Any]:
         "test_evaluations": spent, "probabilities": str(out),
         "note": "audit populations are scored on test once each; nothing is selected on them",
     })
-    return audit
+    return build(PieAudit, audit)

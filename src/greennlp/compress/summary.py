@@ -47,22 +47,22 @@ def variant_rows(record: RunRecord) -> list[dict[str, Any]]:
         root = root_of(record, m)
         if not m.variant_of or root is m or not m.test or not root.test:
             continue
-        e, r = m.efficiency, root.efficiency
-        paired = m.compression.get("paired_timing") or {}
-        side_by_side = paired.get("reference") == root.name
+        e, r, c = m.efficiency, root.efficiency, m.compression
+        paired = c.paired_timing if c else None
+        side_by_side = paired is not None and paired.reference == root.name
         rows.append({
-            "name": m.name, "reference": root.name, "method": m.compression.get("method", "?"),
+            "name": m.name, "reference": root.name, "method": c.method if c else "?",
             "dev_accuracy": _acc(m, "dev"), "test_accuracy": _acc(m, "test"),
             "dev_drop_points": 100 * (_acc(root, "dev") - _acc(m, "dev")),
             "drop_points": 100 * (_acc(root, "test") - _acc(m, "test")),
-            "throughput_speedup": paired["throughput_speedup"] if side_by_side else
+            "throughput_speedup": paired.throughput_speedup if side_by_side else
             _ratio(e.get("throughput_b32"), r.get("throughput_b32")),
-            "latency_speedup": paired["latency_speedup"] if side_by_side else
+            "latency_speedup": paired.latency_speedup if side_by_side else
             _ratio(r.get("latency_ms_b1"), e.get("latency_ms_b1")),
             "speedup_timing": "side by side" if side_by_side else "separate timings",
             "size_ratio": _ratio(e.get("size_mb"), r.get("size_mb")),
             "energy_ratio": _ratio(e.get("energy_kwh_per_1m"), r.get("energy_kwh_per_1m")),
-            "agreement_dev": m.compression.get("fidelity_dev", {}).get("agreement"),
+            "agreement_dev": c.fidelity_dev.agreement if c and c.fidelity_dev else None,
         })
     return rows
 

@@ -170,10 +170,15 @@ def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
             raise UserError(f"Model config {path} is a '{data['model_type']}' model; the planner "
                             f"knows llama, gpt2 and bert (or pass --params).")
         return dict(lm_accounting(family, data), description=f"{data['model_type']} config {path}")
-    from greennlp.config import load_config
-    from greennlp.config_lm import model_spec
+    from greennlp.config import parse_config
+    from greennlp.models import FAMILIES
 
-    lm = load_config(str(file)).lm
-    family, spec = model_spec(lm, model)
+    lm = parse_config(str(file)).lm
+    fam = FAMILIES.get(model)
+    if fam is None or fam.spec is None:
+        trainable = [f.name for f in FAMILIES.values() if f.spec is not None]
+        raise UserError(f"Model '{model}' has no architecture to build or count; choose "
+                        f"{', '.join(trainable)}.")
+    family, spec = fam.spec(lm, lm.vocab_size, 1)
     return dict(lm_accounting(family, spec, lm.context_length),
                 description=f"lm.{model} of {path}")

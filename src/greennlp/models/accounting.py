@@ -13,6 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+MATMUL_NOTE = ("forward, matmul FLOPs (2 per multiply-add), mean over dev examples at their "
+               "real lengths")
+
 
 def count_parameters(module: Any) -> dict[str, int]:
     """Total and non-embedding parameter counts of a torch module.

@@ -20,8 +20,7 @@ from tokenizers import Tokenizer
 from transformers import BertConfig, BertForSequenceClassification
 
 from greennlp.models.accounting import count_parameters, mean_encoder_flops
-
-CONFIG_NAME = "greennlp_model.json"
+from greennlp.models.checkpoints import META_NAME
 
 
 class EncoderClassifier:
@@ -121,14 +120,14 @@ class EncoderClassifier:
         state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
         save_file(state, str(folder / "model.safetensors"))
         self.tokenizer.save(str(folder / "tokenizer.json"))
-        (folder / CONFIG_NAME).write_text(json.dumps(self.describe(), indent=2, default=str))
+        (folder / META_NAME).write_text(json.dumps(self.describe(), indent=2, default=str))
         return folder
 
     @classmethod
     def load(cls, folder: Path) -> "EncoderClassifier":
         """Rebuild the exact model saved by :meth:`save`."""
         folder = Path(folder)
-        meta = json.loads((folder / CONFIG_NAME).read_text())
+        meta = json.loads((folder / META_NAME).read_text())
         model = build_from_hf_config(meta["hf_config"])
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))

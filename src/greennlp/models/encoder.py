@@ -13,7 +13,6 @@ from typing import Sequence
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
-from greennlp.errors import UserError
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -36,9 +35,6 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
 
 def hf_config_for(cfg, vocab_size: int, labels: Sequence[str]) -> dict:
     """The ``transformers`` BertConfig dict for a :class:`~greennlp.config.TransformerConfig`."""
-    if cfg.hidden_size % cfg.num_heads:
-        raise UserError(f"transformer.hidden_size ({cfg.hidden_size}) must be divisible by "
-                        f"transformer.num_heads ({cfg.num_heads}); change one of them.")
     return {
         "model_type": "bert", "vocab_size": vocab_size, "hidden_size": cfg.hidden_size,
         "num_hidden_layers": cfg.num_layers, "num_attention_heads": cfg.num_heads,
@@ -51,11 +47,14 @@ def hf_config_for(cfg, vocab_size: int, labels: Sequence[str]) -> dict:
 
 
 def build_scratch_encoder(cfg, train_texts: Sequence[str], labels: Sequence[str],
-                          seed: int = 0) -> EncoderClassifier:
-    """Tokenizer trained on ``train_texts`` and a randomly initialised encoder classifier."""
+                          seed: int = 0, family: str = "transformer") -> EncoderClassifier:
+    """Tokenizer trained on ``train_texts`` and a randomly initialised encoder classifier.
+
+    ``cfg`` is a :class:`~greennlp.config.TransformerConfig` (its ``check`` makes the
+    width divisible by the heads); ``family`` names the model in the record."""
     import torch
 
     tokenizer = train_tokenizer(train_texts, cfg.vocab_size)
     torch.manual_seed(seed)
     model = build_from_hf_config(hf_config_for(cfg, tokenizer.get_vocab_size(), labels))
-    return EncoderClassifier(model, tokenizer, labels, cfg.max_length, family="transformer")
+    return EncoderClassifier(model, tokenizer, labels, cfg.max_length, family=family)

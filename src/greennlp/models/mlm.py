@@ -20,7 +20,26 @@ from transformers import BertConfig, BertForMaskedLM
 
 from greennlp.models.lm_tokenizer import LmTokenizer
 from greennlp.models.neural_lm import read_checkpoint, save_checkpoint
-from greennlp.train.lm import masked_batch
+
+
+def masked_batch(device: torch.device, vocab_size: int, mask_id: int, fraction: float,
+                 seed: int, special_ids: Sequence[int] = ()) -> Callable[[np.ndarray, int], dict]:
+    """BERT's masking: ``fraction`` of tokens are targets; of those 80% become the mask
+    token, 10% a random token, 10% stay. The pattern is seeded by the batch index."""
+    special = torch.tensor(sorted(set(special_ids)), dtype=torch.long)
+
+    def make(rows: np.ndarray, index: int) -> dict:
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + index)
+        ids = torch.from_numpy(rows[:, :-1]).clone()
+        chosen = (torch.rand(ids.shape, generator=gen) < fraction) & ~torch.isin(ids, special)
+        labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+        roll = torch.rand(ids.shape, generator=gen)
+        ids[chosen & (roll < 0.8)] = mask_id
+        swap = chosen & (roll >= 0.8) & (roll < 0.9)
+        ids[swap] = torch.randint(0, vocab_size, (int(swap.sum()),), generator=gen)
+        return {"input_ids": ids.to(device), "labels": labels.to(device)}
+    return make
+
 
 def bert_mlm_config(cfg, vocab_size: int, max_positions: int, pad_id: int) -> dict[str, Any]:
     """The ``BertConfig`` dict of an :class:`~greennlp.config_lm.MlmConfig`."""

@@ -18,13 +18,10 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from greennlp.evaluate.sampling import next_token
 from greennlp.models.accounting import count_parameters
+from greennlp.models.checkpoints import META_NAME, load_weights, state_without_ties
 from greennlp.models.lm_tokenizer import LmTokenizer
-from greennlp.train.loop import load_weights, state_without_ties
-
-CONFIG_NAME = "greennlp_model.json"
-
+from greennlp.models.sampling import next_token
 
 def build_module(family: str, spec: dict[str, Any], attn: str = "sdpa") -> torch.nn.Module:
     """A randomly initialised LM of ``family`` ('gpt' or 'lstm') from its spec dict."""
@@ -78,14 +75,14 @@ def save_checkpoint(folder: Path, module: torch.nn.Module, tokenizer: LmTokenize
     folder.mkdir(parents=True, exist_ok=True)
     save_file(state_without_ties(module), str(folder / "model.safetensors"))
     tokenizer.save(folder / "tokenizer.json")
-    (folder / CONFIG_NAME).write_text(json.dumps(meta, indent=2, default=str))
+    (folder / META_NAME).write_text(json.dumps(meta, indent=2, default=str))
     return folder
 
 
 def read_checkpoint(folder: Path, build) -> tuple[torch.nn.Module, LmTokenizer, dict[str, Any]]:
     """The module ``build(meta)`` returns, with its saved weights, the tokenizer and meta."""
     folder = Path(folder)
-    meta = json.loads((folder / CONFIG_NAME).read_text())
+    meta = json.loads((folder / META_NAME).read_text())
     module = load_weights(build(meta), folder / "model.safetensors").eval()
     return module, LmTokenizer.load(folder / "tokenizer.json"), meta
 

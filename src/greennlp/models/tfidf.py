@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from greennlp.models.accounting import linear_model_flops
+from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
 
 
 class TfidfLogReg:
@@ -26,6 +26,7 @@ class TfidfLogReg:
     """
 
     family = "tfidf_logreg"
+    flops_note = MATMUL_NOTE + "; TF-IDF feature extraction not counted"
 
     def __init__(self, cfg, seed: int = 0) -> None:
         self.cfg = cfg
@@ -41,6 +42,10 @@ class TfidfLogReg:
         self.pipeline_.fit(list(texts), list(labels))
         self.labels = [str(c) for c in self.pipeline_.classes_]
         return self
+
+    def describe_fit(self) -> dict[str, int]:
+        """Facts about the fitted model for the record: the size of the learned vocabulary."""
+        return {"features": len(self.pipeline_.named_steps["tfidf"].vocabulary_)}
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Class probabilities, columns in ``self.labels`` order."""

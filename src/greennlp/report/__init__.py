@@ -1,30 +1,63 @@
-"""Reports generated from the run record alone: HTML, model card, datasheet, checklist."""
+"""Reports generated from the run record alone: HTML, model card, datasheet, checklist.
+
+A task names its :class:`Reports` (which card and datasheet it writes, and its own
+section of report.html); :meth:`Reports.write` renders the four files. The renderers
+are imported when they are needed (matplotlib is slow to import).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from greennlp.record import RunRecord
 
+Render = Callable[[RunRecord], str]
 
-def write_reports(record: RunRecord) -> dict[str, str]:
-    """Write report.html, MODEL_CARD.md, DATASHEET.md and CHECKLIST.md into the run folder.
 
-    Returns
-    -------
-    dict
-        Artifact name -> path.
-    """
-    from greennlp.report import checklist, datasheet, html, model_card
+@dataclass(frozen=True)
+class Reports:
+    """What a task's run writes: its model card, its datasheet, its section of the report."""
 
-    folder = Path(record.run_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    outputs = {"report": ("report.html", html.render), "model_card": ("MODEL_CARD.md", model_card.render),
-               "datasheet": ("DATASHEET.md", datasheet.render),
-               "checklist": ("CHECKLIST.md", checklist.render)}
-    paths = {}
-    for key, (filename, render) in outputs.items():
-        path = folder / filename
-        path.write_text(render(record), encoding="utf-8")
-        paths[key] = str(path)
-    return paths
+    card: Render
+    datasheet: Render
+    section: Render | None = None  # the task's own part of report.html
+
+    def write(self, record: RunRecord) -> dict[str, str]:
+        """Write report.html, MODEL_CARD.md, DATASHEET.md and CHECKLIST.md into the run folder.
+
+        Returns
+        -------
+        dict
+            Artifact name -> path.
+        """
+        from greennlp.report import checklist, html
+
+        folder = Path(record.run_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        outputs = {"report": ("report.html", lambda r: html.render(r, self.section)),
+                   "model_card": ("MODEL_CARD.md", self.card),
+                   "datasheet": ("DATASHEET.md", self.datasheet),
+                   "checklist": ("CHECKLIST.md", checklist.render)}
+        paths = {}
+        for key, (filename, render) in outputs.items():
+            path = folder / filename
+            path.write_text(render(record), encoding="utf-8")
+            paths[key] = str(path)
+        return paths
+
+
+def classification_reports() -> Reports:
+    """The reports of a classification run."""
+    from greennlp.report import datasheet, model_card
+
+    return Reports(card=model_card.render, datasheet=datasheet.render)
+
+
+def lm_reports() -> Reports:
+    """The reports of a language-modelling run."""
+    from greennlp.report import lm_card, lm_html
+
+    return Reports(card=lm_card.render_card, datasheet=lm_card.render_datasheet,
+                   section=lm_html.render_section)

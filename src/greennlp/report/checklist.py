@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from greennlp.record import RunRecord
-from greennlp.report.views import ci, fmt, model_costs
+from greennlp.record import RunRecord, SearchState
+from greennlp.report.views import ci, configured, fmt, main_metric, metric_name, model_costs
+from greennlp.search.evp import expected_max
 
 NOT_ANSWERED = "Not answered by this run"
 
@@ -21,13 +22,13 @@ def _infrastructure(r: RunRecord) -> str:
             + ", ".join(f"{k} {v}" for k, v in s.items()) + ".")
 
 
-def _searched(r: RunRecord) -> dict[str, dict]:
-    return {f: st for f, st in r.search.items() if st.get("status") == "completed"}
+def _searched(r: RunRecord) -> dict[str, SearchState]:
+    return {f: st for f, st in r.search.items() if st.completed}
 
 
 def _mean_trial(r: RunRecord, family: str, key: str) -> float | None:
-    values = [getattr(r.any_stage(f"search:{family}:trial{t['trial_id']:03d}"), key, None)
-              for t in r.search[family]["trials"]]
+    values = [getattr(r.any_stage(f"search:{family}:trial{t.trial_id:03d}"), key, None)
+              for t in r.search[family].trials]
     values = [v for v in values if v is not None]
     return sum(values) / len(values) if values else None
 
@@ -36,7 +37,7 @@ def _runtime(r: RunRecord) -> str:
     parts = []
     for family in _searched(r):
         parts.append(f"{family}: {fmt(_mean_trial(r, family, 'duration_s'))} s per search trial "
-                     f"on average ({len(r.search[family]['trials'])} trials)")
+                     f"on average ({len(r.search[family].trials)} trials)")
     for m in r.models:
         c = model_costs(r, m)
         if m.variant_of:
@@ -46,11 +47,11 @@ def _runtime(r: RunRecord) -> str:
                          f"{fmt(c['evaluate_duration_s'])} s")
             continue
         parts.append(f"{m.name}: final model {fmt(c['train_duration_s'])} s of training "
-                     f"({m.training.get('epochs_run', 1)} epoch(s)), evaluation "
+                     f"({m.training.epochs_run or 1} epoch(s)), evaluation "
                      f"{fmt(c['evaluate_duration_s'])} s")
     for family, runs in r.seed_runs.items():
-        times = [r.stage(row["stage"]).duration_s for row in runs["per_seed"]
-                 if row.get("stage", "").startswith("seed:") and r.stage(row["stage"])]
+        times = [r.stage(row.stage).duration_s for row in runs.per_seed
+                 if row.stage.startswith("seed:") and r.stage(row.stage)]
         if times:
             parts.append(f"{family}: {fmt(sum(times) / len(times))} s per seed run "
                          f"(training and evaluation, {len(times)} runs)")
@@ -69,12 +70,14 @@ def _splits(r: RunRecord) -> str:
 
 
 def _dev_for_test(r: RunRecord) -> str:
-    if r.config.get("task") == "lm":
-        from greennlp.report.lm_views import dev_for_test
-
-        return dev_for_test(r)
-    return "; ".join(f"{m.name}: dev accuracy {ci(m.dev.get('accuracy'))}, test accuracy "
-                     f"{ci(m.test.get('accuracy'))}" for m in r.models) or "-"
+    parts = []
+    for m in r.models:
+        metric = main_metric(m)
+        bpc = m.test.get("bits_per_char")
+        parts.append(f"{m.name}: dev {metric_name(metric)} {ci(m.dev.get(metric))}, test "
+                     f"{metric_name(metric)} {ci(m.test.get(metric))}"
+                     + (f", test bits/char {ci(bpc)}" if bpc else ""))
+    return "; ".join(parts) or "-"
 
 
 def _code(r: RunRecord) -> str:
@@ -84,31 +87,28 @@ def _code(r: RunRecord) -> str:
 
 def _trial_count(r: RunRecord) -> str:
     searched = _searched(r)
-    parts = [f"{f}: {len(st['trials'])} trials ({st['method']}, up to {st['max_epochs']} epoch(s) each)"
+    parts = [f"{f}: {len(st.trials)} trials ({st.method}, up to {st.max_epochs} epoch(s) each)"
              for f, st in searched.items()]
     unsearched = [m.name for m in r.models if m.name not in searched]
     if unsearched:
         parts.append(f"not searched (1 configuration each): {', '.join(unsearched)}")
-    seeds = [f"{f}: {len(v['seeds'])} seeds of the final configuration" for f, v in r.seed_runs.items()]
+    seeds = [f"{f}: {len(v.seeds)} seeds of the final configuration" for f, v in r.seed_runs.items()]
     return "; ".join(parts + seeds) + "."
 
 
 def _best_config(r: RunRecord) -> str:
-    if r.config.get("task") == "lm":
-        from greennlp.report.lm_views import best_config
-
-        return best_config(r)
     parts = []
     for m in r.models:
         state = _searched(r).get(m.name)
         if m.variant_of:
             parts.append(f"{m.name}: {m.variant_of} compressed as set in the compress section")
         elif state:
-            parts.append(f"{m.name}: trial {state['best_trial']} with {state['best_params']} "
-                         f"(dev accuracy {fmt(state['best_score'])}), other settings as configured")
+            parts.append(f"{m.name}: trial {state.best_trial} with {state.best_params} "
+                         f"(dev accuracy {fmt(state.best_score)}), other settings as configured")
+        elif configured(r, m) is None:
+            parts.append(f"{m.name}: pretrained, evaluated as is")
         else:
-            section = {"tfidf_logreg": "tfidf", "transformer_mlm": "transformer"}.get(m.name, m.name)
-            parts.append(f"{m.name}: the configured values {r.config.get(section, {})}")
+            parts.append(f"{m.name}: the configured values {configured(r, m)}")
     return "; ".join(parts) or "-"
 
 
@@ -117,7 +117,7 @@ def _bounds(r: RunRecord) -> str:
     for family, state in _searched(r).items():
         bounds = ", ".join(f"{k} {v['dist']} " + (f"{v['values']}" if v["dist"] == "choice"
                                                   else f"[{v['low']}, {v['high']}]")
-                           for k, v in state["space"].items())
+                           for k, v in state.space.items())
         parts.append(f"{family}: {bounds}")
     if not parts:
         return NOT_ANSWERED + ": no search was run (search.enabled is false)."
@@ -131,25 +131,24 @@ def _method(r: RunRecord) -> str:
     parts = []
     for family, st in _searched(r).items():
         how = {"random": "random search (uniform / log-uniform / integer / choice sampling)",
-               "grid": "grid search", "asha": f"ASHA successive halving (rungs {st['rungs']} "
-                                               f"epochs, reduction factor {st['reduction_factor']})"}
-        parts.append(f"{family}: {how[st['method']]} on the {st['executor']} executor; criterion: "
-                     f"{st['selection']}")
-    score = "dev perplexity" if r.config.get("task") == "lm" else "dev accuracy"
+               "grid": "grid search", "asha": f"ASHA successive halving (rungs {st.rungs} "
+                                               f"epochs, reduction factor {st.reduction_factor})"}
+        parts.append(f"{family}: {how[st.method]} on the {st.executor} executor; criterion: "
+                     f"{st.selection}")
     if not parts:
         parts.append("no search: values were set in the configuration")
+    metrics = dict.fromkeys(metric_name(main_metric(m)).replace("masked ", "") for m in r.models)
+    score = " / ".join(f"dev {m}" for m in metrics) or "dev accuracy"
     parts.append(f"between epochs and between models: {score}; test is never used for "
                  "selection")
     return "; ".join(parts) + "."
 
 
 def _evp(r: RunRecord) -> str:
-    from greennlp.search.evp import expected_max
-
     parts = []
     for family, st in _searched(r).items():
-        scores = [t["score"] for t in st["trials"] if t["score"] is not None]
-        if st["method"] != "asha" and scores:
+        scores = [t.score for t in st.trials if t.score is not None]
+        if st.method != "asha" and scores:
             (m1, v1), (mn, vn) = expected_max(scores, 1), expected_max(scores, len(scores))
             parts.append(f"{family}: expected best dev accuracy {m1:.3f} +/- {v1 ** 0.5:.3f} with "
                          f"1 trial, {mn:.3f} +/- {vn ** 0.5:.3f} with {len(scores)} trials "
@@ -160,10 +159,10 @@ def _evp(r: RunRecord) -> str:
             parts.append(f"{family}: ASHA trials (not i.i.d., so no EVP): dev accuracy mean "
                          f"{mean:.3f}, sd {sd:.3f} over {len(scores)} trials")
     for family, runs in r.seed_runs.items():
-        dev = runs["summary"].get("dev_accuracy", {})
+        dev = runs.summary.get("dev_accuracy")
         if dev:
-            parts.append(f"{family} over {dev['n']} seeds: dev accuracy mean {dev['mean']:.3f}, "
-                         f"sd {dev['std']:.3f}")
+            parts.append(f"{family} over {dev.n} seeds: dev accuracy mean {dev.mean:.3f}, "
+                         f"sd {dev.std:.3f}")
     return "; ".join(parts) + "." if parts else (NOT_ANSWERED + ": it ran no search and no seed "
                                                  "replicas.")
 

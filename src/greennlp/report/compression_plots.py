@@ -6,7 +6,7 @@ import matplotlib.ticker
 
 from greennlp.compress.pareto import pareto_front
 from greennlp.compress.summary import COST_AXES, root_of
-from greennlp.record import RunRecord
+from greennlp.record import ExitPoint, RunRecord
 from greennlp.report.plots import COLORS, _png, plt
 
 
@@ -59,20 +59,21 @@ def pareto(record: RunRecord) -> bytes | None:
     return _png(fig)
 
 
-def early_exit_curve(curve: list[dict], title: str) -> bytes | None:
+def early_exit_curve(curve: list[ExitPoint], title: str) -> bytes | None:
     """Accuracy against mean exit layer and against measured throughput, per threshold."""
     if not curve:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, by_split in zip(axes, (True, False)):
         for split, color in (("dev", COLORS[0]), ("test", COLORS[1])):
-            xs = [r[f"{split}_mean_exit_layer"] if by_split else r["throughput_b32"] for r in curve]
-            ys = [r[f"{split}_accuracy"] for r in curve]
+            xs = [getattr(r, f"{split}_mean_exit_layer") if by_split else r.throughput_b32
+                  for r in curve]
+            ys = [getattr(r, f"{split}_accuracy") for r in curve]
             ax.plot(xs, ys, "o-", color=color, label=split)
             for r, x, y in zip(curve, xs, ys):
-                ax.annotate(f"{r['threshold']:g}", (x, y), textcoords="offset points",
+                ax.annotate(f"{r.threshold:g}", (x, y), textcoords="offset points",
                             xytext=(4, -11), fontsize=7)
-                if r.get("chosen") and split == "dev":
+                if r.chosen and split == "dev":
                     ax.plot([x], [y], "*", ms=14, color="black", label="chosen on dev")
         ax.set_xlabel("mean exit layer" if by_split else
                       "measured throughput at batch 32 (examples/s, dev texts)")

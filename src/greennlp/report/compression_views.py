@@ -17,7 +17,7 @@ def _b64(png: bytes | None) -> str | None:
 def _detail(m: ModelResult) -> str:
     """One line on what was done to a variant, from its recorded facts."""
     c = m.compression
-    method = c.get("method", "")
+    method = c.method if c else ""
     if method == "pruning":
         return (f"{c.get('criterion')} {c.get('scope')} {c.get('schedule')}; "
                 f"{fmt(c.get('pruned_weights_nonzero'))} of {fmt(c.get('pruned_weights_total'))} "
@@ -39,6 +39,7 @@ def variant_table(record: RunRecord) -> list[dict[str, Any]]:
     rows = []
     for m in record.models:
         e, s = m.efficiency, summary.get(m.name, {})
+        fidelity = m.compression.fidelity_dev if m.compression else None
         rows.append({
             "name": m.name, "source": m.variant_of or "-", "detail": _detail(m) if m.variant_of else "dense",
             "dev": ci(m.dev.get("accuracy")), "test": ci(m.test.get("accuracy")),
@@ -46,35 +47,35 @@ def variant_table(record: RunRecord) -> list[dict[str, Any]]:
             "throughput": e.get("throughput_b32"), "size_mb": e.get("size_mb"),
             "latency_ms_b32": e.get("latency_ms_b32") or (32e3 / e["throughput_b32"]
                                                           if e.get("throughput_b32") else None),
-            "sparse_size_mb": m.compression.get("sparse_size_mb_computed"),
+            "sparse_size_mb": m.compression.get("sparse_size_mb_computed") if m.compression else None,
             "energy_kwh_per_1m": e.get("energy_kwh_per_1m"), "co2_kg_per_1m": e.get("co2_kg_per_1m"),
             "cost_usd_per_1m": e.get("cost_usd_per_1m"),
             "throughput_speedup": s.get("throughput_speedup"),
             "latency_speedup": s.get("latency_speedup"),
-            "agreement": m.compression.get("fidelity_dev", {}).get("agreement"),
-            "max_abs_diff": m.compression.get("fidelity_dev", {}).get("max_abs_diff"),
+            "agreement": fidelity.agreement if fidelity else None,
+            "max_abs_diff": fidelity.max_abs_diff if fidelity else None,
         })
     return rows
 
 
 def early_exit_models(record: RunRecord) -> list[ModelResult]:
-    return [m for m in record.models if m.compression.get("curve")]
+    return [m for m in record.models if m.compression and m.compression.curve]
 
 
 def context(record: RunRecord, figures: bool = True) -> dict[str, Any]:
     """Everything the compression sections use (the plots only when ``figures``)."""
     from greennlp.report import compression_plots as plots
 
-    if not any(m.variant_of for m in record.models) and not record.compression.get("pie"):
+    if not any(m.variant_of for m in record.models) and not record.compression.pie:
         return {"enabled": False}
     cfg = record.config.get("compress", {})
-    summary = record.compression.get("summary") or summarize(record, cfg.get("max_drop_points", 1.0))
-    curves = [(m.name, m.compression["curve"],
-               _b64(plots.early_exit_curve(m.compression["curve"], m.name)) if figures else None)
+    summary = summarize(record, cfg.get("max_drop_points", 1.0), record.compression.reference)
+    curves = [(m.name, m.compression.curve,
+               _b64(plots.early_exit_curve(m.compression.curve, m.name)) if figures else None)
               for m in early_exit_models(record)]
     return {"enabled": True, "rows": variant_table(record), "summary": summary,
             "best": summary.get("best"), "pareto_png": _b64(plots.pareto(record)) if figures else None,
-            "curves": curves, "pie": record.compression.get("pie"), "fmt": fmt}
+            "curves": curves, "pie": record.compression.pie, "fmt": fmt}
 
 
 def best_sentence(best: dict[str, Any] | None, max_drop: float) -> str:
@@ -108,14 +109,14 @@ def card_section(record: RunRecord) -> list[str]:
                      f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} |")
     pie = ctx["pie"]
     if pie:
-        acc = pie["accuracy"]
-        lines += ["", f"- What compression forgot (PIE audit, Hooker et al. 2019): {pie['count']} "
-                      f"of {pie['examples_total']} test examples ({pie['fraction']:.1%}) change "
-                      f"their modal label when {pie['dense_members']} {pie['model']} models are "
-                      f"pruned to {pie['sparsity']:.0%}. Dense accuracy on them "
+        acc = pie.accuracy
+        lines += ["", f"- What compression forgot (PIE audit, Hooker et al. 2019): {pie.count} "
+                      f"of {pie.examples_total} test examples ({pie.fraction:.1%}) change "
+                      f"their modal label when {pie.dense_members} {pie.model} models are "
+                      f"pruned to {pie.sparsity:.0%}. Dense accuracy on them "
                       f"{fmt(acc['dense_on_pies'])} (compressed {fmt(acc['compressed_on_pies'])}) "
                       f"against {fmt(acc['dense_on_rest'])} on the rest.",
                   "- Per-class recall change (compressed minus dense): "
-                  + ", ".join(f"{c['label']} {c['recall_change']:+.3f}" for c in pie["per_class"]
-                              if c["recall_change"] is not None) + "."]
+                  + ", ".join(f"{c.label} {c.recall_change:+.3f}" for c in pie.per_class
+                              if c.recall_change is not None) + "."]
     return lines + [""]

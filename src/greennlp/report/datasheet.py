@@ -30,11 +30,7 @@ def _length_table(stats: dict) -> list[str]:
 
 
 def render(record: RunRecord) -> str:
-    """DATASHEET.md text."""
-    if record.config.get("task") == "lm":
-        from greennlp.report.lm_card import render_datasheet
-
-        return render_datasheet(record)
+    """DATASHEET.md text of a classification run."""
     d = record.data
     if not d:
         return f"# Datasheet\n\nRun {record.run_id} did not finish its data stage.\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from importlib import resources
+from typing import Callable
 
 import jinja2
 
@@ -21,16 +22,16 @@ def search_tables(record: RunRecord) -> list[dict]:
     """Per searched family: settings, totals, savings and one row per trial."""
     tables = []
     for family, state in record.search.items():
-        if state.get("status") != "completed":
+        if not state.completed:
             continue
         rows = [dict(r, params_text=_point_text(r["params"])) for r in trial_rows(record, family)]
         space = "; ".join(f"{k}: {v['dist']} " + (str(v["values"]) if v["dist"] == "choice"
                                                   else f"[{v['low']}, {v['high']}]")
-                          for k, v in state["space"].items())
-        tables.append({"family": family, "method": state["method"], "executor": state["executor"],
-                       "max_epochs": state["max_epochs"], "rungs": state["rungs"],
-                       "eta": state.get("reduction_factor"), "selection": state["selection"],
-                       "totals": state.get("totals", {}), "saved": state.get("early_stopping_saved"),
+                          for k, v in state.space.items())
+        tables.append({"family": family, "method": state.method, "executor": state.executor,
+                       "max_epochs": state.max_epochs, "rungs": state.rungs,
+                       "eta": state.reduction_factor, "selection": state.selection,
+                       "totals": state.totals, "saved": state.early_stopping_saved,
                        "space_text": space, "rows": rows})
     return tables
 
@@ -39,8 +40,9 @@ def _b64(png: bytes | None) -> str | None:
     return base64.b64encode(png).decode("ascii") if png else None
 
 
-def render(record: RunRecord) -> str:
-    """The HTML text of the report."""
+def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None) -> str:
+    """The HTML text of the report; ``section`` renders a task's own part (it then plots
+    its own training curves)."""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         (resources.files("greennlp.report") / "templates" / "report.html.j2").read_text())
     curves, points, evp_notes = evp_inputs(record)
@@ -52,15 +54,12 @@ def render(record: RunRecord) -> str:
         "confusions": [(m.name, _b64(plots.confusion(m.confusion_matrix, m.labels, m.name)))
                        for m in record.models if m.confusion_matrix],
     }
-    flops_note = next((m.flops_note for m in record.models if m.family != "tfidf_logreg"),
-                      next((m.flops_note for m in record.models), "-"))
+    flops_note = "; ".join(dict.fromkeys(m.flops_note for m in record.models if m.flops_note)) or "-"
     threads = next((m.efficiency.get("torch_threads") for m in record.models if m.efficiency), "-")
     lm_html = None
-    if record.config.get("task") == "lm":
-        from greennlp.report.lm_html import render_section
-
-        lm_html = render_section(record)
-        figures["training_curves"] = None  # the LM section plots its own (perplexity, tokens)
+    if section is not None:
+        lm_html = section(record)
+        figures["training_curves"] = None  # the task's section plots its own
     return template.render(
         r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,

@@ -29,7 +29,8 @@ def render_section(record: RunRecord) -> str:
              "scaling": _b64(lm_plots.scaling_plot(record))}
     return template.render(
         rows=rows, best=min(scored, key=lambda r: r["bpc"]["value"], default=None),
-        gpt=next((r for r in rows if r["name"] == "gpt"), None), peak=peak(record),
+        trained=max((r for r in rows if r["tokens_per_s"]), key=lambda r: r["mfu"] or 0.0,
+                    default=None), peak=peak(record),
         sweep=scaling(record), samples=samples(record), sampling=lm.get("sampling", {}),
         plots=plots, vocab=lm.get("vocab_size"), sub_docs=lm.get("smollm2_documents"),
         notes=record.notes, fmt=fmt, ci=ci,

@@ -40,16 +40,15 @@ def bits_per_char(record: RunRecord) -> bytes | None:
 
 def lm_training_curves(record: RunRecord) -> bytes | None:
     """Train loss and dev perplexity per epoch of the trained torch models."""
-    models = [m for m in record.models if m.training.get("history")]
+    models = [m for m in record.models if m.training.history]
     if not models:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for i, m in enumerate(models):
-        hist, color = m.training["history"], COLORS[i % len(COLORS)]
-        tokens = [h["steps"] / max(1, m.training["steps"]) * m.training["tokens_trained"]
-                  for h in hist]
-        axes[0].plot(tokens, [h["train_loss"] for h in hist], "o-", color=color, label=m.name)
-        axes[1].plot(tokens, [np.exp(-h["dev_score"]) for h in hist], "o-", color=color,
+        t, color = m.training, COLORS[i % len(COLORS)]
+        tokens = [h.steps / max(1, t.steps or 1) * (t.tokens_trained or 0) for h in t.history]
+        axes[0].plot(tokens, [h.train_loss for h in t.history], "o-", color=color, label=m.name)
+        axes[1].plot(tokens, [np.exp(-h.dev_score) for h in t.history], "o-", color=color,
                      label=m.name)
     axes[0].set_ylabel("train loss since the previous point (nats/token)")
     axes[1].set_ylabel("dev perplexity")

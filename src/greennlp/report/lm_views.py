@@ -5,19 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from greennlp.record import RunRecord
-from greennlp.report.views import ci, fmt, model_costs
-
-MASKED = "bert_mlm"
-
-
-def is_lm(record: RunRecord) -> bool:
-    """True for a language-modelling run."""
-    return record.config.get("task") == "lm"
-
-
-def main_metric(name: str) -> str:
-    """Perplexity for causal models; masked-token perplexity for the masked LM."""
-    return "masked_perplexity" if name == MASKED else "perplexity"
+from greennlp.report.views import ci, fmt, main_metric, metric_name, model_costs
 
 
 def lm_rows(record: RunRecord) -> list[dict[str, Any]]:
@@ -25,22 +13,17 @@ def lm_rows(record: RunRecord) -> list[dict[str, Any]]:
     rows = []
     for m in record.models:
         costs = model_costs(record, m)
-        if m.name == "smollm2":
-            load = record.stage("load:smollm2")
-            costs["train_duration_s"] = load.duration_s if load else None
-            costs["train_energy_kwh"] = load.energy_kwh if load else None
-        metric = main_metric(m.name)
+        metric, t = main_metric(m), m.training
         rows.append({
             "name": m.name, "params": m.params_total, "params_non_embedding": m.params_non_embedding,
-            "tokens_trained": m.training.get("tokens_trained"),
-            "tokens_per_s": m.training.get("tokens_per_s"), "mfu": m.training.get("mfu"),
-            "metric": metric.replace("_", " "), "dev": m.dev.get(metric), "test": m.test.get(metric),
+            "tokens_trained": t.tokens_trained, "tokens_per_s": t.tokens_per_s, "mfu": t.mfu,
+            "metric": metric_name(metric), "dev": m.dev.get(metric), "test": m.test.get(metric),
             "bpc": m.test.get("bits_per_char"), "sub_bpc": m.test.get("subsample_bits_per_char"),
             "sub_metric": m.test.get(f"subsample_{metric}"),
             "documents": m.efficiency.get("test_documents"),
             "eval_tokens_per_s": m.efficiency.get("eval_tokens_per_s"),
             "flops_per_token": m.efficiency.get("forward_flops_per_token"),
-            "optimality": (m.training.get("compute_optimality") or {}).get("verdict"), **costs})
+            "optimality": (t.compute_optimality or {}).get("verdict"), **costs})
     return rows
 
 
@@ -58,23 +41,6 @@ def peak(record: RunRecord) -> dict[str, Any] | None:
 def scaling(record: RunRecord) -> dict[str, Any] | None:
     st = record.stage("scaling")
     return st.metrics if st else None
-
-
-def dev_for_test(record: RunRecord) -> str:
-    """Checklist answer: dev and test score of every model."""
-    parts = []
-    for r in lm_rows(record):
-        parts.append(f"{r['name']}: dev {r['metric']} {ci(r['dev'])}, test {r['metric']} "
-                     f"{ci(r['test'])}" + (f", test bits/char {ci(r['bpc'])}" if r["bpc"] else ""))
-    return "; ".join(parts) or "-"
-
-
-def best_config(record: RunRecord) -> str:
-    """Checklist answer: the settings of every LM."""
-    lm = record.config.get("lm", {})
-    section = {"gpt": "gpt", "lstm": "lstm", "bert_mlm": "mlm", "ngram": "ngram"}
-    return "; ".join(f"{m.name}: {lm.get(section[m.name], {})}" if m.name in section else
-                     f"{m.name}: pretrained, evaluated as is" for m in record.models) or "-"
 
 
 def summary_lines(record: RunRecord) -> list[str]:

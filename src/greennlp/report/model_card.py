@@ -11,16 +11,13 @@ import yaml
 
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.compression_views import card_section
-from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_costs, model_rows
-
-TRAINING_TYPE = {"minilm": "fine-tuning", "transformer": "pre-training",
-                 "tfidf_logreg": "pre-training", "transformer_mlm": "pre-training"}
-
+from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
+                                   model_rows)
 
 def front_matter(record: RunRecord, best: ModelResult) -> dict:
     """The YAML header Hugging Face reads (model-index, co2_eq_emissions)."""
     dataset = record.data.get("source", "unknown")
-    costs = model_costs(record, best)
+    costs, fam = model_costs(record, best), family_of(best)
     metrics = [{"type": "accuracy", "value": round(best.test["accuracy"]["value"], 4),
                 "name": "Test accuracy"}]
     if "macro_f1" in best.test:
@@ -28,7 +25,7 @@ def front_matter(record: RunRecord, best: ModelResult) -> dict:
                         "name": "Test macro F1", "args": {"average": "macro"}})
     header = {
         "language": ["en"],
-        "library_name": "transformers" if best.family != "tfidf_logreg" else "sklearn",
+        "library_name": fam.library if fam else "greennlp",
         "tags": ["text-classification", "greennlp"],
         "datasets": [dataset],
         "metrics": ["accuracy", "f1"],
@@ -42,7 +39,7 @@ def front_matter(record: RunRecord, best: ModelResult) -> dict:
             "emissions": round(costs["train_co2_kg"] * 1000, 6),
             "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement") +
                        "; " + record.footprint.get("carbon_intensity_source", "")),
-            "training_type": TRAINING_TYPE.get(best.family, "pre-training"),
+            "training_type": fam.card_training_type if fam else "pre-training",
             "geographical_location": record.config.get("measure", {}).get("region", "world"),
             "hardware_used": f"{record.hardware.get('usable_cpus')} x {record.hardware.get('model')} "
                              f"CPU threads" + "".join(f", {g['name']}" for g in
@@ -53,20 +50,20 @@ def front_matter(record: RunRecord, best: ModelResult) -> dict:
 
 def _variance_caveat(record: RunRecord, best: ModelResult) -> str:
     runs = record.seed_runs.get(best.name)
-    test = runs and runs["summary"].get("test_accuracy")
-    if test and test["n"] > 1:
-        return (f"Retrained with {test['n']} seeds, test accuracy was {test['mean']:.3f} +/- "
-                f"{test['std']:.3f} (min {test['min']:.3f}, max {test['max']:.3f}); the score "
+    test = runs.summary.get("test_accuracy") if runs else None
+    if test and test.n > 1:
+        return (f"Retrained with {test.n} seeds, test accuracy was {test.mean:.3f} +/- "
+                f"{test.std:.3f} (min {test.min:.3f}, max {test.max:.3f}); the score "
                 f"above is the seed selected with the model.")
     return "The scores come from a single training run; seed variance was not measured."
 
 
 def _search_line(record: RunRecord, best: ModelResult) -> str:
-    state = record.search.get(best.name)
-    if not state or state.get("status") != "completed":
+    state = record.searched(best.name)
+    if state is None:
         return "- Hyperparameters: the configured values (no search)."
-    return (f"- Hyperparameters: best of {len(state['trials'])} {state['method']} search trials "
-            f"on dev accuracy: {state['best_params']}.")
+    return (f"- Hyperparameters: best of {len(state.trials)} {state.method} search trials "
+            f"on dev accuracy: {state.best_params}.")
 
 
 def _table(record: RunRecord) -> list[str]:
@@ -82,11 +79,7 @@ def _table(record: RunRecord) -> list[str]:
 
 
 def render(record: RunRecord) -> str:
-    """MODEL_CARD.md text."""
-    if record.config.get("task") == "lm":
-        from greennlp.report.lm_card import render_card
-
-        return render_card(record)
+    """MODEL_CARD.md text of a classification run."""
     best = record.best_model()
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"

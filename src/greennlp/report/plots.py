@@ -114,16 +114,16 @@ def cost_per_stage(record: RunRecord) -> bytes | None:
 
 def training_curves(record: RunRecord) -> bytes | None:
     """Train loss and dev accuracy per epoch for the torch models."""
-    models = [m for m in record.models if m.training.get("history")]
+    models = [m for m in record.models if m.training.history]
     if not models:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for i, m in enumerate(models):
-        hist = m.training["history"]
-        epochs = [h["epoch"] for h in hist]
+        hist = m.training.history
+        epochs = [h.epoch for h in hist]
         color = COLORS[i % len(COLORS)]
-        axes[0].plot(epochs, [h["train_loss"] for h in hist], "o-", color=color, label=m.name)
-        axes[1].plot(epochs, [h["dev_score"] for h in hist], "o-", color=color, label=m.name)
+        axes[0].plot(epochs, [h.train_loss for h in hist], "o-", color=color, label=m.name)
+        axes[1].plot(epochs, [h.dev_score for h in hist], "o-", color=color, label=m.name)
     axes[0].set_ylabel("train loss")
     axes[1].set_ylabel("dev accuracy")
     for ax in axes:

@@ -15,11 +15,11 @@ def trial_rows(record: RunRecord, family: str) -> list[dict[str, Any]]:
     """One row per trial: its point, budget reached, dev score and measured cost."""
     state = record.search[family]
     rows = []
-    for t in state["trials"]:
-        stage = record.any_stage(f"search:{family}:trial{t['trial_id']:03d}")
-        row = {"trial": t["trial_id"], "params": t["params"], "seed": t["seed"],
-               "epochs": t["epochs_done"], "score": t["score"], "finished": t["finished"],
-               "best": t["trial_id"] == state.get("best_trial")}
+    for t in state.trials:
+        stage = record.any_stage(f"search:{family}:trial{t.trial_id:03d}")
+        row = {"trial": t.trial_id, "params": t.params, "seed": t.seed,
+               "epochs": t.epochs_done, "score": t.score, "finished": t.finished,
+               "best": t.trial_id == state.best_trial}
         for key in COST_KEYS:
             row[key] = getattr(stage, key, None) if stage else None
         rows.append(row)
@@ -31,9 +31,9 @@ def evp_inputs(record: RunRecord) -> tuple[dict[str, dict], dict[str, dict], lis
     and notes for families whose trials do not fit the EVP assumptions."""
     curves, points, notes = {}, {}, []
     for family, state in record.search.items():
-        if state.get("status") != "completed":
+        if not state.completed:
             continue
-        if state["method"] == "asha":
+        if state.method == "asha":
             notes.append(f"{family}: searched with ASHA, whose trials stop at different budgets "
                          "and depend on each other, so the i.i.d. EVP estimator does not apply.")
             continue
@@ -54,9 +54,9 @@ def seed_rows(record: RunRecord) -> list[dict[str, Any]]:
     """Per family: mean, sd, min, max of dev and test accuracy over seeds."""
     rows = []
     for family, runs in record.seed_runs.items():
-        s = runs["summary"]
-        rows.append({"family": family, "seeds": runs["seeds"], "note": runs.get("note", ""),
-                     **{f"{col}_{stat}": s.get(col, {}).get(stat)
+        s = runs.summary
+        rows.append({"family": family, "seeds": runs.seeds, "note": runs.note,
+                     **{f"{col}_{stat}": getattr(s[col], stat) if col in s else None
                         for col in ("dev_accuracy", "test_accuracy", "test_macro_f1")
                         for stat in ("mean", "std", "min", "max")}})
     return rows

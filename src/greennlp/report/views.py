@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from greennlp.models.families import FAMILIES, Family
 from greennlp.record import ModelResult, RunRecord
 
 
@@ -31,12 +32,39 @@ def ci(metric: dict[str, float] | None, digits: int = 3) -> str:
     return f"{metric['value']:.{digits}f} [{metric['low']:.{digits}f}, {metric['high']:.{digits}f}]"
 
 
+def family_of(model: ModelResult) -> Family | None:
+    """The model's family in the table (None for a family this greennlp does not know)."""
+    return FAMILIES.get(model.family)
+
+
+def main_metric(model: ModelResult) -> str:
+    """The metric a model is judged by: its family's (accuracy, perplexity, ...)."""
+    fam = family_of(model)
+    return fam.metric if fam else next(iter(model.dev or model.test), "accuracy")
+
+
+def metric_name(metric: str) -> str:
+    """``masked_perplexity`` -> ``masked perplexity``."""
+    return metric.replace("_", " ")
+
+
+def configured(record: RunRecord, model: ModelResult) -> dict[str, Any] | None:
+    """The settings section a model was built from, as recorded (None: no settings)."""
+    fam = family_of(model)
+    if fam is None or fam.section is None:
+        return None
+    node: Any = record.config
+    for part in fam.section.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node
+
+
 def model_costs(record: RunRecord, model: ModelResult) -> dict[str, float | None]:
-    """Summed duration / energy / CO2e / cost of what produced a model (its training stage,
-    or the search trial it was taken from) and of its evaluation."""
+    """Summed duration / energy / CO2e / cost of what produced a model (its training or
+    loading stage, or the search trial it was taken from) and of its evaluation."""
     names = set(model.stages) | {f"train:{model.name}", f"evaluate:{model.name}"}
     out: dict[str, float | None] = {}
-    for kind, prefixes in (("train", ("train:", "search:")), ("evaluate", ("evaluate:",))):
+    for kind, prefixes in (("train", ("train:", "search:", "load:")), ("evaluate", ("evaluate:",))):
         stages = [s for s in record.stages if s.name in names and s.name.startswith(prefixes)
                   and s.status == "ok"]
         for key in ("duration_s", "energy_kwh", "co2_kg", "cost_usd"):

@@ -9,26 +9,10 @@ function of the trials' state, so a killed search resumes exactly where it stopp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass
-class TrialState:
-    """One trial of a search: its point, how far it got, and what it scored."""
-
-    trial_id: int
-    params: dict
-    seed: int
-    epochs_done: int = 0
-    finished: bool = False
-    score: float | None = None
-    rung_scores: dict[str, float] = field(default_factory=dict)  # epochs (as text) -> dev score
-    closed: bool = False  # stopped for good by an external scheduler (Ray's ASHA)
-
-    @property
-    def started(self) -> bool:
-        return self.epochs_done > 0 or self.finished
+from greennlp.record import TrialState
 
 
 class Scheduler(Protocol):

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from greennlp.config_parse import check_rule
+from greennlp.config.rules import check_rule
+from greennlp.config.search import ParamSpec
 from greennlp.errors import UserError
-from greennlp.search.settings import ParamSpec
 
 SEED = "seed"
 
@@ -39,8 +39,15 @@ def _field(cfg: Any, path: tuple[str, ...]) -> dataclasses.Field:
     return next(f for f in dataclasses.fields(owner) if f.name == path[-1])
 
 
-def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any) -> None:
-    """Fail with one sentence if a name or a distribution of ``space`` is wrong."""
+def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any,
+             section: str | None = None) -> None:
+    """Fail with one sentence if a name, a distribution or a value of ``space`` is wrong.
+
+    Every choice and both bounds of every parameter must be values the family's config
+    section (at dotted path ``section``, by default the family's name) accepts, alone
+    and with its other settings.
+    """
+    section = section or family
     where = f"search.families.{family}.space"
     if not space:
         raise UserError(f"{where} is empty; declare at least one parameter to search.")
@@ -57,7 +64,7 @@ def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any) -> None:
                 raise UserError(f"{key} is a choice without values; give values: [a, b].")
             for value in spec.values:  # every value must be one the config itself accepts
                 if path:
-                    check_rule(_field(family_cfg, path), value, key)
+                    _check_value(family_cfg, section, path, name, value, key)
             continue
         if spec.low is None or spec.high is None or not spec.low < spec.high:
             raise UserError(f"{key} needs bounds low < high (got low={spec.low}, "
@@ -68,7 +75,20 @@ def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any) -> None:
             raise UserError(f"{key} is an int distribution; give integer bounds.")
         if path:
             for bound in (spec.low, spec.high):
-                check_rule(_field(family_cfg, path), bound, key)
+                _check_value(family_cfg, section, path, name, bound, key)
+
+
+def _check_value(family_cfg: Any, section: str, path: tuple[str, ...], name: str, value: Any,
+                 key: str) -> None:
+    """The field's own rule, then the section's cross-field rules with ``value`` applied."""
+    check_rule(_field(family_cfg, path), value, key)
+    if not hasattr(family_cfg, "check"):
+        return
+    try:
+        apply(family_cfg, {name: value})[0].check(section + ".")
+    except UserError as exc:
+        raise UserError(f"{key} allows {value!r}, which the settings cannot take: "
+                        f"{str(exc)[0].lower()}{str(exc)[1:]}") from None
 
 
 def sample(space: dict[str, ParamSpec], rng: np.random.Generator) -> dict[str, Any]:

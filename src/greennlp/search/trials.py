@@ -7,13 +7,13 @@ one StageResult with its config, dev score, duration, energy, CO2e and cost.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from greennlp.measure import Footprint, track
-from greennlp.record import StageResult
-from greennlp.search.asha import TrialState
+from greennlp.record import StageResult, TrialState
 from greennlp.search.space import apply
 
 SUMMED = ("duration_s", "cpu_time_s", "energy_kwh", "co2_kg", "cost_usd")
@@ -39,8 +39,6 @@ def trial_config(task: TrialTask, trial: TrialState):
     """The family config of a trial: the point applied, epochs set to the trial budget."""
     cfg, _ = apply(task.family_cfg, trial.params)
     if hasattr(cfg, "train"):
-        import dataclasses
-
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=task.max_epochs))
     return cfg
 

@@ -1,4 +1,5 @@
-"""Fit each model family on a :class:`~greennlp.data.Splits` (train, with dev for selection).
+"""Fit a classification family on a :class:`~greennlp.data.Splits` (train, with dev for
+selection), the way its entry in the family table says (``Family.training``).
 
 Each function returns the fitted model and a dict of training facts for the record.
 Test data is never touched here.
@@ -13,7 +14,7 @@ import numpy as np
 
 from greennlp.data.split import Splits
 from greennlp.models.classifier import EncoderClassifier
-from greennlp.models.tfidf import TfidfLogReg
+from greennlp.models.families import Family, family
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.loop import train
 
@@ -23,14 +24,6 @@ def dev_accuracy(model, splits: Splits) -> float:
     probs = model.predict_proba(splits.dev["text"].tolist(), 64)
     pred = np.asarray(model.labels)[probs.argmax(1)]
     return float(np.mean(pred == splits.dev["label"].to_numpy()))
-
-
-def fit_tfidf(cfg, splits: Splits, seed: int) -> tuple[TfidfLogReg, dict[str, Any]]:
-    """TF-IDF + logistic regression on train."""
-    model = TfidfLogReg(cfg, seed).fit(splits.train["text"].tolist(),
-                                       splits.train["label"].tolist())
-    vocab = len(model.pipeline_.named_steps["tfidf"].vocabulary_)
-    return model, {"features": vocab, "dev_accuracy": dev_accuracy(model, splits)}
 
 
 def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
@@ -66,28 +59,51 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
     }
 
 
-def fit_family(name: str, family_cfg, splits: Splits, seed: int, folder: Path,
-               until_epoch: int | None = None, desc: str | None = None):
-    """Fit model family ``name`` with its config section (TfidfConfig, TransformerConfig or
-    PretrainedConfig); torch families checkpoint under ``folder/checkpoints``.
+def _fit_once(family: Family, section, splits: Splits, seed: int, folder: Path, **_: Any):
+    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+    model.fit(splits.train["text"].tolist(), splits.train["label"].tolist())
+    dev = dev_accuracy(model, splits)
+    info = {"dev_accuracy": dev, "finished": True, "epochs_run": 1, "best_dev_accuracy": dev}
+    if hasattr(model, "describe_fit"):
+        info.update(model.describe_fit())
+    return model, info
+
+
+def _fit_epochs(family: Family, section, splits: Splits, seed: int, folder: Path, *,
+                until_epoch: int | None = None, desc: str = "", **_: Any):
+    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+    return fit_encoder(model, section.train, splits, seed, Path(folder) / "checkpoints",
+                       desc=desc, until_epoch=until_epoch)
+
+
+def _fit_masked_lm(family: Family, section, splits: Splits, seed: int, folder: Path, *,
+                   mlm=None, desc: str = "", **_: Any):
+    from greennlp.train.mlm import pretrain_mlm
+
+    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+    pre = pretrain_mlm(model, splits, mlm, seed, Path(folder) / "mlm_checkpoints")
+    model, info = fit_encoder(model, section.train, splits, seed, Path(folder) / "checkpoints",
+                              desc=desc)
+    info["pretraining"] = pre
+    return model, info
+
+
+# How each kind of classifier training (Family.training) is done.
+TRAINERS = {"once": _fit_once, "epochs": _fit_epochs, "masked-lm": _fit_masked_lm}
+
+
+def fit_family(name: str, section, splits: Splits, seed: int, folder: Path,
+               until_epoch: int | None = None, desc: str | None = None, mlm=None):
+    """Fit classification family ``name`` with its config section (trial, seed or final
+    settings); torch families checkpoint under ``folder/checkpoints``.
+
+    ``mlm`` are the masked-LM settings (``lm.mlm``) of families pre-trained that way.
 
     Returns
     -------
     (model, dict)
         The fitted model (best dev weights) and training facts.
     """
-    if name == "tfidf_logreg":
-        model, info = fit_tfidf(family_cfg, splits, seed)
-        return model, dict(info, finished=True, epochs_run=1, best_dev_accuracy=info["dev_accuracy"])
-    if name == "transformer":
-        from greennlp.models.encoder import build_scratch_encoder
-
-        model = build_scratch_encoder(family_cfg, splits.train["text"].tolist(), splits.labels, seed)
-    elif name == "minilm":
-        from greennlp.models.pretrained import load_minilm
-
-        model = load_minilm(splits.labels, family_cfg.max_length, seed)
-    else:
-        raise ValueError(f"fit_family does not know model family {name!r}")
-    return fit_encoder(model, family_cfg.train, splits, seed, Path(folder) / "checkpoints",
-                       desc=desc or f"train {name}", until_epoch=until_epoch)
+    fam = family(name)
+    return TRAINERS[fam.training](fam, section, splits, seed, folder, until_epoch=until_epoch,
+                                  desc=desc or f"train {name}", mlm=mlm)

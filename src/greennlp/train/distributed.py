@@ -83,11 +83,6 @@ def wrap(module: torch.nn.Module) -> torch.nn.Module:
     return DistributedDataParallel(module)
 
 
-def unwrap(module: torch.nn.Module) -> torch.nn.Module:
-    """The model inside a DistributedDataParallel wrapper (or the model itself)."""
-    return getattr(module, "module", module)
-
-
 def threads_per_rank(cpus: int) -> int:
     """CPU threads for each local process, so ranks do not oversubscribe the cores."""
     local = int(os.environ.get("LOCAL_WORLD_SIZE", world_size()))

@@ -143,22 +143,3 @@ def causal_batch(device: torch.device) -> Callable[[np.ndarray, int], dict]:
         t = torch.from_numpy(rows).to(device)
         return {"input_ids": t[:, :-1], "labels": t[:, 1:]}
     return make
-
-
-def masked_batch(device: torch.device, vocab_size: int, mask_id: int, fraction: float,
-                 seed: int, special_ids: Sequence[int] = ()) -> Callable[[np.ndarray, int], dict]:
-    """BERT's masking: ``fraction`` of tokens are targets; of those 80% become the mask
-    token, 10% a random token, 10% stay. The pattern is seeded by the batch index."""
-    special = torch.tensor(sorted(set(special_ids)), dtype=torch.long)
-
-    def make(rows: np.ndarray, index: int) -> dict:
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + index)
-        ids = torch.from_numpy(rows[:, :-1]).clone()
-        chosen = (torch.rand(ids.shape, generator=gen) < fraction) & ~torch.isin(ids, special)
-        labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-        roll = torch.rand(ids.shape, generator=gen)
-        ids[chosen & (roll < 0.8)] = mask_id
-        swap = chosen & (roll >= 0.8) & (roll < 0.9)
-        ids[swap] = torch.randint(0, vocab_size, (int(swap.sum()),), generator=gen)
-        return {"input_ids": ids.to(device), "labels": labels.to(device)}
-    return make

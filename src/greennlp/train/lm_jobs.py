@@ -22,39 +22,26 @@ import numpy as np
 import torch
 
 from greennlp.config import TrainConfig
+from greennlp.models import family, load_model
 from greennlp.train import distributed
-from greennlp.train.lm import causal_batch, dev_scorer, fit_blocks, masked_batch
+from greennlp.models.mlm import masked_batch
+from greennlp.train.lm import causal_batch, dev_scorer, fit_blocks
 
 INFO_FILE = "train_info.json"
 
 
 def build_model(job: dict[str, Any]):
-    """The job's untrained model wrapper (NeuralLM or MaskedLM), seeded."""
+    """The job's untrained model (a ``blocks`` family of the table), seeded."""
     from greennlp.models.lm_tokenizer import LmTokenizer
 
-    torch.manual_seed(job["seed"])
     tokenizer = LmTokenizer.load(Path(job["tokenizer"]))
-    if job["family"] == "bert_mlm":
-        from greennlp.models.mlm import MaskedLM, build_bert_mlm
-
-        return MaskedLM(build_bert_mlm(job["spec"]), tokenizer, job["context_length"],
-                        job["mask_fraction"], job["seed"])
-    from greennlp.models.neural_lm import NeuralLM, build_module
-
-    context = job["context_length"] if job["family"] == "gpt" else None
-    return NeuralLM(build_module(job["family"], job["spec"]), tokenizer, job["family"],
-                    job["spec"], context)
+    return family(job["family"]).build(job["spec"], tokenizer, job["context_length"],
+                                       job["mask_fraction"], job["seed"])
 
 
 def load_trained(job: dict[str, Any]):
     """The model a finished job saved in its ``out_dir``."""
-    if job["family"] == "bert_mlm":
-        from greennlp.models.mlm import MaskedLM
-
-        return MaskedLM.load(Path(job["out_dir"]))
-    from greennlp.models.neural_lm import NeuralLM
-
-    return NeuralLM.load(Path(job["out_dir"]))
+    return load_model(job["out_dir"])
 
 
 def run_job(job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -63,7 +50,7 @@ def run_job(job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     model = build_model(job)
     tok = model.tokenizer
     blocks = np.load(job["blocks"])
-    if job["family"] == "bert_mlm":
+    if family(job["family"]).masked:
         make_batch = masked_batch(torch.device("cpu"), tok.vocab_size, tok.mask_id,
                                   job["mask_fraction"], job["seed"],
                                   [tok.eos_id, tok.pad_id, tok.mask_id])

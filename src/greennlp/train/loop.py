@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
+from greennlp.models.checkpoints import load_weights, state_without_ties
 from greennlp.train import distributed
 from greennlp.train.progress import progress_bar
 
@@ -81,29 +82,6 @@ def warmup_linear(total_steps: int, warmup_fraction: float) -> Callable[[int], f
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return factor
-
-
-def state_without_ties(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict with each shared tensor once (safetensors refuses duplicates, e.g.
-    an output layer tied to the embedding); the module's constructor ties them again."""
-    state, seen = {}, set()
-    for key, value in distributed.unwrap(module).state_dict().items():
-        ptr = value.untyped_storage().data_ptr() if value.numel() else id(value)
-        if ptr not in seen:
-            seen.add(ptr)
-            state[key] = value.detach().contiguous().cpu()
-    return state
-
-
-def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
-    """Load weights saved by :func:`state_without_ties`; only tied tensors may be missing."""
-    module = distributed.unwrap(module)
-    missing, unexpected = module.load_state_dict(load_file(str(path)), strict=False)
-    tied = set(module.state_dict()) - set(state_without_ties(module))
-    if unexpected or set(missing) - tied:
-        raise ValueError(f"weights in {path} do not match the model: missing "
-                         f"{sorted(set(missing) - tied)}, unexpected {unexpected}")
-    return module
 
 
 def _save_weights(model: torch.nn.Module, folder: Path) -> None:

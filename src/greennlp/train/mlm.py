@@ -1,9 +1,11 @@
-"""``transformer_mlm``: the classification encoder, pre-trained as a masked LM first.
+"""Masked-LM pre-training of a classifier's encoder (the ``masked-lm`` training of the
+family table, used by ``transformer_mlm``).
 
 The scratch encoder (``transformer`` settings, its own BPE) is first trained as
 ``BertForMaskedLM`` on the training texts alone, labels unused (settings: ``lm.mlm``'s
 ``mask_fraction`` and ``train``); its encoder weights then go into the classifier,
-which is fine-tuned with the ``transformer.train`` settings like ``transformer``.
+which :func:`greennlp.train.classifiers.fit_family` then fine-tunes with the
+``transformer.train`` settings like ``transformer``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ import torch
 
 from greennlp.data.split import Splits
 from greennlp.models.classifier import EncoderClassifier
-from greennlp.models.encoder import build_scratch_encoder
-from greennlp.models.mlm import build_bert_mlm, masked_nll, transfer_encoder
-from greennlp.train.classifiers import fit_encoder
-from greennlp.train.lm import fit_blocks, masked_batch, token_blocks
+from greennlp.models.mlm import build_bert_mlm, masked_batch, masked_nll, transfer_encoder
+from greennlp.train.lm import fit_blocks, token_blocks
 
 
 def _ids(model: EncoderClassifier, texts: list[str]) -> list[list[int]]:
@@ -49,16 +49,3 @@ def pretrain_mlm(model: EncoderClassifier, splits: Splits, mlm_cfg, seed: int,
                       dev_score, mlm_cfg.train, ckpt_dir, seed=seed, desc="pre-train (masked LM)")
     transfer_encoder(mlm, model.model)
     return {k: v for k, v in info.items() if k not in ("history", "config")}
-
-
-def fit_mlm_encoder(cfg, splits: Splits, seed: int, folder: Path
-                    ) -> tuple[EncoderClassifier, dict[str, Any]]:
-    """Build the scratch encoder, pre-train it as a masked LM, then fine-tune it."""
-    model = build_scratch_encoder(cfg.transformer, splits.train["text"].tolist(), splits.labels,
-                                  seed)
-    model.family = "transformer_mlm"
-    pre = pretrain_mlm(model, splits, cfg.lm.mlm, seed, folder / "mlm_checkpoints")
-    model, info = fit_encoder(model, cfg.transformer.train, splits, seed, folder / "checkpoints",
-                              desc="fine-tune transformer_mlm")
-    info["pretraining"] = pre
-    return model, info

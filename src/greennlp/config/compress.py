@@ -1,19 +1,22 @@
 """The ``compress`` section of a run configuration: compression and the PIE audit.
 
-Kept apart from :mod:`greennlp.config` like the ``lm`` section;
 :class:`~greennlp.config.RunConfig` holds one :class:`CompressConfig` as ``compress``.
+Which models each setting may name (the compressible families) is checked against
+the table of model families when the configuration is loaded
+(:func:`greennlp.tasks.load_config`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greennlp.config import TrainConfig, rule
+from greennlp.config.rules import rule
+from greennlp.config.sections import TrainConfig
 from greennlp.errors import UserError
 
 COMPRESS_METHODS = ("quantize", "distill", "early_exit", "prune", "pie")
 QUANT_BACKENDS = ("torch", "onnx")
-ENCODERS = ("transformer", "minilm", "transformer_mlm")  # models compression applies to
+STUDENT = "student"  # compress.early_exit.model: the distilled student
 
 
 def _check_choices(key: str, values: tuple, allowed: tuple) -> None:
@@ -26,7 +29,7 @@ def _check_choices(key: str, values: tuple, allowed: tuple) -> None:
 class PruneConfig:
     """Magnitude pruning of a model's encoder weights (Zhu & Gupta 2017 when gradual)."""
 
-    model: str = rule("transformer", choices=ENCODERS, doc="the model to prune")
+    model: str = rule("transformer", doc="the model to prune (a compressible family)")
     sparsities: tuple[float, ...] = (0.5, 0.9)
     schedule: str = rule("one_shot", choices=("one_shot", "gradual"))
     scope: str = rule("global", choices=("global", "per_layer"))
@@ -34,9 +37,10 @@ class PruneConfig:
     every: int = rule(10, low=1, doc="gradual: optimizer steps between mask updates")
     train: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-4, patience=1))
 
-    def __post_init__(self) -> None:
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
         if any(not 0.0 < s < 1.0 for s in self.sparsities):
-            raise UserError("Config key 'compress.prune.sparsities' must hold fractions strictly "
+            raise UserError(f"Config key '{prefix}sparsities' must hold fractions strictly "
                             "between 0 and 1, e.g. [0.5,0.9].")
 
 
@@ -46,8 +50,9 @@ class QuantizeConfig:
 
     backends: tuple[str, ...] = QUANT_BACKENDS
 
-    def __post_init__(self) -> None:
-        _check_choices("compress.quantize.backends", self.backends, QUANT_BACKENDS)
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        _check_choices(f"{prefix}backends", self.backends, QUANT_BACKENDS)
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,7 @@ class DistillConfig:
 class EarlyExitConfig:
     """Exits after chosen layers, trained jointly, calibrated on dev, one threshold."""
 
-    model: str = rule("student", choices=("student",) + ENCODERS,
-                      doc="student = the distilled model")
+    model: str = rule(STUDENT, doc="student = the distilled model, or a compressible family")
     exit_layers: tuple[int, ...] = ()
     thresholds: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9)
     train: TrainConfig = rule(TrainConfig(epochs=1, lr=1e-4, patience=1, max_steps=100))
@@ -76,8 +80,8 @@ class EarlyExitConfig:
 class PieConfig:
     """Pruning-identified exemplars: dense vs pruned populations over seeds."""
 
-    model: str = rule("transformer", choices=("transformer", "minilm"),
-                      doc="the run's seed replicas of it are reused (seeds.count)")
+    model: str = rule("transformer", doc="a compressible, seeded family; the run's seed "
+                                         "replicas of it are reused (seeds.count)")
     seeds: int = rule(3, low=1, high=50, doc="members per population; odd avoids tied votes")
     sparsity: float = rule(0.9, low=0.01, high=0.99)
     checkpoints: tuple[str, ...] = rule((), doc="already trained dense seed replicas to reuse")
@@ -89,8 +93,8 @@ class CompressConfig:
     """What ``greennlp compress`` (and the compression stages of a run) do."""
 
     methods: tuple[str, ...] = COMPRESS_METHODS
-    reference: str = rule("minilm", choices=ENCODERS,
-                          doc="the dense reference; if not trained, the best encoder on dev")
+    reference: str = rule("minilm", doc="the dense reference (a compressible family); if not "
+                                        "trained, the best encoder on dev")
     max_drop_points: float = rule(1.0, low=0.0, high=100.0,
                                   doc="accuracy a variant may lose and still count as good")
     energy_seconds: float = rule(2.0, low=0.0, doc="least wall time of each energy-per-1M "
@@ -101,5 +105,6 @@ class CompressConfig:
     early_exit: EarlyExitConfig = rule(EarlyExitConfig())
     pie: PieConfig = rule(PieConfig())
 
-    def __post_init__(self) -> None:
-        _check_choices("compress.methods", self.methods, COMPRESS_METHODS)
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        _check_choices(f"{prefix}methods", self.methods, COMPRESS_METHODS)

@@ -2,7 +2,8 @@
 
 :func:`rule` declares a field's bounds or choices next to the field; :func:`from_dict`
 builds a frozen dataclass from a nested mapping and checks every key, type and rule,
-raising :class:`~greennlp.errors.UserError` with one sentence that names the key.
+then the section's own cross-field ``check(prefix)`` if it has one, raising
+:class:`~greennlp.errors.UserError` with one sentence that names the key.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "", *, merge: bo
             value = _coerce(hints[name], raw, prefix + name, merge)
             check_rule(f, value, prefix + name)
             kwargs[name] = value
-    return cls(**kwargs)
+    built = cls(**kwargs)
+    if hasattr(built, "check"):
+        built.check(prefix)
+    return built
 
 
 def _merge_onto_default(f: dataclasses.Field, data: Mapping[str, Any]) -> dict:

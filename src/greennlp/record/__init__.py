@@ -1,20 +1,33 @@
 """The run record: the single source of truth that every report is generated from.
 
 A :class:`RunRecord` holds the resolved config, the hardware and software, the seeds,
-one :class:`StageResult` per finished stage and one :class:`ModelResult` per model.
-It is written to ``runs/<run_id>/record.json`` after every stage (atomically), so a
-crash loses at most the stage that was running.
+one :class:`StageResult` per finished stage and one :class:`ModelResult` per model,
+and the typed sections of :mod:`greennlp.record.parts` (search, seed runs, compression,
+comparisons). It is written to ``runs/<run_id>/record.json`` after every stage
+(atomically), so a crash loses at most the stage that was running. Records carry a
+``schema_version``; older ones are upgraded when read (:mod:`greennlp.record.migrate`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from greennlp.record.migrate import AUDIT, SCHEMA_VERSION, migrate
+from greennlp.record.parts import (Comparison, CompressionAudit, Epoch, ExitPoint, Fidelity,
+                                   PairedTiming, PieAudit, PieClass, PieExample, Savings, Scores,
+                                   SearchState, SeedRow, SeedRuns, SeedStats, Training,
+                                   TrialState, VariantInfo)
+from greennlp.record.schema import build, to_json
+
+__all__ = ["AUDIT", "SCHEMA_VERSION", "Comparison", "CompressionAudit", "Epoch", "ExitPoint", "Fidelity",
+           "ModelResult", "PairedTiming", "PieAudit", "PieClass", "PieExample", "RunRecord",
+           "Savings", "SearchState", "SeedRow", "SeedRuns", "SeedStats", "StageResult",
+           "Training", "TrialState", "VariantInfo", "build", "new_run_id", "to_json", "utc_now"]
 
 
 def utc_now() -> str:
@@ -32,7 +45,7 @@ class StageResult:
     """What one stage did and what it cost.
 
     Units live in the names. ``energy_kwh`` is None when no reading or estimate was
-    possible; ``energy_method`` then says why.
+    possible; ``energy_method`` then says why. ``metrics`` are the stage's own facts.
     """
 
     name: str
@@ -60,24 +73,32 @@ class ModelResult:
     params_non_embedding: int = 0
     flops_per_example: float = 0.0
     flops_note: str = ""
-    dev: dict[str, dict[str, float]] = field(default_factory=dict)
-    test: dict[str, dict[str, float]] = field(default_factory=dict)
+    dev: Scores = field(default_factory=dict)
+    test: Scores = field(default_factory=dict)
     confusion_matrix: list[list[int]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
-    efficiency: dict[str, float] = field(default_factory=dict)
-    training: dict[str, Any] = field(default_factory=dict)
+    efficiency: dict[str, Any] = field(default_factory=dict)  # latency, throughput, size, ...
+    training: Training = field(default_factory=Training)
     checkpoint: str = ""
     stages: list[str] = field(default_factory=list)
     variant_of: str | None = None  # the model a compressed variant was made from
-    compression: dict[str, Any] = field(default_factory=dict)  # method, settings, facts
+    compression: VariantInfo | None = None  # what compression did (variants only)
 
 
 @dataclass
 class RunRecord:
-    """Everything known about one run; persisted as JSON after each stage."""
+    """Everything known about one run; persisted as JSON after each stage.
+
+    ``config`` is the resolved :class:`greennlp.config.RunConfig` as a mapping
+    (``greennlp.config.from_dict`` rebuilds it); ``hardware``, ``software``,
+    ``footprint`` and ``data`` are descriptions written by the measure and data
+    packages. ``tested`` lists every model, seed replica and audit member (``audit:``)
+    scored on test, and ``test_evaluations`` counts every pass over the test split.
+    """
 
     run_id: str
     run_dir: str
+    schema_version: int = SCHEMA_VERSION
     created_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     status: str = "running"
@@ -92,11 +113,12 @@ class RunRecord:
     stages: list[StageResult] = field(default_factory=list)
     models: list[ModelResult] = field(default_factory=list)
     test_evaluations: int = 0
+    tested: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    search: dict[str, Any] = field(default_factory=dict)  # family -> trials, best, savings
-    seed_runs: dict[str, Any] = field(default_factory=dict)  # family -> per-seed scores
-    comparisons: list[dict[str, Any]] = field(default_factory=list)  # paired tests on test
-    compression: dict[str, Any] = field(default_factory=dict)  # PIE audit, summary
+    search: dict[str, SearchState] = field(default_factory=dict)
+    seed_runs: dict[str, SeedRuns] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    compression: CompressionAudit = field(default_factory=CompressionAudit)
 
     # -- lookup ---------------------------------------------------------------
     def stage(self, name: str) -> StageResult | None:
@@ -111,6 +133,11 @@ class RunRecord:
         """The model called ``name``, or None."""
         return next((m for m in self.models if m.name == name), None)
 
+    def searched(self, family: str) -> SearchState | None:
+        """The completed search of ``family``, or None."""
+        state = self.search.get(family)
+        return state if state is not None and state.completed else None
+
     def add_stage(self, result: StageResult) -> None:
         """Append a stage, replacing an earlier failed attempt of the same name."""
         self.stages = [s for s in self.stages if s.name != result.name] + [result]
@@ -118,6 +145,18 @@ class RunRecord:
     def add_model(self, result: ModelResult) -> None:
         """Add or replace the model called ``result.name``."""
         self.models = [m for m in self.models if m.name != result.name] + [result]
+
+    def note(self, text: str) -> bool:
+        """Add a note once; True if it is new."""
+        if text in self.notes:
+            return False
+        self.notes.append(text)
+        return True
+
+    @property
+    def audit_test_evaluations(self) -> int:
+        """Test passes beyond one per model: audits (early-exit curves, PIE populations)."""
+        return sum(1 for key in self.tested if key.startswith(AUDIT))
 
     def totals(self) -> dict[str, float | None]:
         """Summed duration, energy, CO2e and cost over all stages (None if any is unknown)."""
@@ -142,7 +181,8 @@ class RunRecord:
         return Path(self.run_dir) / "record.json"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The record as plain JSON types."""
+        return to_json(self)
 
     def save(self) -> Path:
         """Write ``record.json`` atomically (temp file + rename)."""
@@ -152,17 +192,14 @@ class RunRecord:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".record-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2, default=_json_default)
+            json.dump(self.to_dict(), fh, indent=2)
         os.replace(tmp, path)
         return path
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
-        data = dict(data)
-        data["stages"] = [StageResult(**s) for s in data.get("stages", [])]
-        data["models"] = [ModelResult(**m) for m in data.get("models", [])]
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        """A record from its JSON mapping, upgraded to the current schema first."""
+        return build(cls, migrate(data))
 
     @classmethod
     def load(cls, path: str | Path) -> "RunRecord":
@@ -173,13 +210,3 @@ class RunRecord:
         record = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         record.run_dir = str(path.parent)  # runs stay readable after the folder moves
         return record
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):  # numpy scalars
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__}")

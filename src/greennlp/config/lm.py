@@ -1,8 +1,7 @@
 """The ``lm`` section of a run configuration (``task: lm``): language modelling.
 
-Kept apart from :mod:`greennlp.config` so that the classification settings stay as
-they are; :class:`~greennlp.config.RunConfig` holds one :class:`LmConfig` as ``lm``.
-The masked-LM settings (``lm.mlm``) also serve the classification model
+:class:`~greennlp.config.RunConfig` holds one :class:`LmConfig` as ``lm``. The
+masked-LM settings (``lm.mlm``) also serve the classification model
 ``transformer_mlm``, which pre-trains the ``transformer`` encoder with them.
 """
 
@@ -10,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greennlp.config import TrainConfig, rule
+from greennlp.config.rules import rule
+from greennlp.config.sections import TrainConfig, check_heads, check_training_share
 from greennlp.errors import UserError
-
-LM_MODEL_NAMES = ("ngram", "lstm", "gpt", "bert_mlm", "smollm2")
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,10 @@ class CorpusConfig:
     test_fraction: float = rule(0.1, low=0.01, high=0.5)
     block_documents: int = rule(500, low=1, doc="neighbouring documents kept in one split")
     drop_duplicates: bool = True
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        check_training_share(prefix, self.dev_fraction, self.test_fraction)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class DecoderConfig:
     train: TrainConfig = rule(TrainConfig(epochs=1, batch_size=16, lr=2e-3, warmup_fraction=0.05,
                                           patience=1))
 
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        check_heads(prefix, "d_model", self.d_model, self.num_heads)
+
 
 @dataclass(frozen=True)
 class MlmConfig:
@@ -81,6 +87,10 @@ class MlmConfig:
     mask_fraction: float = rule(0.15, low=0.01, high=0.9, doc="tokens selected for prediction")
     train: TrainConfig = rule(TrainConfig(epochs=1, batch_size=32, lr=2e-3, warmup_fraction=0.05,
                                           patience=1))
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        check_heads(prefix, "hidden_size", self.hidden_size, self.num_heads)
 
 
 @dataclass(frozen=True)
@@ -104,12 +114,21 @@ class ScalingConfig:
     tokens: int = rule(300_000, low=1000, doc="training tokens per size (one pass)")
     eval_points: int = rule(6, low=2, high=50, doc="dev evaluations per size, log-spaced")
 
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        widths = self.widths
+        if self.enabled and (len(widths) < 2 or any(w < 4 or w % max(1, w // 32)
+                                                    for w in widths)):
+            raise UserError(f"{prefix}widths needs at least two widths, each 4 to 31 or a "
+                            f"multiple of 32 (one head per 32 dimensions), e.g. [32,64,128].")
+
 
 @dataclass(frozen=True)
 class LmConfig:
     """Everything ``task: lm`` does."""
 
-    models: tuple[str, ...] = ("ngram", "lstm", "gpt", "smollm2")
+    models: tuple[str, ...] = rule(("ngram", "lstm", "gpt", "smollm2"),
+                                   doc="language model families to train or score")
     corpus: CorpusConfig = rule(CorpusConfig())
     vocab_size: int = rule(4096, low=300, doc="byte-level BPE shared by ngram, lstm, gpt, mlm")
     context_length: int = rule(64, low=8, high=4096)
@@ -127,50 +146,3 @@ class LmConfig:
                              "greennlp under torchrun)")
     workers: int = rule(2, low=1, doc="Ray Train workers")
     measure_peak: bool = rule(True, doc="time fp32 matmuls to report training as a fraction")
-
-
-def check_lm(cfg: LmConfig) -> None:
-    """Cross-field rules of the ``lm`` section (one sentence per problem)."""
-    unknown = [m for m in cfg.models if m not in LM_MODEL_NAMES]
-    if unknown:
-        raise UserError(f"Unknown language model '{unknown[0]}' in 'lm.models'; choose from: "
-                        f"{', '.join(LM_MODEL_NAMES)}.")
-    if not cfg.models:
-        raise UserError(f"Config key 'lm.models' is empty; list at least one of: "
-                        f"{', '.join(LM_MODEL_NAMES)}.")
-    for key, section in (("gpt", cfg.gpt), ("mlm", cfg.mlm)):
-        width = section.d_model if key == "gpt" else section.hidden_size
-        if width % section.num_heads:
-            raise UserError(f"lm.{key} width ({width}) must be divisible by lm.{key}.num_heads "
-                            f"({section.num_heads}); change one of them.")
-    if cfg.corpus.dev_fraction + cfg.corpus.test_fraction >= 0.9:
-        raise UserError("lm.corpus.dev_fraction + lm.corpus.test_fraction must leave at least "
-                        "10% for training; lower one of them.")
-    widths = cfg.scaling.widths
-    if cfg.scaling.enabled and (len(widths) < 2 or any(w < 4 or w % max(1, w // 32)
-                                                       for w in widths)):
-        raise UserError("lm.scaling.widths needs at least two widths, each 4 to 31 or a "
-                        "multiple of 32 (one head per 32 dimensions), e.g. [32,64,128].")
-
-
-def model_spec(lm: LmConfig, name: str, vocab_size: int | None = None, pad_id: int = 1
-               ) -> tuple[str, dict]:
-    """The accounting family and model config dict of ``lm.<name>`` (gpt, lstm, bert_mlm)."""
-    vocab = vocab_size or lm.vocab_size
-    if name == "gpt":
-        g = lm.gpt
-        return "gpt", {"vocab_size": vocab, "context_length": lm.context_length,
-                       "d_model": g.d_model, "num_layers": g.num_layers, "num_heads": g.num_heads,
-                       "d_ff": g.d_ff, "positions": g.positions, "dropout": g.dropout,
-                       "tie_weights": g.tie_weights}
-    if name == "lstm":
-        m = lm.lstm
-        return "lstm", {"vocab_size": vocab, "embedding_size": m.embedding_size,
-                        "hidden_size": m.hidden_size, "num_layers": m.num_layers,
-                        "dropout": m.dropout, "tie_weights": m.tie_weights}
-    if name == "bert_mlm":
-        from greennlp.models.mlm import bert_mlm_config
-
-        return "bert", bert_mlm_config(lm.mlm, vocab, lm.context_length, pad_id)
-    raise UserError(f"Model '{name}' has no architecture to build or count; choose gpt, lstm "
-                    f"or bert_mlm.")

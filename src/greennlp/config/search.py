@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from greennlp.config_parse import rule
+from greennlp.config.rules import rule
 
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "choice")
 

@@ -1,0 +1,94 @@
+"""Typed, frozen run configuration: every setting of greennlp, declared one way.
+
+A run is described by one :class:`RunConfig`, built from (in order) the defaults, a
+YAML / TOML / JSON file or a built-in profile (``quick``), and dotted ``key=value``
+overrides from the command line. Unknown keys, wrong types and values outside their
+declared bounds are :class:`~greennlp.errors.UserError` s with one sentence that names
+the key and the fix.
+
+Bounds and choices are declared next to each field (:func:`rule`); rules that tie
+several fields of a section together are the section's ``check(prefix)`` method, which
+:func:`from_dict` calls as soon as the section is built. Checks that need the table of
+model families or tasks (which live above this package) are made by
+:func:`greennlp.tasks.load_config`, which ``greennlp run`` and ``greennlp config`` share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from greennlp.config.compress import CompressConfig
+from greennlp.config.lm import LmConfig
+from greennlp.config.rules import (from_dict, parse_override, profiles, read_source, rule,
+                                   set_dotted, to_dict)
+from greennlp.config.search import SearchConfig, SeedsConfig
+from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
+                                      TfidfConfig, TrainConfig, TransformerConfig)
+
+__all__ = ["CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
+           "PretrainedConfig", "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig",
+           "TrainConfig", "TransformerConfig", "from_dict", "parse_config", "parse_override",
+           "profiles", "replace", "rule", "section", "to_dict"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one ``greennlp run`` does."""
+
+    name: str = "default"
+    seed: int = 0
+    output_dir: str = "runs"
+    task: str = rule("classification", doc="classification, or lm = language modelling "
+                                            "(see the lm section)")
+    models: tuple[str, ...] = rule(("tfidf_logreg", "transformer", "minilm"),
+                                   doc="model families to train (classification)")
+    data: DataConfig = rule(DataConfig())
+    tfidf: TfidfConfig = rule(TfidfConfig())
+    transformer: TransformerConfig = rule(TransformerConfig())
+    minilm: PretrainedConfig = rule(PretrainedConfig())
+    search: SearchConfig = rule(SearchConfig())
+    seeds: SeedsConfig = rule(SeedsConfig())
+    evaluate: EvaluateConfig = rule(EvaluateConfig())
+    measure: MeasureConfig = rule(MeasureConfig())
+    lm: LmConfig = rule(LmConfig(), doc="language modelling (task: lm)")
+    compress: CompressConfig = rule(CompressConfig(),
+                                    doc="compression and the audit of what it forgot")
+
+
+def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+                 ) -> RunConfig:
+    """Read, merge and check a run configuration (every check that needs no model table).
+
+    Parameters
+    ----------
+    source
+        A config file (.yaml/.yml/.toml/.json), a built-in profile name, or None for
+        the defaults.
+    overrides
+        Dotted ``key=value`` strings applied last, e.g. ``transformer.train.epochs=2``.
+
+    Returns
+    -------
+    RunConfig
+        The frozen configuration. :func:`greennlp.tasks.load_config` adds the checks
+        that need the tables of tasks and model families.
+    """
+    data = read_source(source) if source else {}
+    for text in overrides:
+        key, value = parse_override(text)
+        set_dotted(data, key, value)
+    return from_dict(RunConfig, data, merge=True)
+
+
+def section(cfg: Any, path: str) -> Any:
+    """The config section at dotted ``path``, e.g. ``section(cfg, "lm.gpt")``."""
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
+
+
+def replace(cfg: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` re-exported, for frozen configs."""
+    return dataclasses.replace(cfg, **changes)

@@ -1,0 +1,252 @@
+"""The one table of model families: what each is, where its settings live, how it is
+built, and what it can do. Every other package asks this table instead of naming
+families; adding a family is one :class:`Family` entry (:func:`register`) plus its module.
+
+How a family is built depends on how it is trained (``training``):
+
+==================  =======================================================================
+``training``        ``build`` signature and what the training layer does with the result
+==================  =======================================================================
+``once``            ``build(section, texts, labels, seed)`` -> an estimator with
+                    ``fit(texts, labels)`` (scikit-learn style), fitted once on train
+``epochs``          ``build(section, texts, labels, seed)`` -> an
+                    :class:`~greennlp.models.classifier.EncoderClassifier`, trained in
+                    epochs by the shared loop with ``section.train``
+``masked-lm``       as ``epochs``, pre-trained as a masked LM (``lm.mlm``) first
+``kneser-ney``      ``build(section)`` -> a :class:`~greennlp.models.ngram.KneserNeyLM`
+``blocks``          ``build(spec, tokenizer, context_length, mask_fraction, seed)`` -> a torch
+                    LM trained on token blocks; ``spec(lm, vocab, pad)`` gives its spec
+``pretrained``      ``build()`` -> the pretrained model, scored as is
+==================  =======================================================================
+
+The table imports nothing heavy: builders import torch and transformers when called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+CLASSIFICATION, LM = "classification", "lm"
+PRETRAINED_HINT = "pip install 'greennlp[pretrained]'"
+
+
+def _always() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family and what it can do.
+
+    Attributes
+    ----------
+    name
+        The name used in ``models`` / ``lm.models`` and in the record.
+    task
+        ``classification`` or ``lm``.
+    section
+        Dotted path of its settings in the run config (``transformer``, ``lm.gpt``).
+    build
+        The untrained model; the signature depends on ``training`` (module docstring).
+    training
+        How the training layer fits it (module docstring).
+    searchable, seeded, compressible, deterministic
+        Hyperparameter search applies; its final configuration can be retrained with
+        other seeds; the compressors (int8, distillation, early exit, pruning) accept it;
+        the seed changes nothing (the solver uses no randomness).
+    writes_text
+        A language model that can sample continuations.
+    metric
+        The main quality metric, higher- or lower-is-better by name.
+    spec
+        ``blocks`` language models: ``spec(lm, vocab_size, pad_id)`` -> (accounting family,
+        model spec dict), shared by training and the compute planner.
+    depth
+        Encoder classifiers: the number of layers a run config gives it (early exit).
+    available
+        None when the family can run here, else why not (a missing extra).
+    library, card_training_type
+        What the model card's front matter says about it.
+    """
+
+    name: str
+    task: str
+    section: str | None
+    build: Callable[..., Any]
+    training: str
+    searchable: bool = False
+    seeded: bool = False
+    compressible: bool = False
+    deterministic: bool = False
+    writes_text: bool = False
+    metric: str = "accuracy"
+    spec: Callable[[Any, int, int], tuple[str, dict]] | None = None
+    depth: Callable[[Any], int] | None = None
+    available: Callable[[], str | None] = _always
+    library: str = "transformers"
+    card_training_type: str = "pre-training"
+
+    @property
+    def masked(self) -> bool:
+        """A masked LM: predicts masked tokens given both sides (perplexities do not compare
+        with causal models)."""
+        return self.metric == "masked_perplexity"
+
+    @property
+    def iterative(self) -> bool:
+        """Trained in epochs, so successive halving can grow its budget rung by rung."""
+        return self.training in ("epochs", "masked-lm")
+
+
+# -- builders (heavy imports happen when they are called) -------------------------------
+def _tfidf(section, texts, labels, seed):
+    from greennlp.models.tfidf import TfidfLogReg
+
+    return TfidfLogReg(section, seed)
+
+
+def _scratch(family: str) -> Callable[..., Any]:
+    def build(section, texts, labels, seed):
+        from greennlp.models.encoder import build_scratch_encoder
+
+        return build_scratch_encoder(section, texts, labels, seed, family=family)
+    return build
+
+
+def _minilm(section, texts, labels, seed):
+    from greennlp.models.pretrained import load_minilm
+
+    return load_minilm(labels, section.max_length, seed)
+
+
+def _minilm_available() -> str | None:
+    from greennlp.models.pretrained import minilm_dir
+
+    return None if minilm_dir() else f"the pretrained extra is not installed ({PRETRAINED_HINT})"
+
+
+def _minilm_depth(cfg) -> int:
+    from greennlp.models.pretrained import minilm_layers
+
+    return minilm_layers()
+
+
+def _ngram(section):
+    from greennlp.models.ngram import KneserNeyLM
+
+    return KneserNeyLM(section.order, section.discount)
+
+
+def _neural_lm(spec, tokenizer, context_length, mask_fraction, seed, *, family: str):
+    import torch
+
+    torch.manual_seed(seed)
+    if family == "bert_mlm":
+        from greennlp.models.mlm import MaskedLM, build_bert_mlm
+
+        return MaskedLM(build_bert_mlm(spec), tokenizer, context_length, mask_fraction, seed)
+    from greennlp.models.neural_lm import NeuralLM, build_module
+
+    return NeuralLM(build_module(family, spec), tokenizer, family, spec,
+                    context_length if family == "gpt" else None)
+
+
+def _blocks(family: str) -> Callable[..., Any]:
+    def build(spec, tokenizer, context_length, mask_fraction, seed):
+        return _neural_lm(spec, tokenizer, context_length, mask_fraction, seed, family=family)
+    return build
+
+
+def _gpt_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+    g = lm.gpt
+    return "gpt", {"vocab_size": vocab, "context_length": lm.context_length, "d_model": g.d_model,
+                   "num_layers": g.num_layers, "num_heads": g.num_heads, "d_ff": g.d_ff,
+                   "positions": g.positions, "dropout": g.dropout, "tie_weights": g.tie_weights}
+
+
+def _lstm_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+    m = lm.lstm
+    return "lstm", {"vocab_size": vocab, "embedding_size": m.embedding_size,
+                    "hidden_size": m.hidden_size, "num_layers": m.num_layers, "dropout": m.dropout,
+                    "tie_weights": m.tie_weights}
+
+
+def _bert_mlm_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+    m = lm.mlm
+    return "bert", {"model_type": "bert", "vocab_size": vocab, "hidden_size": m.hidden_size,
+                    "num_hidden_layers": m.num_layers, "num_attention_heads": m.num_heads,
+                    "intermediate_size": m.intermediate_size, "hidden_act": "gelu",
+                    "hidden_dropout_prob": m.dropout, "attention_probs_dropout_prob": m.dropout,
+                    "max_position_embeddings": lm.context_length, "type_vocab_size": 2,
+                    "pad_token_id": pad}
+
+
+def _smollm2():
+    from greennlp.models.smollm2 import load_smollm2
+
+    return load_smollm2()
+
+
+def _smollm2_available() -> str | None:
+    from greennlp.models import smollm2
+
+    if smollm2.is_converted() or not smollm2.missing_packages():
+        return None
+    return f"the pretrained extra is not installed ({smollm2.INSTALL_HINT})"
+
+
+def _transformer_depth(cfg) -> int:
+    return cfg.transformer.num_layers
+
+
+# -- the table ----------------------------------------------------------------------------
+FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    """Add (or replace) a family in the table; returns it."""
+    FAMILIES[family.name] = family
+    return family
+
+
+for _f in (
+    Family("tfidf_logreg", CLASSIFICATION, "tfidf", _tfidf, "once", searchable=True, seeded=True,
+           deterministic=True, library="sklearn"),
+    Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), "epochs",
+           searchable=True, seeded=True, compressible=True, depth=_transformer_depth),
+    Family("minilm", CLASSIFICATION, "minilm", _minilm, "epochs", searchable=True, seeded=True,
+           compressible=True, depth=_minilm_depth, available=_minilm_available,
+           card_training_type="fine-tuning"),
+    Family("transformer_mlm", CLASSIFICATION, "transformer", _scratch("transformer_mlm"),
+           "masked-lm", compressible=True, depth=_transformer_depth),
+    Family("ngram", LM, "lm.ngram", _ngram, "kneser-ney", writes_text=True, metric="perplexity",
+           library="greennlp"),
+    Family("lstm", LM, "lm.lstm", _blocks("lstm"), "blocks", writes_text=True,
+           metric="perplexity", spec=_lstm_spec, library="greennlp"),
+    Family("gpt", LM, "lm.gpt", _blocks("gpt"), "blocks", writes_text=True, metric="perplexity",
+           spec=_gpt_spec, library="greennlp"),
+    Family("bert_mlm", LM, "lm.mlm", _blocks("bert_mlm"), "blocks", metric="masked_perplexity",
+           spec=_bert_mlm_spec),
+    Family("smollm2", LM, None, _smollm2, "pretrained", writes_text=True, metric="perplexity",
+           available=_smollm2_available, card_training_type="fine-tuning"),
+):
+    register(_f)
+
+
+def family(name: str) -> Family:
+    """The family called ``name`` (a KeyError names the known ones)."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise KeyError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}") from None
+
+
+def names(task: str | None = None, **capabilities: bool) -> list[str]:
+    """Family names, optionally of one task and with the given capabilities.
+
+    >>> names("classification", searchable=True)
+    ['tfidf_logreg', 'transformer', 'minilm']
+    """
+    return [f.name for f in FAMILIES.values() if task in (None, f.task)
+            and all(getattr(f, key) == value for key, value in capabilities.items())]

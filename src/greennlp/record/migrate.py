@@ -1,0 +1,50 @@
+"""Upgrading records written by earlier versions of greennlp to the current schema.
+
+Version 1 (no ``schema_version`` key; greennlp 0.1 before the typed record): the
+sections that are typed now were plain mappings with the same keys, so most of a
+version-1 record loads as it is. What changed:
+
+- ``models[].compression`` was ``{}`` for dense models; now it is absent (None).
+- ``compression.summary`` was stored; it is derived from the models, so the report
+  recomputes it. The dense reference it named is kept as ``compression.reference``.
+- ``tested`` (which models were scored on test) did not exist: it is rebuilt from the
+  models with test scores and the seed runs; the audit passes counted in
+  ``compression.audit_test_evaluations`` become ``audit:v1-<i>`` entries.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+SCHEMA_VERSION = 2
+AUDIT = "audit:"  # the prefix of test-gate keys of audit passes (not a final model)
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` in the current schema (unchanged if it already is)."""
+    version = data.get("schema_version", 1)
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"record schema {version} is newer than this greennlp understands "
+                         f"({SCHEMA_VERSION}); upgrade greennlp to read it")
+    data = copy.deepcopy(data)
+    if version < 2:
+        _v1_to_v2(data)
+    return data
+
+
+def _v1_to_v2(data: dict[str, Any]) -> None:
+    for model in data.get("models", []):
+        if not model.get("compression"):
+            model["compression"] = None
+    compression = data.get("compression") or {}
+    best = (compression.pop("summary", None) or {}).get("best") or {}
+    compression.setdefault("reference", best.get("reference"))
+    audits = compression.pop("audit_test_evaluations", 0)
+    data["compression"] = compression
+    tested = [m["name"] for m in data.get("models", []) if m.get("test")]
+    for runs in (data.get("seed_runs") or {}).values():
+        tested += [row["stage"] for row in runs.get("per_seed", [])
+                   if str(row.get("stage", "")).startswith("seed:")]
+    data["tested"] = tested + [f"{AUDIT}v1-{i}" for i in range(audits)]
+    data["schema_version"] = 2

@@ -1,0 +1,208 @@
+"""A run in progress: its config, record and folder, the measured stages, the test gate.
+
+Every stage of every task goes through :meth:`Run.stage`: it is measured by
+:func:`greennlp.measure.track`, appended to the record, and the record is saved (and
+the registry updated) when it ends; when the record says the stage already finished
+(a resumed run), it is skipped and its outputs are reloaded instead, one way for all.
+
+The test split is reached only through :meth:`Run.test_pass` (and
+:meth:`Run.evaluate_classifier`, built on it): every pass is counted in the record, and a
+second pass for a model (or audit member) already scored on test is refused.
+"""
+
+from __future__ import annotations
+
+import random
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+
+from greennlp import store
+from greennlp.config import RunConfig, from_dict, to_dict
+from greennlp.errors import UserError
+from greennlp.evaluate import score_split
+from greennlp.measure import Footprint, track
+from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
+from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
+
+Log = Callable[[str], None]
+T = TypeVar("T")
+
+
+class TestSetReused(RuntimeError):
+    """A second test evaluation of the same model: refused (selection must use dev)."""
+
+
+@dataclass
+class Run:
+    """A run in progress: its config, record, footprint settings and what stages share.
+
+    ``splits`` are the data the data stage made; ``models`` the trained (or loaded)
+    models by name, for the stages that use them after they were made.
+    """
+
+    cfg: RunConfig
+    record: RunRecord
+    footprint: Footprint
+    log: Log = print
+    splits: Any = None
+    models: dict[str, Any] = field(default_factory=dict)
+    _pending: list[list[str]] = field(default_factory=list, repr=False)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.record.run_dir)
+
+    def persist(self, record: RunRecord | None = None) -> None:
+        """Save record.json and update the registry row."""
+        self.record.save()
+        store.upsert(self.cfg.output_dir, self.record)
+
+    def note(self, text: str) -> None:
+        """Say something once, in the log and in the record's notes."""
+        if self.record.note(text):
+            self.log(text)
+
+    # -- stages ---------------------------------------------------------------------------
+    def stage(self, name: str, work: Callable[[StageResult], T],
+              reload: Callable[[StageResult], T] | None = None) -> T | None:
+        """Run ``work(stage_result)`` as the measured stage ``name``.
+
+        If the record says ``name`` already finished, nothing runs: the result is
+        ``reload(finished_stage)`` (None without ``reload``), which restores what the
+        stage made (a model, the splits) from the run folder. Test passes made inside a
+        stage count as made only if the stage finishes.
+        """
+        done = self.record.stage(name)
+        if done is not None:
+            return reload(done) if reload else None
+        self._pending.append([])
+        try:
+            with track(name, self.record, self.footprint, on_finish=self.persist) as st:
+                out = work(st)
+                self.record.tested.extend(self._pending[-1])
+        finally:
+            self._pending.pop()
+        return out
+
+    # -- the test gate ----------------------------------------------------------------------
+    def test_pass(self, key: str, use: Callable[[Any], T]) -> T:
+        """``use(test split)``: the only way to the test data. Counted; once per ``key``.
+
+        ``key`` names what is scored: a model (its name), a seed replica (its stage) or an
+        audit member. A key already scored is refused with :class:`TestSetReused`.
+        """
+        pending = [k for keys in self._pending for k in keys]
+        if key in self.record.tested or key in pending:
+            raise TestSetReused(f"{key} was already evaluated on test; a second evaluation "
+                                f"is refused (select on dev, report test once)")
+        out = use(self.splits.test)
+        self.record.test_evaluations += 1
+        if self._pending:
+            self._pending[-1].append(key)
+        else:
+            self.record.tested.append(key)
+        return out
+
+    def evaluate_classifier(self, key: str, model: Any, checkpoint: Path | str
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Score ``model`` on dev, then once on test; save its test probabilities.
+
+        The probabilities go next to the checkpoint folder (``<checkpoint>/../
+        test_proba.npy``), where paired comparisons and the PIE audit read them.
+
+        Returns
+        -------
+        (dict, dict)
+            :func:`greennlp.evaluate.score_split` of dev and of test.
+        """
+        ecfg, seed = self.cfg.evaluate, self.cfg.seed
+        dev = score_split(model, self.splits.dev, ecfg, seed=seed)
+        test = self.test_pass(key, lambda frame: score_split(model, frame, ecfg, seed=seed))
+        np.save(Path(checkpoint).parent / "test_proba.npy", test["proba"])
+        return dev, test
+
+    # -- the whole run ----------------------------------------------------------------------
+    def execute(self, steps: list[Callable[["Run"], None]],
+                write_reports: Callable[[RunRecord], Any]) -> RunRecord:
+        """Run ``steps`` in order; on any failure mark the run failed (and re-raise).
+
+        The reports are written once more at the end of a completed run, so that they
+        include the last stage and the final status.
+        """
+        import torch
+
+        torch.set_num_threads(usable_cpus())
+        seed_everything(self.cfg.seed)
+        try:
+            for step in steps:
+                step(self)
+            self.record.status = "completed"
+        except BaseException as exc:
+            self.record.status = "failed"
+            self.record.error = str(exc) if isinstance(exc, UserError) else \
+                f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.record.finished_at = utc_now()
+            self.persist()
+            if self.record.status == "completed":
+                write_reports(self.record)
+        return self.record
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (torch only if it is already imported)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
+    """Create the run directory and record (status ``running``)."""
+    run_id = new_run_id()
+    run_dir = Path(cfg.output_dir) / run_id
+    record = RunRecord(run_id=run_id, run_dir=str(run_dir), config=to_dict(cfg),
+                       command=command or shlex.join(sys.argv), hardware=describe_hardware(),
+                       software=describe_software())
+    footprint = Footprint.from_config(cfg.measure)
+    record.footprint = footprint.describe()
+    record.seeds = {"run": cfg.seed, "split": cfg.seed}
+    run = Run(cfg, record, footprint, log)
+    run.persist()
+    return run
+
+
+def reopen(run_id: str, output_dir: str = "runs", log: Log = print, *,
+           cfg: RunConfig | None = None, allow_completed: bool = False) -> Run:
+    """The run ``run_id`` (a unique prefix is enough), back in progress.
+
+    ``cfg`` replaces the recorded configuration (``greennlp compress`` edits its
+    compress section); a completed run is refused unless ``allow_completed``.
+    """
+    folder = store.find_run_dir(output_dir, run_id)
+    if folder is None:
+        raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
+    record = RunRecord.load(folder)
+    if record.status == "completed" and not allow_completed:
+        raise UserError(f"Run {record.run_id} already completed; start a new one with "
+                        f"`greennlp run`.")
+    cfg = cfg or from_dict(RunConfig, record.config)
+    record.config = to_dict(cfg)
+    record.status, record.error = "running", None
+    return Run(cfg, record, Footprint.from_config(cfg.measure), log)
+
+
+def record_failed_start(output_dir: str, command: str, error: str) -> RunRecord:
+    """Record a run that failed before it could start (e.g. a bad config key)."""
+    run_id = new_run_id()
+    record = RunRecord(run_id=run_id, run_dir=str(Path(output_dir) / run_id), command=command,
+                       status="failed", error=error, finished_at=utc_now())
+    record.save()
+    store.upsert(output_dir, record)
+    return record

@@ -1,0 +1,113 @@
+"""Text classification: data -> search -> train and evaluate each model -> seeds ->
+compression -> paired comparisons -> report.
+
+This module is the recipe (the order of the stages), the configuration checks that need
+the table of model families, and the console summary; the stages only classification
+has are in :mod:`greennlp.tasks.classification_stages` (imported when a run starts:
+they import torch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from greennlp.config import RunConfig, section
+from greennlp.config.compress import STUDENT
+from greennlp.errors import UserError
+from greennlp.models import family, names
+from greennlp.record import RunRecord
+from greennlp.report import Reports, classification_reports
+from greennlp.run import Run
+from greennlp.search import space as spaces
+from greennlp.tasks.common import check_choice, check_listed, report_stage
+
+TASK = "classification"
+PASSIVE_OPENMP = False  # see greennlp.cli._passive_openmp
+
+
+def stages() -> tuple[Callable[[Run], None], ...]:
+    """The recipe."""
+    from greennlp.compress.stages import stage_compress
+    from greennlp.search.seeds import stage_seeds
+    from greennlp.search.stages import stage_search
+    from greennlp.tasks import classification_stages as s
+
+    return (s.stage_data, stage_search, s.stage_models, stage_seeds,
+            stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
+            s.stage_compare, report_stage(classification_reports))
+
+
+def reports() -> Reports:
+    """The reports of a classification run."""
+    return classification_reports()
+
+
+def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
+    """Classification runs in one process: nobody joins."""
+    return None
+
+
+# -- configuration checks that need the family table ---------------------------------------
+def check(cfg: RunConfig) -> None:
+    """Every check of a classification config that needs the table of model families."""
+    check_listed("models", cfg.models, names(TASK), "model name")
+    searchable, seeded = names(TASK, searchable=True), names(TASK, seeded=True)
+    for key, given, allowed in (("search.families", tuple(cfg.search.families), searchable),
+                                ("seeds.models", cfg.seeds.models, seeded)):
+        bad = [n for n in given if n not in allowed]
+        if bad:
+            raise UserError(f"'{bad[0]}' in {key} cannot be searched or reseeded; use "
+                            f"{', '.join(sorted(set(searchable) & set(seeded)))}.")
+    for name, fam in cfg.search.families.items():
+        spaces.validate(name, fam.space, section(cfg, family(name).section), family(name).section)
+    _check_compress(cfg)
+
+
+def _check_compress(cfg: RunConfig) -> None:
+    c = cfg.compress
+    encoders = names(TASK, compressible=True)
+    check_choice("compress.reference", c.reference, encoders)
+    check_choice("compress.prune.model", c.prune.model, encoders)
+    check_choice("compress.early_exit.model", c.early_exit.model, [STUDENT] + encoders)
+    check_choice("compress.pie.model", c.pie.model, names(TASK, compressible=True, seeded=True))
+    if "early_exit" not in c.methods:
+        return
+    source = c.early_exit.model
+    depth = c.distill.layers if source == STUDENT else _fewest_layers(cfg, source)
+    if depth < 2 or any(not 1 <= x < depth for x in c.early_exit.exit_layers):
+        raise UserError(f"compress.early_exit needs exit layers between 1 and {depth - 1} for "
+                        f"{source}, which may have {depth} layer(s); change "
+                        f"compress.early_exit.exit_layers or compress.early_exit.model.")
+
+
+def _fewest_layers(cfg: RunConfig, name: str) -> int:
+    """The depth of family ``name`` in this run: configured, or the least its search allows."""
+    depth = family(name).depth(cfg)
+    space = cfg.search.families.get(name)
+    spec = space.space.get("num_layers") if cfg.search.enabled and space else None
+    if spec is not None:
+        depth = int(min(spec.values) if spec.dist == "choice" else spec.low)
+    return depth
+
+
+def summary(record: RunRecord) -> list[Any]:
+    """The console summary: one table row per model."""
+    from rich.table import Table
+
+    from greennlp.report.views import ci, fmt, model_rows
+
+    def scaled(value: float | None, factor: float) -> float | None:
+        return None if value is None else value * factor
+
+    table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left")
+    for col in ("model", "params", "dev acc", "test acc [95% CI]", "ms/ex b=1", "ex/s b=32",
+                "train s", "train Wh", "train g CO2e"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    best = record.best_model()
+    for r in model_rows(record):
+        star = " *" if best and r["name"] == best.name else ""
+        table.add_row(r["name"] + star, fmt(r["params"]), ci(r["dev_accuracy"]).split(" ")[0],
+                      ci(r["test_accuracy"]), fmt(r["latency_ms"]), fmt(r["throughput"]),
+                      fmt(r["train_duration_s"]), fmt(scaled(r["train_energy_kwh"], 1e3)),
+                      fmt(scaled(r["train_co2_kg"], 1e3)))
+    return [table]

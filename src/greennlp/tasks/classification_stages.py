@@ -1,0 +1,134 @@
+"""The stages only classification has: data, training, evaluation, paired comparisons.
+
+Search, seeds and compression are their own packages; the recipe that orders them all
+is :func:`greennlp.tasks.classification.stages`. Every stage goes through
+:meth:`greennlp.run.Run.stage`, so a resumed run skips and reloads what finished.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from greennlp.data import Splits, prepare
+from greennlp.errors import UserError
+from greennlp.evaluate.compare import within_run
+from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
+from greennlp.models import family, load_model
+from greennlp.models.accounting import MATMUL_NOTE
+from greennlp.record import Comparison, ModelResult, StageResult, Training, build
+from greennlp.run import Run, seed_everything
+from greennlp.search.stages import family_config
+from greennlp.train.classifiers import fit_family
+
+
+def stage_data(run: Run) -> None:
+    """Load, clean and split; the splits are saved so a resumed run reuses them."""
+    folder = run.run_dir / "data"
+
+    def make(st: StageResult) -> Splits:
+        splits, summary = prepare(run.cfg.data, run.cfg.seed)
+        splits.save(folder)
+        run.record.data = summary
+        st.metrics = {"rows": summary["stats"]["size"], **summary["split"]["sizes"]}
+        st.artifacts["splits"] = str(folder)
+        sizes = summary["split"]["sizes"]
+        run.log(f"data: {summary['stats']['size']} examples, split by "
+                f"{summary['split']['method']} into {sizes['train']} / {sizes['dev']} / "
+                f"{sizes['test']}")
+        return splits
+    run.splits = run.stage("data", make,
+                           reload=lambda st: Splits.load(folder, run.record.data["split"]))
+
+
+def _from_search(run: Run, name: str, folder) -> tuple[Any, dict[str, Any], list[str]]:
+    """The final model of a searched family: the best trial's weights, copied."""
+    state = run.record.search[name]
+    shutil.rmtree(folder / "final", ignore_errors=True)
+    shutil.copytree(state.best_checkpoint, folder / "final")
+    trial = state.trials[state.best_trial]
+    trial_stage = run.record.any_stage(f"search:{name}:trial{state.best_trial:03d}")
+    info = {"selected_trial": state.best_trial, "params": trial.params, "seed": trial.seed,
+            "epochs_run": trial.epochs_done, "best_dev_accuracy": trial.score,
+            "search_method": state.method,
+            "history": trial_stage.metrics.get("history", []) if trial_stage else []}
+    return load_model(folder / "final"), info, [trial_stage.name] if trial_stage else []
+
+
+def stage_train(run: Run, name: str) -> None:
+    """Train model ``name`` (or take its best search trial, or reload a finished stage)."""
+    folder = run.run_dir / "models" / name
+
+    def train(st: StageResult) -> Any:
+        seed_everything(run.cfg.seed)
+        if run.record.searched(name):
+            model, info, stages = _from_search(run, name, folder)
+        else:
+            desc = f"{'fine-tune' if family(name).card_training_type == 'fine-tuning' else 'train'} {name}"
+            model, info = fit_family(name, family_config(run, name), run.splits, run.cfg.seed,
+                                     folder, desc=desc, mlm=run.cfg.lm.mlm)
+            info.setdefault("seed", run.cfg.seed)
+            model.save(folder / "final")
+            stages = []
+        run.record.seeds[f"model:{name}"] = info["seed"]
+        counts = model.parameter_counts()
+        run.record.add_model(ModelResult(
+            name=name, family=model.family, params_total=counts["total"],
+            params_non_embedding=counts["non_embedding"],
+            flops_per_example=model.flops_per_example(run.splits.dev["text"].tolist()),
+            flops_note=getattr(model, "flops_note", MATMUL_NOTE), labels=list(model.labels),
+            training=build(Training, info), checkpoint=str(folder / "final"),
+            stages=stages + [f"train:{name}"]))
+        st.metrics = {k: v for k, v in info.items() if k not in ("history", "config")}
+        st.artifacts["checkpoint"] = str(folder / "final")
+        return model
+    run.models[name] = run.stage(f"train:{name}", train,
+                                 reload=lambda st: load_model(folder / "final"))
+
+
+def stage_evaluate(run: Run, name: str) -> None:
+    """Speed and size, then dev and test metrics with CIs (test once per final model)."""
+    model, result, ecfg = run.models[name], run.record.model(name), run.cfg.evaluate
+
+    def evaluate(st: StageResult) -> None:
+        speed = measure_speed(model.predict_proba, run.splits.dev["text"].tolist(),
+                              latency_examples=ecfg.latency_examples,
+                              throughput_batches=ecfg.throughput_batches, repeats=ecfg.repeats)
+        speed["size_mb"] = folder_size_mb(result.checkpoint)
+        dev, test = run.evaluate_classifier(name, model, result.checkpoint)  # test last
+        result.dev, result.test = dev["metrics"], test["metrics"]
+        result.confusion_matrix = test["confusion_matrix"]
+        result.efficiency = speed
+        result.stages.append(f"evaluate:{name}")
+        st.metrics = {"dev_accuracy": dev["metrics"]["accuracy"]["value"],
+                      "test_accuracy": test["metrics"]["accuracy"]["value"], **speed}
+        acc = test["metrics"]["accuracy"]
+        run.log(f"{name}: test accuracy {acc['value']:.3f} [{acc['low']:.3f}, {acc['high']:.3f}], "
+                f"{speed['latency_ms_b1']:.2f} ms/example at batch 1, "
+                f"{speed['throughput_b32']:.0f} examples/s at batch 32")
+    run.stage(f"evaluate:{name}", evaluate)
+
+
+def stage_models(run: Run) -> None:
+    """Train and evaluate every model of ``models`` that can run here."""
+    for name in run.cfg.models:
+        why = family(name).available()
+        if why:
+            run.note(f"{name} skipped: {why}")
+            continue
+        stage_train(run, name)
+        stage_evaluate(run, name)
+    if not run.record.models:
+        raise UserError("No model could be trained; add tfidf_logreg or transformer to "
+                        "'models'.")
+
+
+def stage_compare(run: Run) -> None:
+    """Paired tests (McNemar, paired bootstrap) of the best model against the others."""
+    if len(run.record.models) < 2:
+        return
+
+    def compare(st: StageResult) -> None:
+        run.record.comparisons = [build(Comparison, c) for c in within_run(run.record)]
+        st.metrics = {"pairs": len(run.record.comparisons)}
+    run.stage("compare", compare)

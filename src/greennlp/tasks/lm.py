@@ -1,0 +1,73 @@
+"""Language modelling (``task: lm``): corpus -> tokenizer -> matmul peak -> each model ->
+scaling sweep -> report.
+
+Stages: ``data`` (the corpus, split by blocks), ``tokenizer`` (byte-level BPE on train,
+shared by the n-gram, LSTM, GPT and masked-LM models), ``benchmark:matmul`` (this
+machine's fp32 matmul peak, for model FLOPs utilisation), ``train:<model>`` /
+``evaluate:<model>`` (``load:<model>`` for a pretrained model, which is not trained),
+``scaling`` (a small decoder sweep) and ``report``. How each model is made is read
+from its family's ``training`` in the family table.
+
+Data parallel: under ``torchrun --nproc_per_node=N greennlp run task=lm`` every rank
+runs this recipe; rank 0 owns the run (record, files, evaluation, report) and the other
+ranks (:class:`FollowerRun`) join only the training of the torch models. With
+``lm.executor=ray`` those trainings run on Ray Train workers instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from greennlp.config import RunConfig
+from greennlp.measure import Footprint
+from greennlp.models import names
+from greennlp.record import RunRecord
+from greennlp.report import Reports, lm_reports
+from greennlp.run import Run
+from greennlp.tasks.common import check_listed, report_stage
+from greennlp.train import distributed
+
+TASK = "lm"
+# Idle OpenMP threads sleep (set before torch loads): decoder steps were 1.9x faster on a
+# busy 2-core machine (benchmarks/omp_wait_policy.py).
+PASSIVE_OPENMP = True
+
+
+def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
+    """Join torchrun's process group; for ranks > 0 a run that never writes, else None.
+
+    A fresh run learns its id and folder from rank 0 in the first stage; a resumed one
+    reads them (and the finished stages) from the record, like rank 0.
+    """
+    if not distributed.init_from_env() or distributed.is_main():
+        return None
+    from greennlp.tasks.lm_stages import FollowerRun
+
+    record = record or RunRecord(run_id=f"(rank {distributed.rank()}: joins rank 0's run)",
+                                 run_dir=".")
+    return FollowerRun(cfg, record, Footprint.from_config(cfg.measure), log=lambda m: None)
+
+
+def check(cfg: RunConfig) -> None:
+    """Every check of an LM config that needs the table of model families."""
+    check_listed("lm.models", cfg.lm.models, names(TASK), "language model")
+
+
+def summary(record: RunRecord) -> list[Any]:
+    """The console summary: one line per model."""
+    from greennlp.report.lm_views import summary_lines
+
+    return summary_lines(record)
+
+
+def reports() -> Reports:
+    """The reports of an LM run."""
+    return lm_reports()
+
+
+def stages() -> tuple[Callable[[Run], None], ...]:
+    """The recipe (imported when a run starts: the stages import torch)."""
+    from greennlp.tasks import lm_stages as s
+
+    return (s.share_run, s.stage_corpus, s.stage_tokenizer, s.stage_peak, s.stage_models,
+            s.followers_done, report_stage(lm_reports))
