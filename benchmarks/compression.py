@@ -76,7 +76,7 @@ def student(model, splits, layers: int, epochs: int, work: Path):
     from greennlp.compress.base import Context
     from greennlp.compress.distill import Distiller
     from greennlp.config import replace
-    from greennlp.config_compress import DistillConfig
+    from greennlp.config.compress import DistillConfig
     from greennlp.models.classifier import EncoderClassifier
 
     folder = work / f"student-L{layers}-e{epochs}"
@@ -133,7 +133,7 @@ def main() -> None:
 
     from greennlp.compress.base import Context
     from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
-    from greennlp.compress.stages import load_variant
+    from greennlp.models import load_model
     from greennlp.measure.hardware import usable_cpus
 
     torch.set_num_threads(usable_cpus())
@@ -142,7 +142,7 @@ def main() -> None:
         sys.exit(f"Run {record.run_id} has no fine-tuned MiniLM; run the default `greennlp run`.")
     work = Path(record.run_dir) / "benchmark-compression"
     work.mkdir(exist_ok=True)
-    dense = load_variant(Path(record.model("minilm").checkpoint))
+    dense = load_model(record.model("minilm").checkpoint)
     variants = {"minilm (dense fp32)": dense,
                 "peer: torch quantize_dynamic": peer_torch_int8(dense),
                 "peer: ORT quantizer (defaults)": peer_ort_quantizer(dense, work / "peer"),

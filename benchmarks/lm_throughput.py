@@ -18,8 +18,9 @@ import time
 
 import torch
 
-from greennlp.config_lm import LmConfig, model_spec
+from greennlp.config.lm import LmConfig
 from greennlp.measure.peak import matmul_peak
+from greennlp.models import family
 from greennlp.models.lm_accounting import lm_accounting
 from greennlp.models.neural_lm import build_module
 
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="*", default=[128, 256, 512])
     args = parser.parse_args()
     lm = LmConfig()
-    _, base = model_spec(lm, "gpt")
+    _, base = family("gpt").spec(lm, lm.vocab_size, 1)
     specs = {w: dict(base, d_model=w, d_ff=4 * w, num_heads=max(1, w // 32)) for w in args.widths}
     peaks, rates = [], {w: [] for w in specs}
     for _ in range(args.rounds):

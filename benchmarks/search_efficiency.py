@@ -14,29 +14,33 @@ Run: ``python benchmarks/search_efficiency.py [--trials 9] [--max-epochs 6]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 
-from greennlp import pipeline
-from greennlp.config import load_config
+from greennlp import tasks
+from greennlp.search.stages import stage_search
+from greennlp.tasks.classification_stages import stage_data
 
 
 def run_search(method: str, args, out: str) -> dict:
-    cfg = load_config(None, [
+    cfg = tasks.load_config(None, [
         f"output_dir={out}", "models=[transformer]", "search.enabled=true",
         f"search.method={method}", "search.families.tfidf_logreg=null",
         f"search.families.transformer.trials={args.trials}",
         f"search.families.transformer.max_epochs={args.max_epochs}",
         f"search.asha.reduction_factor={args.eta}", f"seed={args.seed}"])
-    run = pipeline.start(cfg, command=f"benchmark search {method}", log=lambda m: None)
-    pipeline.stage_data(run)
-    state = pipeline.stage_search(run) or run.record.search["transformer"]
+    run = tasks.start(cfg, command=f"benchmark search {method}", log=lambda m: None)
+    stage_data(run)
+    stage_search(run)
+    state = run.record.search["transformer"]
     run.record.status = "completed"
     run.persist()
-    return {"best_dev_accuracy": state["best_score"], "best_trial": state["best_trial"],
-            "epochs_trained": sum(t["epochs_done"] for t in state["trials"]),
-            "energy_kwh": state["totals"]["energy_kwh"], "duration_s": state["totals"]["duration_s"],
-            "estimated_saving": state["early_stopping_saved"], "run_id": run.record.run_id}
+    return {"best_dev_accuracy": state.best_score, "best_trial": state.best_trial,
+            "epochs_trained": sum(t.epochs_done for t in state.trials),
+            "energy_kwh": state.totals["energy_kwh"], "duration_s": state.totals["duration_s"],
+            "estimated_saving": dataclasses.asdict(state.early_stopping_saved),
+            "run_id": run.record.run_id}
 
 
 def main() -> None:

@@ -102,3 +102,25 @@ def test_compare_two_runs_on_the_same_test_set(tmp_path, csv_path, frame):
     assert result.exit_code == 2 and "different test sets" in result.output
     result = runner.invoke(app, ["compare", f"{ids[0]}:nope", ids[1], "--output-dir", out])
     assert result.exit_code == 2 and "has no model 'nope'" in result.output
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["transformer.hidden_size=30"], "must be divisible by transformer.num_heads"),
+    (["search.families.transformer.space.hidden_size.values=[64,30]"],
+     "search.families.transformer.space.hidden_size allows 30"),
+    (["compress.early_exit.model=transformer"], "compress.early_exit needs exit layers"),
+    (["compress.prune.model=tfidf_logreg"], "'compress.prune.model' is 'tfidf_logreg'"),
+    (["compress.pie.model=transformer_mlm"], "'compress.pie.model' is 'transformer_mlm'"),
+    (["seeds.models=[transformer_mlm]"], "cannot be searched or reseeded"),
+    (["task=translation"], "Config key 'task' is 'translation'"),
+    (["task=lm", "lm.models=[gpt5]"], "Unknown language model 'gpt5'"),
+])
+def test_config_rejects_exactly_what_run_rejects_before_any_data(tmp_path, overrides, message):
+    """`greennlp config` and `greennlp run` share one loader: the same sentence, exit 2, and
+    the run fails before its data stage (the search may pick a 1-layer transformer, so early
+    exit on it is refused up front)."""
+    shown = runner.invoke(app, ["config", *overrides])
+    assert shown.exit_code == 2 and message in shown.output, shown.output
+    result, runs = _run(tmp_path, *overrides)
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert runs[0]["status"] == "failed" and not (tmp_path / "runs" / runs[0]["run_id"] / "data").exists()

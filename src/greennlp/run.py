@@ -33,7 +33,7 @@ Log = Callable[[str], None]
 T = TypeVar("T")
 
 
-class TestSetReused(RuntimeError):
+class RepeatedTestEvaluation(RuntimeError):
     """A second test evaluation of the same model: refused (selection must use dev)."""
 
 
@@ -94,11 +94,11 @@ class Run:
         """``use(test split)``: the only way to the test data. Counted; once per ``key``.
 
         ``key`` names what is scored: a model (its name), a seed replica (its stage) or an
-        audit member. A key already scored is refused with :class:`TestSetReused`.
+        audit member. A key already scored is refused with :class:`RepeatedTestEvaluation`.
         """
         pending = [k for keys in self._pending for k in keys]
         if key in self.record.tested or key in pending:
-            raise TestSetReused(f"{key} was already evaluated on test; a second evaluation "
+            raise RepeatedTestEvaluation(f"{key} was already evaluated on test; a second evaluation "
                                 f"is refused (select on dev, report test once)")
         out = use(self.splits.test)
         self.record.test_evaluations += 1

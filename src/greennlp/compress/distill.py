@@ -59,8 +59,10 @@ def build_student(teacher: EncoderClassifier, layers: int, hidden_size: int | No
                 if k.startswith(f"{prefix}{t_idx}."):
                     new[k.replace(f"{prefix}{t_idx}.", f"{prefix}{s_idx}.", 1)] = v
         model.load_state_dict({k: v.clone() for k, v in new.items()})
+    # The student is of its teacher's family (an encoder classifier); the record says it was
+    # distilled (variant_of, compression).
     return EncoderClassifier(model, teacher.tokenizer, teacher.labels, teacher.max_length,
-                             family="student")
+                             family=teacher.family)
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,

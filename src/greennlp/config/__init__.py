@@ -82,8 +82,11 @@ def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ..
     return from_dict(RunConfig, data, merge=True)
 
 
-def section(cfg: Any, path: str) -> Any:
-    """The config section at dotted ``path``, e.g. ``section(cfg, "lm.gpt")``."""
+def section(cfg: Any, path: str | None) -> Any:
+    """The config section at dotted ``path``, e.g. ``section(cfg, "lm.gpt")`` (None for a
+    family without settings)."""
+    if path is None:
+        return None
     for part in path.split("."):
         cfg = getattr(cfg, part)
     return cfg

@@ -49,6 +49,9 @@ class Family:
         Dotted path of its settings in the run config (``transformer``, ``lm.gpt``).
     build
         The untrained model; the signature depends on ``training`` (module docstring).
+    load
+        Reopens a folder the family's model was saved to (``load(folder)``);
+        :func:`greennlp.models.load_model` calls it for folders of this family.
     training
         How the training layer fits it (module docstring).
     searchable, seeded, compressible, deterministic
@@ -74,6 +77,7 @@ class Family:
     task: str
     section: str | None
     build: Callable[..., Any]
+    load: Callable[[Any], Any] | None
     training: str
     searchable: bool = False
     seeded: bool = False
@@ -99,7 +103,37 @@ class Family:
         return self.training in ("epochs", "masked-lm")
 
 
-# -- builders (heavy imports happen when they are called) -------------------------------
+# -- builders and loaders (heavy imports happen when they are called) ---------------------
+def _load_tfidf(folder):
+    from greennlp.models.tfidf import TfidfLogReg
+
+    return TfidfLogReg.load(folder)
+
+
+def _load_encoder(folder):
+    from greennlp.models.classifier import EncoderClassifier
+
+    return EncoderClassifier.load(folder)
+
+
+def _load_ngram(folder):
+    from greennlp.models.ngram import NgramLM
+
+    return NgramLM.load(folder)
+
+
+def _load_neural_lm(folder):
+    from greennlp.models.neural_lm import NeuralLM
+
+    return NeuralLM.load(folder)
+
+
+def _load_masked_lm(folder):
+    from greennlp.models.mlm import MaskedLM
+
+    return MaskedLM.load(folder)
+
+
 def _tfidf(section, texts, labels, seed):
     from greennlp.models.tfidf import TfidfLogReg
 
@@ -211,25 +245,25 @@ def register(family: Family) -> Family:
 
 
 for _f in (
-    Family("tfidf_logreg", CLASSIFICATION, "tfidf", _tfidf, "once", searchable=True, seeded=True,
-           deterministic=True, library="sklearn"),
-    Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), "epochs",
-           searchable=True, seeded=True, compressible=True, depth=_transformer_depth),
-    Family("minilm", CLASSIFICATION, "minilm", _minilm, "epochs", searchable=True, seeded=True,
-           compressible=True, depth=_minilm_depth, available=_minilm_available,
+    Family("tfidf_logreg", CLASSIFICATION, "tfidf", _tfidf, _load_tfidf, "once", searchable=True,
+           seeded=True, deterministic=True, library="sklearn"),
+    Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), _load_encoder,
+           "epochs", searchable=True, seeded=True, compressible=True, depth=_transformer_depth),
+    Family("minilm", CLASSIFICATION, "minilm", _minilm, _load_encoder, "epochs", searchable=True,
+           seeded=True, compressible=True, depth=_minilm_depth, available=_minilm_available,
            card_training_type="fine-tuning"),
     Family("transformer_mlm", CLASSIFICATION, "transformer", _scratch("transformer_mlm"),
-           "masked-lm", compressible=True, depth=_transformer_depth),
-    Family("ngram", LM, "lm.ngram", _ngram, "kneser-ney", writes_text=True, metric="perplexity",
-           library="greennlp"),
-    Family("lstm", LM, "lm.lstm", _blocks("lstm"), "blocks", writes_text=True,
+           _load_encoder, "masked-lm", compressible=True, depth=_transformer_depth),
+    Family("ngram", LM, "lm.ngram", _ngram, _load_ngram, "kneser-ney", writes_text=True,
+           metric="perplexity", library="greennlp"),
+    Family("lstm", LM, "lm.lstm", _blocks("lstm"), _load_neural_lm, "blocks", writes_text=True,
            metric="perplexity", spec=_lstm_spec, library="greennlp"),
-    Family("gpt", LM, "lm.gpt", _blocks("gpt"), "blocks", writes_text=True, metric="perplexity",
-           spec=_gpt_spec, library="greennlp"),
-    Family("bert_mlm", LM, "lm.mlm", _blocks("bert_mlm"), "blocks", metric="masked_perplexity",
-           spec=_bert_mlm_spec),
-    Family("smollm2", LM, None, _smollm2, "pretrained", writes_text=True, metric="perplexity",
-           available=_smollm2_available, card_training_type="fine-tuning"),
+    Family("gpt", LM, "lm.gpt", _blocks("gpt"), _load_neural_lm, "blocks", writes_text=True,
+           metric="perplexity", spec=_gpt_spec, library="greennlp"),
+    Family("bert_mlm", LM, "lm.mlm", _blocks("bert_mlm"), _load_masked_lm, "blocks",
+           metric="masked_perplexity", spec=_bert_mlm_spec),
+    Family("smollm2", LM, None, _smollm2, None, "pretrained", writes_text=True,
+           metric="perplexity", available=_smollm2_available, card_training_type="fine-tuning"),
 ):
     register(_f)
 

@@ -1,78 +1,21 @@
 """The one model loader: any folder greennlp saved, back into the model that saved it.
 
-A folder's format is read from the files in it (and its metadata), so checkpoints
-written before the format was recorded load too. Every format and its class:
-
-===============================  ===========================================================
-folder holds                     model
-===============================  ===========================================================
-``model.joblib``                 :class:`~greennlp.models.tfidf.TfidfLogReg`
-``greennlp_onnx.json``           :class:`~greennlp.models.onnx.OnnxClassifier`
-``model_int8.pt``                :class:`~greennlp.models.int8.TorchInt8Classifier`
-``ngram.npz``                    :class:`~greennlp.models.ngram.NgramLM`
-metadata with ``exit_layers``    :class:`~greennlp.models.early_exit.EarlyExitClassifier`
-metadata with ``mask_fraction``  :class:`~greennlp.models.mlm.MaskedLM`
-metadata with ``spec``           :class:`~greennlp.models.neural_lm.NeuralLM`
-other metadata                   :class:`~greennlp.models.classifier.EncoderClassifier`
-===============================  ===========================================================
+Every model folder names its family in ``greennlp_model.json``; the family's loader (in
+the family table) opens it. Compressed variants that change the format are recognised
+first, by their files: ONNX Runtime (``greennlp_onnx.json``), PyTorch int8
+(``model_int8.pt``) and early exit (``exit_layers`` in the metadata). Two kinds of
+folders written by greennlp 0.1 load too: a TF-IDF folder without metadata (it holds
+``model.joblib`` alone) and a distilled student, whose metadata named the family
+``student`` (an encoder classifier: its metadata holds ``hf_config``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from greennlp.models.checkpoints import META_NAME, read_meta
-
-
-def _tfidf(folder: Path) -> Any:
-    from greennlp.models.tfidf import TfidfLogReg
-
-    return TfidfLogReg.load(folder)
-
-
-def _onnx(folder: Path) -> Any:
-    from greennlp.models.onnx import OnnxClassifier
-
-    return OnnxClassifier.load(folder)
-
-
-def _int8(folder: Path) -> Any:
-    from greennlp.models.int8 import TorchInt8Classifier
-
-    return TorchInt8Classifier.load(folder)
-
-
-def _ngram(folder: Path) -> Any:
-    from greennlp.models.ngram import NgramLM
-
-    return NgramLM.load(folder)
-
-
-def _by_metadata(folder: Path) -> Any:
-    meta = read_meta(folder)
-    if "exit_layers" in meta:
-        from greennlp.models.early_exit import EarlyExitClassifier
-
-        return EarlyExitClassifier.load(folder)
-    if "mask_fraction" in meta:
-        from greennlp.models.mlm import MaskedLM
-
-        return MaskedLM.load(folder)
-    if "spec" in meta:
-        from greennlp.models.neural_lm import NeuralLM
-
-        return NeuralLM.load(folder)
-    from greennlp.models.classifier import EncoderClassifier
-
-    return EncoderClassifier.load(folder)
-
-
-# The file whose presence names the format, checked in this order.
-FORMATS: list[tuple[str, Callable[[Path], Any]]] = [
-    ("model.joblib", _tfidf), ("greennlp_onnx.json", _onnx), ("model_int8.pt", _int8),
-    ("ngram.npz", _ngram), (META_NAME, _by_metadata),
-]
+from greennlp.models.families import FAMILIES
 
 
 def load_model(folder: str | Path) -> Any:
@@ -81,10 +24,29 @@ def load_model(folder: str | Path) -> Any:
     Raises
     ------
     FileNotFoundError
-        When the folder holds no model greennlp saved.
+        When the folder holds no model greennlp can load.
     """
     folder = Path(folder)
-    for marker, load in FORMATS:
-        if (folder / marker).exists():
-            return load(folder)
-    raise FileNotFoundError(f"{folder} holds no saved greennlp model")
+    if (folder / "greennlp_onnx.json").exists():
+        from greennlp.models.onnx import OnnxClassifier
+
+        return OnnxClassifier.load(folder)
+    if (folder / "model_int8.pt").exists():
+        from greennlp.models.int8 import TorchInt8Classifier
+
+        return TorchInt8Classifier.load(folder)
+    meta = read_meta(folder) if (folder / META_NAME).exists() else {}
+    if "exit_layers" in meta:
+        from greennlp.models.early_exit import EarlyExitClassifier
+
+        return EarlyExitClassifier.load(folder)
+    name = meta.get("family") or ("tfidf_logreg" if (folder / "model.joblib").exists() else None)
+    fam = FAMILIES.get(name) if name else None
+    if fam is None and "hf_config" in meta:
+        from greennlp.models.classifier import EncoderClassifier
+
+        return EncoderClassifier.load(folder)
+    if fam is None or fam.load is None:
+        raise FileNotFoundError(f"{folder} holds no model greennlp can load"
+                                + (f" (family {name!r} has no loader)" if name else ""))
+    return fam.load(folder)

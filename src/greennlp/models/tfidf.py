@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -12,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
+from greennlp.models.checkpoints import META_NAME
 
 
 class TfidfLogReg:
@@ -64,9 +66,12 @@ class TfidfLogReg:
         return linear_model_flops(features.nnz / max(1, features.shape[0]), n_outputs)
 
     def save(self, folder: Path) -> Path:
-        """Write ``model.joblib`` (a scikit-learn pipeline; load only files you made)."""
+        """Write ``model.joblib`` (a scikit-learn pipeline; load only files you made) and the
+        metadata that names the family."""
+        folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(self.pipeline_, folder / "model.joblib")
+        (folder / META_NAME).write_text(json.dumps({"family": self.family, "labels": self.labels}))
         return folder
 
     @classmethod

@@ -17,6 +17,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from greennlp.errors import UserError
+
 SCHEMA_VERSION = 2
 AUDIT = "audit:"  # the prefix of test-gate keys of audit passes (not a final model)
 
@@ -25,8 +27,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``data`` in the current schema (unchanged if it already is)."""
     version = data.get("schema_version", 1)
     if version > SCHEMA_VERSION:
-        raise ValueError(f"record schema {version} is newer than this greennlp understands "
-                         f"({SCHEMA_VERSION}); upgrade greennlp to read it")
+        raise UserError(f"Run record schema {version} is newer than this greennlp understands "
+                        f"({SCHEMA_VERSION}); upgrade greennlp to read it.")
     data = copy.deepcopy(data)
     if version < 2:
         _v1_to_v2(data)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Callable
 
 from greennlp.record import RunRecord, SearchState
-from greennlp.report.views import ci, configured, fmt, main_metric, metric_name, model_costs
+from greennlp.report.views import (ci, configured, family_of, fmt, main_metric, metric_name,
+                                   model_costs)
 from greennlp.search.evp import expected_max
 
 NOT_ANSWERED = "Not answered by this run"
@@ -105,10 +106,12 @@ def _best_config(r: RunRecord) -> str:
         elif state:
             parts.append(f"{m.name}: trial {state.best_trial} with {state.best_params} "
                          f"(dev accuracy {fmt(state.best_score)}), other settings as configured")
-        elif configured(r, m) is None:
+        elif family_of(m) is not None and family_of(m).training == "pretrained":
             parts.append(f"{m.name}: pretrained, evaluated as is")
         else:
-            parts.append(f"{m.name}: the configured values {configured(r, m)}")
+            settings = configured(r, m)
+            parts.append(f"{m.name}: the configured values "
+                         f"{'(none: the family has no settings)' if settings is None else settings}")
     return "; ".join(parts) or "-"
 
 
