@@ -150,7 +150,7 @@ def main() -> None:
                     OnnxRuntimeInt8().compress(dense, Context(splits, 0, work / "ours"))}
     for m in record.models:
         if m.variant_of and m.name.startswith("minilm+") and Path(m.checkpoint).exists():
-            variants[m.name] = load_variant(Path(m.checkpoint))
+            variants[m.name] = load_model(Path(m.checkpoint))
     if args.student_epochs:
         s = student(dense, splits, args.student_layers, args.student_epochs, work)
         name = f"student L{args.student_layers}, {args.student_epochs} epochs"

@@ -11,7 +11,7 @@ on the training texts (labels unused), then fine-tunes it with a classification 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,15 +39,6 @@ def masked_batch(device: torch.device, vocab_size: int, mask_id: int, fraction: 
         ids[swap] = torch.randint(0, vocab_size, (int(swap.sum()),), generator=gen)
         return {"input_ids": ids.to(device), "labels": labels.to(device)}
     return make
-
-
-def bert_mlm_config(cfg, vocab_size: int, max_positions: int, pad_id: int) -> dict[str, Any]:
-    """The ``BertConfig`` dict of an :class:`~greennlp.config_lm.MlmConfig`."""
-    return {"model_type": "bert", "vocab_size": vocab_size, "hidden_size": cfg.hidden_size,
-            "num_hidden_layers": cfg.num_layers, "num_attention_heads": cfg.num_heads,
-            "intermediate_size": cfg.intermediate_size, "hidden_act": "gelu",
-            "hidden_dropout_prob": cfg.dropout, "attention_probs_dropout_prob": cfg.dropout,
-            "max_position_embeddings": max_positions, "type_vocab_size": 2, "pad_token_id": pad_id}
 
 
 def build_bert_mlm(hf_config: dict[str, Any], attn: str = "sdpa") -> BertForMaskedLM:

@@ -4,7 +4,8 @@
 (nested dataclasses, ``list[X]``, ``dict[str, X]``, ``X | None``). A dataclass may name
 one ``dict`` field with ``metadata={"rest": True}``: keys the class does not declare are
 kept there instead of being dropped, so facts that differ between model families or
-compressors stay in the record without a field each. :func:`to_json` is the inverse.
+compressors stay in the record without a field each. :func:`to_json` is the inverse; it
+writes those keys beside the declared ones, so record.json keeps its flat shape.
 """
 
 from __future__ import annotations
@@ -72,7 +73,12 @@ def _coerce(tp: Any, value: Any) -> Any:
 def to_json(obj: Any) -> Any:
     """A JSON-ready structure of a record dataclass (numpy scalars and paths included)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        fields = dataclasses.fields(obj)
+        out = {f.name: to_json(getattr(obj, f.name)) for f in fields if not f.metadata.get("rest")}
+        for f in fields:
+            if f.metadata.get("rest"):
+                out.update({k: to_json(v) for k, v in getattr(obj, f.name).items() if k not in out})
+        return out
     if isinstance(obj, Mapping):
         return {str(k): to_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

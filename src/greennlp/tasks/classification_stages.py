@@ -19,26 +19,14 @@ from greennlp.models.accounting import MATMUL_NOTE
 from greennlp.record import Comparison, ModelResult, StageResult, Training, build
 from greennlp.run import Run, seed_everything
 from greennlp.search.stages import family_config
+from greennlp.tasks.common import data_stage
 from greennlp.train.classifiers import fit_family
 
 
 def stage_data(run: Run) -> None:
     """Load, clean and split; the splits are saved so a resumed run reuses them."""
-    folder = run.run_dir / "data"
-
-    def make(st: StageResult) -> Splits:
-        splits, summary = prepare(run.cfg.data, run.cfg.seed)
-        splits.save(folder)
-        run.record.data = summary
-        st.metrics = {"rows": summary["stats"]["size"], **summary["split"]["sizes"]}
-        st.artifacts["splits"] = str(folder)
-        sizes = summary["split"]["sizes"]
-        run.log(f"data: {summary['stats']['size']} examples, split by "
-                f"{summary['split']['method']} into {sizes['train']} / {sizes['dev']} / "
-                f"{sizes['test']}")
-        return splits
-    run.splits = run.stage("data", make,
-                           reload=lambda st: Splits.load(folder, run.record.data["split"]))
+    run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed), Splits.load,
+                            unit="examples", metric="rows")
 
 
 def _from_search(run: Run, name: str, folder) -> tuple[Any, dict[str, Any], list[str]]:

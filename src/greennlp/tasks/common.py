@@ -1,8 +1,9 @@
-"""What the task recipes share: the report stage and the checks of model names."""
+"""What the task recipes share: the data and report stages, the checks of model names."""
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 from greennlp.errors import UserError
 from greennlp.report import Reports
@@ -18,6 +19,27 @@ def report_stage(reports: Callable[[], Reports]) -> Callable[[Run], None]:
             return paths
         run.stage("report", write)
     return stage_report
+
+
+def data_stage(run: Run, make: Callable[[], tuple[Any, dict]], load: Callable[[Path, dict], Any],
+               unit: str, metric: str) -> Any:
+    """The data stage of a task: ``make()`` loads, cleans and splits (returning the splits
+    and the record's data section); the splits are saved to ``data/``, and a resumed run
+    reloads them with ``load(folder, split_info)``. ``unit`` names the rows in the log,
+    ``metric`` in the stage's metrics."""
+    folder = run.run_dir / "data"
+
+    def work(st) -> Any:
+        splits, summary = make()
+        splits.save(folder)
+        run.record.data = summary
+        sizes = summary["split"]["sizes"]
+        st.metrics = {metric: summary["stats"]["size"], **sizes}
+        st.artifacts["splits"] = str(folder)
+        run.log(f"data: {summary['stats']['size']} {unit}, split by {summary['split']['method']} "
+                f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}")
+        return splits
+    return run.stage("data", work, reload=lambda st: load(folder, run.record.data["split"]))
 
 
 def check_listed(key: str, given: tuple[str, ...], allowed: list[str], what: str) -> None:

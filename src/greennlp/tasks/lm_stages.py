@@ -26,8 +26,9 @@ from greennlp.models import family, load_model
 from greennlp.models.lm_accounting import decoder_accounting, lm_accounting
 from greennlp.models.lm_tokenizer import LmTokenizer
 from greennlp.models.ngram import NgramLM
-from greennlp.record import ModelResult, StageResult, Training, build
+from greennlp.record import ModelResult, RunRecord, StageResult, Training, build
 from greennlp.run import Run, seed_everything
+from greennlp.tasks.common import data_stage
 from greennlp.train import distributed
 from greennlp.train.lm import token_blocks
 from greennlp.train.lm_jobs import make_job, ray_cluster, run_job, run_job_on_ray
@@ -81,25 +82,15 @@ def share_run(run: Run) -> None:
 
 def stage_corpus(run: Run) -> None:
     """Load, clean and split the corpus (rank 0); the other ranks read the saved splits."""
-    ctx, folder = LmContext(run), LmContext(run).path("data")
+    ctx = LmContext(run)
     finished = run.record.stage("data") is not None
-
-    def make(st) -> CorpusSplits:
-        splits, summary = prepare_corpus(ctx.cfg.corpus, run.cfg.seed)
-        splits.save(folder)
-        run.record.data = summary
-        st.metrics = {"documents": summary["stats"]["size"], **summary["split"]["sizes"]}
-        st.artifacts["splits"] = str(folder)
-        sizes = summary["split"]["sizes"]
-        run.log(f"data: {summary['stats']['size']} documents, split by blocks into "
-                f"{sizes['train']} / {sizes['dev']} / {sizes['test']}")
-        return splits
     if not ctx.follower:
-        run.splits = run.stage("data", make)
+        run.splits = data_stage(run, lambda: prepare_corpus(ctx.cfg.corpus, run.cfg.seed),
+                                CorpusSplits.load, unit="documents", metric="documents")
     if not finished:
         distributed.barrier()
     if run.splits is None:
-        run.splits = CorpusSplits.load(folder, run.record.data.get("split", {}))
+        run.splits = CorpusSplits.load(ctx.path("data"), run.record.data.get("split", {}))
 
 
 def stage_tokenizer(run: Run) -> None:

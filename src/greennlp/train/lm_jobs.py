@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from greennlp.config import TrainConfig
-from greennlp.models import family, load_model
+from greennlp.models import family
 from greennlp.train import distributed
 from greennlp.models.mlm import masked_batch
 from greennlp.train.lm import causal_batch, dev_scorer, fit_blocks
@@ -37,11 +37,6 @@ def build_model(job: dict[str, Any]):
     tokenizer = LmTokenizer.load(Path(job["tokenizer"]))
     return family(job["family"]).build(job["spec"], tokenizer, job["context_length"],
                                        job["mask_fraction"], job["seed"])
-
-
-def load_trained(job: dict[str, Any]):
-    """The model a finished job saved in its ``out_dir``."""
-    return load_model(job["out_dir"])
 
 
 def run_job(job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
