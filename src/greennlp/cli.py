@@ -108,7 +108,7 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     except KeyboardInterrupt:
         err_console.print(f"interrupted; resume with `greennlp run --resume {r.record.run_id}`")
         raise typer.Exit(130) from None
-    for item in tasks.task(record.config.get("task", "classification")).summary(record):
+    for item in tasks.summary(record):
         console.print(item, highlight=False)
     totals = record.totals()
     est = " (estimated)" if any("estimate" in s.energy_method for s in record.stages) else ""
@@ -133,7 +133,7 @@ def compress(run_id: str = typer.Argument(..., help="Run id (a unique prefix is 
     config, overrides = _split_args(config, overrides)
     record = tasks.compress(run_id, config, tuple(overrides), output_dir,
                             log=functools.partial(console.print, highlight=False))
-    for item in tasks.task(record.config.get("task", "classification")).summary(record):
+    for item in tasks.summary(record):
         console.print(item, highlight=False)
     console.print(f"report: {record.path.parent / 'report.html'}", highlight=False)
 

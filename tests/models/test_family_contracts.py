@@ -13,6 +13,8 @@ is not installed (MiniLM, SmolLM2) is skipped, saying why.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -183,10 +185,10 @@ def test_language_model_contract(name, lm_parts, tmp_path):
 def _counted_lm_flops(name: str, module, spec: dict, ids: torch.Tensor) -> int:
     """FLOPs of a forward pass of the same weights with eager attention (see
     :func:`_counted_encoder_flops`), counted by FlopCounterMode."""
-    if family(name).masked:
-        from greennlp.models.mlm import build_bert_mlm
-
-        eager = build_bert_mlm(spec, attn="eager")
+    if hasattr(module, "config"):  # a transformers model (BERT masked LM, SmolLM2's Llama)
+        config = copy.deepcopy(module.config)
+        config._attn_implementation = "eager"
+        eager = type(module)(config)
     else:
         from greennlp.models.neural_lm import build_module
 
@@ -195,5 +197,5 @@ def _counted_lm_flops(name: str, module, spec: dict, ids: torch.Tensor) -> int:
     eager.eval()
     with torch.inference_mode():
         torch.testing.assert_close(eager(input_ids=ids).logits, module(input_ids=ids).logits,
-                                   atol=1e-5, rtol=1e-4)
+                                   atol=1e-4, rtol=1e-4)  # fp32 kernels differ in rounding
     return measured_flops(eager, input_ids=ids)

@@ -160,7 +160,7 @@ def _variant(run: Run, step: Step, cache: dict[str, np.ndarray]) -> None:
         run.log(f"{name} skipped: its source model {step.parent} is not available")
         return
     variant = run.stage(f"compress:{name}", lambda st: _make(run, step, st),
-                        reload=lambda st: load_model(st.artifacts["model"]))
+                        reload=lambda st: load_model(run.run_dir / "models" / name / "final"))
     run.models[name] = variant
     facts = run.record.stage(f"compress:{name}").metrics
     root = _root(step.parent)

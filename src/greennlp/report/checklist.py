@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from greennlp.record import RunRecord, SearchState
+from greennlp.record import ModelResult, RunRecord, SearchState
 from greennlp.report.views import (ci, configured, family_of, fmt, main_metric, metric_name,
                                    model_costs)
 from greennlp.search.evp import expected_max
@@ -34,6 +34,11 @@ def _mean_trial(r: RunRecord, family: str, key: str) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _pretrained(m: ModelResult) -> bool:
+    fam = family_of(m)
+    return fam is not None and fam.training == "pretrained"
+
+
 def _runtime(r: RunRecord) -> str:
     parts = []
     for family in _searched(r):
@@ -46,6 +51,10 @@ def _runtime(r: RunRecord) -> str:
             parts.append(f"{m.name}: compressed from {m.variant_of} in "
                          f"{fmt(made.duration_s if made else None)} s, evaluation "
                          f"{fmt(c['evaluate_duration_s'])} s")
+            continue
+        if _pretrained(m):
+            parts.append(f"{m.name}: pretrained, loaded in {fmt(c['train_duration_s'])} s (not "
+                         f"trained), evaluation {fmt(c['evaluate_duration_s'])} s")
             continue
         parts.append(f"{m.name}: final model {fmt(c['train_duration_s'])} s of training "
                      f"({m.training.epochs_run or 1} epoch(s)), evaluation "
@@ -106,7 +115,7 @@ def _best_config(r: RunRecord) -> str:
         elif state:
             parts.append(f"{m.name}: trial {state.best_trial} with {state.best_params} "
                          f"(dev accuracy {fmt(state.best_score)}), other settings as configured")
-        elif family_of(m) is not None and family_of(m).training == "pretrained":
+        elif _pretrained(m):
             parts.append(f"{m.name}: pretrained, evaluated as is")
         else:
             settings = configured(r, m)

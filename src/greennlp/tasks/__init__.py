@@ -20,7 +20,7 @@ from greennlp.run import Log, Run, record_failed_start, reopen
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
-           "resume", "start", "task", "write_reports"]
+           "resume", "start", "summary", "task", "write_reports"]
 
 
 class Task(Protocol):
@@ -75,9 +75,18 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     return cfg
 
 
+def _task_of(record: RunRecord) -> Task:
+    return task(record.config.get("task", "classification"))
+
+
 def write_reports(record: RunRecord) -> dict[str, str]:
     """(Re)write a run's report, model card, datasheet and checklist from its record."""
-    return task(record.config.get("task", "classification")).reports().write(record)
+    return _task_of(record).reports().write(record)
+
+
+def summary(record: RunRecord) -> list[Any]:
+    """What the end of ``greennlp run`` prints about a run's models."""
+    return _task_of(record).summary(record)
 
 
 def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:

@@ -10,7 +10,7 @@ from its family's ``training`` in the family table.
 
 Data parallel: under ``torchrun --nproc_per_node=N greennlp run task=lm`` every rank
 runs this recipe; rank 0 owns the run (record, files, evaluation, report) and the other
-ranks (:class:`FollowerRun`) join only the training of the torch models. With
+ranks (:class:`~greennlp.tasks.lm_stages.FollowerRun`) join only the training of the torch models. With
 ``lm.executor=ray`` those trainings run on Ray Train workers instead.
 """
 
