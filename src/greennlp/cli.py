@@ -56,10 +56,6 @@ def _output_dir(overrides: list[str]) -> str:
     return "runs"
 
 
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
 def _passive_openmp() -> None:
     """Idle OpenMP threads sleep instead of spinning (must be set before torch loads).
 
@@ -86,7 +82,7 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
                                        "(used with --resume).")) -> None:
     """Run the whole lifecycle: data, models, evaluation, report."""
     from greennlp import tasks
-    from greennlp.report.views import fmt
+    from greennlp.report.views import fmt, scaled
 
     command = "greennlp " + shlex.join(sys.argv[1:])
     config, overrides = _split_args(config, overrides)
@@ -112,8 +108,8 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
         console.print(item, highlight=False)
     totals = record.totals()
     est = " (estimated)" if any("estimate" in s.energy_method for s in record.stages) else ""
-    console.print(f"total: {fmt(totals['duration_s'])} s, {fmt(_scaled(totals['energy_kwh'], 1e3))} Wh"
-                  f"{est}, {fmt(_scaled(totals['co2_kg'], 1e3))} g CO2e, ${fmt(totals['cost_usd'])}",
+    console.print(f"total: {fmt(totals['duration_s'])} s, {fmt(scaled(totals['energy_kwh'], 1e3))} Wh"
+                  f"{est}, {fmt(scaled(totals['co2_kg'], 1e3))} g CO2e, ${fmt(totals['cost_usd'])}",
                   highlight=False)
     console.print(f"report: {r.run_dir / 'report.html'}", highlight=False)
 

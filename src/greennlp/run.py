@@ -5,7 +5,7 @@ Every stage of every task goes through :meth:`Run.stage`: it is measured by
 the registry updated) when it ends; when the record says the stage already finished
 (a resumed run), it is skipped and its outputs are reloaded instead, one way for all.
 
-The test split is reached only through :meth:`Run.test_pass` (and
+Models are scored on the test split only through :meth:`Run.test_pass` (and
 :meth:`Run.evaluate_classifier`, built on it): every pass is counted in the record, and a
 second pass for a model (or audit member) already scored on test is refused.
 """
@@ -74,8 +74,10 @@ class Run:
 
         If the record says ``name`` already finished, nothing runs: the result is
         ``reload(finished_stage)`` (None without ``reload``), which restores what the
-        stage made (a model, the splits) from the run folder. Test passes made inside a
-        stage count as made only if the stage finishes.
+        stage made (a model, the splits) from the run folder. A test pass made inside the
+        stage is counted at once (``record.test_evaluations``) and enters the ledger of
+        what was scored (``record.tested``) when the stage finishes, so a stage that
+        failed after its pass can redo it when the run is resumed.
         """
         done = self.record.stage(name)
         if done is not None:
@@ -91,7 +93,7 @@ class Run:
 
     # -- the test gate ----------------------------------------------------------------------
     def test_pass(self, key: str, use: Callable[[Any], T]) -> T:
-        """``use(test split)``: the only way to the test data. Counted; once per ``key``.
+        """``use(test split)``: the only way a model is scored on test. Counted; once per key.
 
         ``key`` names what is scored: a model (its name), a seed replica (its stage) or an
         audit member. A key already scored is refused with :class:`RepeatedTestEvaluation`.

@@ -19,6 +19,13 @@ How a family is built depends on how it is trained (``training``):
 ``pretrained``      ``build()`` -> the pretrained model, scored as is
 ==================  =======================================================================
 
+A model of any family offers what the stages use: ``labels`` and
+``predict_proba(texts, batch_size)`` (classifiers) or ``score_texts(texts)`` (language
+models), ``parameter_counts()``, ``flops_per_example(texts)`` (classifiers) and
+``save(folder)``, which writes ``greennlp_model.json`` naming the family, so that
+:func:`greennlp.models.load_model` finds the family's ``load``. The contract tests
+(``tests/models/test_family_contracts.py``) check every entry of the table.
+
 The table imports nothing heavy: builders import torch and transformers when called.
 """
 

@@ -25,6 +25,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def scaled(value: float | None, factor: float) -> float | None:
+    """``value * factor``, or None when the value is unknown (e.g. kWh -> Wh)."""
+    return None if value is None else value * factor
+
+
 def ci(metric: dict[str, float] | None, digits: int = 3) -> str:
     """``0.771 [0.755, 0.787]``."""
     if not metric:

@@ -57,7 +57,7 @@ def check(cfg: RunConfig) -> None:
         bad = [n for n in given if n not in allowed]
         if bad:
             raise UserError(f"'{bad[0]}' in {key} cannot be searched or reseeded; use "
-                            f"{', '.join(sorted(set(searchable) & set(seeded)))}.")
+                            f"{', '.join(allowed)}.")
     for name, fam in cfg.search.families.items():
         spaces.validate(name, fam.space, section(cfg, family(name).section), family(name).section)
     _check_compress(cfg)
@@ -74,14 +74,18 @@ def _check_compress(cfg: RunConfig) -> None:
         return
     source = c.early_exit.model
     depth = c.distill.layers if source == STUDENT else _fewest_layers(cfg, source)
+    if depth is None:  # a family that does not say how deep it is: checked when it is built
+        return
     if depth < 2 or any(not 1 <= x < depth for x in c.early_exit.exit_layers):
         raise UserError(f"compress.early_exit needs exit layers between 1 and {depth - 1} for "
                         f"{source}, which may have {depth} layer(s); change "
                         f"compress.early_exit.exit_layers or compress.early_exit.model.")
 
 
-def _fewest_layers(cfg: RunConfig, name: str) -> int:
+def _fewest_layers(cfg: RunConfig, name: str) -> int | None:
     """The depth of family ``name`` in this run: configured, or the least its search allows."""
+    if family(name).depth is None:
+        return None
     depth = family(name).depth(cfg)
     space = cfg.search.families.get(name)
     spec = space.space.get("num_layers") if cfg.search.enabled and space else None
@@ -94,10 +98,7 @@ def summary(record: RunRecord) -> list[Any]:
     """The console summary: one table row per model."""
     from rich.table import Table
 
-    from greennlp.report.views import ci, fmt, model_rows
-
-    def scaled(value: float | None, factor: float) -> float | None:
-        return None if value is None else value * factor
+    from greennlp.report.views import ci, fmt, model_rows, scaled
 
     table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left")
     for col in ("model", "params", "dev acc", "test acc [95% CI]", "ms/ex b=1", "ex/s b=32",

@@ -17,6 +17,7 @@ from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.loop import train
+from greennlp.train.mlm import pretrain_mlm
 
 
 def dev_accuracy(model, splits: Splits) -> float:
@@ -59,8 +60,8 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
     }
 
 
-def _fit_once(family: Family, section, splits: Splits, seed: int, folder: Path, **_: Any):
-    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+def _fit_once(fam: Family, section, splits: Splits, seed: int, folder: Path, **_: Any):
+    model = fam.build(section, splits.train["text"].tolist(), splits.labels, seed)
     model.fit(splits.train["text"].tolist(), splits.train["label"].tolist())
     dev = dev_accuracy(model, splits)
     info = {"dev_accuracy": dev, "finished": True, "epochs_run": 1, "best_dev_accuracy": dev}
@@ -69,18 +70,16 @@ def _fit_once(family: Family, section, splits: Splits, seed: int, folder: Path, 
     return model, info
 
 
-def _fit_epochs(family: Family, section, splits: Splits, seed: int, folder: Path, *,
+def _fit_epochs(fam: Family, section, splits: Splits, seed: int, folder: Path, *,
                 until_epoch: int | None = None, desc: str = "", **_: Any):
-    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+    model = fam.build(section, splits.train["text"].tolist(), splits.labels, seed)
     return fit_encoder(model, section.train, splits, seed, Path(folder) / "checkpoints",
                        desc=desc, until_epoch=until_epoch)
 
 
-def _fit_masked_lm(family: Family, section, splits: Splits, seed: int, folder: Path, *,
+def _fit_masked_lm(fam: Family, section, splits: Splits, seed: int, folder: Path, *,
                    mlm=None, desc: str = "", **_: Any):
-    from greennlp.train.mlm import pretrain_mlm
-
-    model = family.build(section, splits.train["text"].tolist(), splits.labels, seed)
+    model = fam.build(section, splits.train["text"].tolist(), splits.labels, seed)
     pre = pretrain_mlm(model, splits, mlm, seed, Path(folder) / "mlm_checkpoints")
     model, info = fit_encoder(model, section.train, splits, seed, Path(folder) / "checkpoints",
                               desc=desc)
