@@ -6,10 +6,12 @@ interval; :func:`greennlp.evaluate.efficiency.measure_speed` times it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas costs ~0.4 s to import; `greennlp config` does not need it
+    import pandas as pd
 
 from greennlp.evaluate.bootstrap import bootstrap_scores
 from greennlp.evaluate.metrics import confusion_counts
