@@ -162,13 +162,10 @@ def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folde
 def report(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
            output_dir: str = typer.Option("runs", "--output-dir")) -> None:
     """Regenerate a run's report, model card, datasheet and checklist from its record."""
-    from greennlp import store, tasks
-    from greennlp.record import RunRecord
+    from greennlp import tasks
+    from greennlp.run import find_record
 
-    folder = store.find_run_dir(output_dir, run_id)
-    if folder is None:
-        raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    for path in tasks.write_reports(RunRecord.load(folder)).values():
+    for path in tasks.write_reports(find_record(run_id, output_dir)).values():
         console.print(path, highlight=False)
 
 
@@ -182,17 +179,13 @@ def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:
 
     Without :MODEL each run's model selected on dev is used.
     """
-    from greennlp import store
     from greennlp.evaluate.compare import compare_runs
-    from greennlp.record import RunRecord
+    from greennlp.run import find_record
 
     records, models = [], []
     for ref in (run_a, run_b):
         run_id, _, model = ref.partition(":")
-        folder = store.find_run_dir(output_dir, run_id)
-        if folder is None:
-            raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-        records.append(RunRecord.load(folder))
+        records.append(find_record(run_id, output_dir))
         models.append(model or None)
     r = compare_runs(records[0], records[1], models[0], models[1], n_samples=samples)
     boot, mc = r["bootstrap"], r["mcnemar"]

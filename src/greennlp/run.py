@@ -180,20 +180,17 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     return run
 
 
-def reopen(run_id: str, output_dir: str = "runs", log: Log = print, *,
-           cfg: RunConfig | None = None, allow_completed: bool = False) -> Run:
-    """The run ``run_id`` (a unique prefix is enough), back in progress.
-
-    ``cfg`` replaces the recorded configuration (``greennlp compress`` edits its
-    compress section); a completed run is refused unless ``allow_completed``.
-    """
+def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:
+    """The record of run ``run_id`` (a unique prefix is enough) under ``output_dir``."""
     folder = store.find_run_dir(output_dir, run_id)
     if folder is None:
         raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    record = RunRecord.load(folder)
-    if record.status == "completed" and not allow_completed:
-        raise UserError(f"Run {record.run_id} already completed; start a new one with "
-                        f"`greennlp run`.")
+    return RunRecord.load(folder)
+
+
+def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) -> Run:
+    """A recorded run, back in progress (``cfg`` replaces the recorded configuration:
+    ``greennlp compress`` edits its compress section)."""
     cfg = cfg or from_dict(RunConfig, record.config)
     record.config = to_dict(cfg)
     record.status, record.error = "running", None

@@ -16,7 +16,7 @@ from greennlp.config import RunConfig, parse_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
-from greennlp.run import Log, Run, record_failed_start, reopen
+from greennlp.run import Log, Run, find_record, record_failed_start, reopen
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
@@ -98,7 +98,11 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
 
 def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     """Reopen a failed or interrupted run; finished stages are kept."""
-    run = reopen(run_id, output_dir, log)
+    record = find_record(run_id, output_dir)
+    if record.status == "completed":
+        raise UserError(f"Run {record.run_id} already completed; start a new one with "
+                        f"`greennlp run`.")
+    run = reopen(record, log)
     follower = task(run.cfg.task).join(run.cfg, run.record)
     if follower is not None:
         return follower
@@ -133,19 +137,15 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
     from greennlp.compress.stages import compress_config, stage_compress
     from greennlp.data import Splits
     from greennlp.models import load_model
-    from greennlp.store import find_run_dir
 
-    folder = find_run_dir(output_dir, run_id)
-    if folder is None:
-        raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    own = RunRecord.load(folder)
-    if not own.stage("data"):
-        raise UserError(f"Run {own.run_id} has no finished data stage; resume it with "
-                        f"`greennlp run --resume {own.run_id}` first.")
-    cfg = compress_config(own.config, source, overrides, output_dir)
+    record = find_record(run_id, output_dir)
+    if not record.stage("data"):
+        raise UserError(f"Run {record.run_id} has no finished data stage; resume it with "
+                        f"`greennlp run --resume {record.run_id}` first.")
+    cfg = compress_config(record.config, source, overrides, output_dir)
     task(cfg.task).check(cfg)
-    run = reopen(run_id, output_dir, log, cfg=cfg, allow_completed=True)
-    run.splits = Splits.load(folder / "data", run.record.data["split"])
+    run = reopen(record, log, cfg=cfg)
+    run.splits = Splits.load(run.run_dir / "data", record.data["split"])
     for m in run.record.models:
         if not m.variant_of and m.checkpoint and Path(m.checkpoint).exists():
             run.models[m.name] = load_model(m.checkpoint)
