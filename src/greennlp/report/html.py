@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from importlib import resources
 from typing import Callable
 
@@ -54,11 +55,12 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         "confusions": [(m.name, _b64(plots.confusion(m.confusion_matrix, m.labels, m.name)))
                        for m in record.models if m.confusion_matrix],
     }
-    flops_note = "; ".join(dict.fromkeys(m.flops_note for m in record.models if m.flops_note)) or "-"
+    notes = Counter(m.flops_note for m in record.models if m.flops_note and not m.variant_of)
+    flops_note = notes.most_common(1)[0][0] if notes else "-"  # what most models' FLOPs mean
     threads = next((m.efficiency.get("torch_threads") for m in record.models if m.efficiency), "-")
-    lm_html = None
+    section_html = None
     if section is not None:
-        lm_html = section(record)
+        section_html = section(record)
         figures["training_curves"] = None  # the task's section plots its own
     return template.render(
         r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
@@ -66,4 +68,4 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
         search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
-        lm_html=lm_html, compression=compression_views.context(record))
+        section_html=section_html, compression=compression_views.context(record))
