@@ -135,5 +135,9 @@ def test_resume_after_a_crash_in_compression_skips_finished_stages(csv_path, tmp
     assert resumed.status == "completed"
     after = {s.name: s.started_at for s in resumed.stages}
     assert all(after[n] == t for n, t in before.items())
+    # the models trained before the crash are reloaded, so the variant left half-done is
+    # finished (before the shared run.stage() it was skipped: its source was not loaded)
+    assert resumed.model("transformer+prune-50").test and not any("skipped" in n
+                                                                   for n in resumed.notes)
     assert resumed.test_evaluations == len(resumed.models)
     assert json.loads((run.run_dir / "record.json").read_text())["status"] == "completed"
