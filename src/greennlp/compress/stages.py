@@ -57,13 +57,10 @@ def reference_name(run: Run) -> str | None:
     ccfg = run.cfg.compress
     if ccfg.reference in run.models and run.record.model(ccfg.reference):
         return ccfg.reference
+    compressible = names(compressible=True)
     encoders = [m for m in run.record.models if not m.variant_of and m.name in run.models
-                and m.family in _compressible()]
+                and m.family in compressible]
     return max(encoders, key=lambda m: m.dev["accuracy"]["value"]).name if encoders else None
-
-
-def _compressible() -> set[str]:
-    return set(names(compressible=True))
 
 
 def _depth(run: Run, name: str) -> int:

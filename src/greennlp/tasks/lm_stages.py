@@ -121,7 +121,8 @@ def stage_peak(run: Run) -> None:
     """This machine's fp32 matmul rate with every usable core (for MFU)."""
     import torch
 
-    if not LmContext(run).cfg.measure_peak or LmContext(run).follower:
+    ctx = LmContext(run)
+    if not ctx.cfg.measure_peak or ctx.follower:
         return
 
     def measure(st) -> None:
