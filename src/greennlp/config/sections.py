@@ -42,7 +42,16 @@ class DataConfig:
     drop_conflicts: bool = True
     min_per_class: int = rule(2, low=1, doc="fewest examples of a class each split must get")
     hf_config: str | None = None
-    hf_split: str = "train"
+    hf_split: str = rule("train", doc="the published split trained on (hf: sources)")
+    hf_dev_split: str = rule("auto", doc="published split used as dev: auto = validation (or dev) "
+                                         "when published, none = cut dev from the training data")
+    hf_test_split: str = rule("auto", doc="published split used as test: auto = test when "
+                                          "published with labels, none = cut test from training")
+    test_source: str | None = rule(None, doc="a file with the dataset's own test split (same "
+                                             "columns and labels as data.source)")
+    dev_source: str | None = rule(None, doc="a file with the dataset's own dev split")
+    split_column: str | None = rule(None, doc="a column naming each row's split: train, "
+                                              "validation (or dev) or test")
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""

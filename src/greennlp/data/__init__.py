@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from greennlp.data.clean import clean
+from greennlp.data.given import complete_splits
 from greennlp.data.sources import RawData, load_raw
 from greennlp.data.split import Splits, make_splits, subsample
 from greennlp.data.stats import describe
@@ -28,9 +29,21 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
     if len(frame) == 0:
         raise ValueError("no rows left after cleaning")
     frame = subsample(frame, cfg.max_examples, seed)
-    splits = make_splits(frame, cfg, seed)
+    if raw.given:  # the dataset's own dev / test: cleaned alike, used as given
+        given, given_cleaning = {}, {}
+        for name, part in raw.given.items():
+            part, given_cleaning[name] = clean(part, drop_duplicates=cfg.drop_duplicates,
+                                               drop_conflicts=cfg.drop_conflicts)
+            given[name] = subsample(part, cfg.max_examples, seed)
+        splits = complete_splits(frame, given, raw.meta["given_from"], cfg, seed)
+    else:
+        splits = make_splits(frame, cfg, seed)
+        if "given_from" in raw.meta:  # a hub dataset that publishes only a training split
+            splits.info.update(given=raw.meta["given_from"], made=["dev", "test"])
     summary = dict(raw.meta, cleaning=cleaning, split=splits.info, stats=describe(splits),
                    subsampled_to=cfg.max_examples if cfg.max_examples else None)
+    if raw.given:
+        summary["cleaning_given"] = given_cleaning
     return splits, summary
 
 

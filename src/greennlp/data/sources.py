@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from greennlp.data.builtins import BUILTINS, load_builtin
+from greennlp.data.given import check_like_train, hf_roles, partition
 from greennlp.errors import UserError
 
 FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
@@ -25,6 +26,7 @@ class RawData:
 
     frame: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    given: dict[str, pd.DataFrame] = field(default_factory=dict)  # dev / test as the data gave them
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -51,26 +53,47 @@ def _read_file(path: Path) -> pd.DataFrame:
                         f"{path.suffix.lstrip('.').upper()}.") from None
 
 
-def _read_hf(name: str, cfg) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _read_hf(name: str, cfg) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The published splits of a hub dataset (or one saved with ``save_to_disk``) that
+    play train, dev and test (:func:`greennlp.data.given.hf_roles`), as frames."""
     try:
         import datasets
     except ImportError:
         raise UserError(f"data.source 'hf:{name}' needs the Hugging Face datasets library; "
-                        f"install it with `pip install datasets`.") from None
+                        f"install it with `pip install 'greennlp[hf]'` (or `pip install "
+                        f"datasets`).") from None
     try:
-        ds = datasets.load_dataset(name, cfg.hf_config, split=cfg.hf_split)
+        if Path(name).is_dir():  # a dataset saved with save_to_disk: no hub needed
+            ds = datasets.load_from_disk(name)
+        else:
+            ds = datasets.load_dataset(name, cfg.hf_config)
     except Exception as exc:  # offline, unknown name, missing config: all user-fixable
         first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
         raise UserError(f"Could not load Hugging Face dataset '{name}' ({first}); check the "
                         f"name and that the Hub is reachable, or export it to a file.") from None
-    frame = ds.to_pandas()
-    feature = ds.features.get(cfg.label_column)
-    if feature is not None and hasattr(feature, "int2str"):  # ClassLabel ids -> names
-        frame[cfg.label_column] = [feature.int2str(int(i)) for i in frame[cfg.label_column]]
+    if not isinstance(ds, datasets.DatasetDict):
+        ds = datasets.DatasetDict({cfg.hf_split: ds})
+    roles, notes = hf_roles(list(ds), cfg)
+    frames = {}
+    for role, split in roles.items():
+        frame = ds[split].to_pandas()
+        feature = ds[split].features.get(cfg.label_column)
+        if feature is not None and hasattr(feature, "int2str") and cfg.label_column in frame:
+            ids = frame[cfg.label_column].astype(int)
+            if role != "train" and (ids < 0).all():  # e.g. GLUE: test labels are hidden (-1)
+                notes.append(f"its {split} split has no labels")
+                continue
+            frame[cfg.label_column] = [feature.int2str(i) if i >= 0 else "" for i in ids]
+        frames[role] = frame
+    info = ds[cfg.hf_split].info
+    used = ", ".join(f"{split} as {role}" for role, split in roles.items() if role in frames)
     meta = {"origin": f"Hugging Face dataset {name}" + (f" ({cfg.hf_config})" if cfg.hf_config
-                                                         else "") + f", split {cfg.hf_split}",
-            "license": (ds.info.license or "see the dataset card"), "citation": ds.info.citation}
-    return frame, meta
+                                                         else "") + f", published splits: {used}"
+                      + (f" ({'; '.join(notes)})" if notes else ""),
+            "license": (info.license or "see the dataset card"), "citation": info.citation,
+            "given_from": {role: f"published split {split}" for role, split in roles.items()
+                           if role in frames}}
+    return frames, meta
 
 
 def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd.DataFrame:
@@ -86,16 +109,52 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
     return pd.DataFrame(out)
 
 
+def _labelled(out: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Text and label as strings; a row without a label is an error."""
+    if len(out) == 0:
+        raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
+    out["text"] = out["text"].astype("string").fillna("")
+    out["label"] = out["label"].astype("string").str.strip()
+    missing = out["label"].isna() | (out["label"] == "")
+    if missing.any():
+        raise UserError(f"{int(missing.sum())} rows of {where} have no label; fill or remove "
+                        f"them.")
+    if "group" in out:
+        out["group"] = out["group"].astype("string").fillna("<missing>")
+    return out.reset_index(drop=True)
+
+
+def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_columns
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The dev / test files of ``data.dev_source`` / ``data.test_source``, as selected frames."""
+    frames, origin = {}, {}
+    for name, source in (("dev", cfg.dev_source), ("test", cfg.test_source)):
+        if not source:
+            continue
+        path = Path(source)
+        frame = _read_file(path)
+        lacking = [c for r, c in roles.items() if c and c not in frame.columns]
+        if lacking:
+            raise UserError(f"The {name} file {path} lacks the column '{lacking[0]}' that the "
+                            f"{train_where} has; give data.{name}_source the training file's "
+                            f"columns ({', '.join(map(str, train_columns))}).")
+        frames[name], origin[name] = _select(frame, roles, f"{name} file {path}"), f"file {path}"
+    return frames, origin
+
+
 def load_raw(cfg) -> RawData:
     """Load the dataset described by a :class:`greennlp.config.DataConfig`.
 
     Returns
     -------
     RawData
-        Columns ``text`` and ``label`` as strings, optional ``group`` / ``time``.
+        Columns ``text`` and ``label`` as strings, optional ``group`` / ``time``; the
+        training data in ``frame``, and the dev / test splits the dataset gives (a file,
+        a split column, a hub dataset's published split) in ``given``.
     """
     source = cfg.source
     group_col = cfg.group_column
+    hf_frames: dict[str, pd.DataFrame] = {}
     if source in BUILTINS:
         frame, spec = load_builtin(source)
         group_col = group_col or spec.columns.get("group")
@@ -108,7 +167,8 @@ def load_raw(cfg) -> RawData:
         roles = {"text": spec.columns["text"], "label": spec.columns["label"],
                  "group": group_col, "time": cfg.time_column}
     elif source.startswith("hf:"):
-        frame, meta = _read_hf(source[3:], cfg)
+        hf_frames, meta = _read_hf(source[3:], cfg)
+        frame = hf_frames.pop("train")
         where = f"Hugging Face dataset {source[3:]}"
         roles = {"text": cfg.text_column, "label": cfg.label_column, "group": group_col,
                  "time": cfg.time_column}
@@ -122,17 +182,29 @@ def load_raw(cfg) -> RawData:
     else:
         raise UserError(f"Unknown dataset '{source}' in data.source; use a built-in name "
                         f"({', '.join(BUILTINS)}), a .csv/.jsonl/.parquet path, or hf:NAME.")
-    out = _select(frame, roles, where)
-    if len(out) == 0:
-        raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
-    out["text"] = out["text"].astype("string").fillna("")
-    out["label"] = out["label"].astype("string").str.strip()
-    missing = out["label"].isna() | (out["label"] == "")
-    if missing.any():
-        raise UserError(f"{int(missing.sum())} rows of {where} have no label; fill or remove "
-                        f"them.")
-    if "group" in out:
-        out["group"] = out["group"].astype("string").fillna("<missing>")
-    meta.update({"source": source, "rows_read": int(len(out)),
-                 "columns": {k: v for k, v in roles.items() if v}})
-    return RawData(out.reset_index(drop=True), meta)
+    split_roles = dict(roles, split=cfg.split_column)
+    given_files, origin = _given_files(cfg, roles, where, frame.columns)
+    out = _select(frame, split_roles, where)
+    given = {name: _select(f, roles, f"{name} split of {where}") for name, f in hf_frames.items()}
+    origin.update(meta.pop("given_from", {}))
+    if cfg.split_column:
+        parts = partition(_labelled(out, where), "split", where)
+        out = parts.pop("train")
+        for name, part in parts.items():
+            if name in given_files:
+                raise UserError(f"Both data.{name}_source and data.split_column give a {name} "
+                                f"split; use one of them.")
+            given[name] = part
+            origin[name] = f"rows with {cfg.split_column} = {name}"
+    given.update(given_files)
+    out = _labelled(out, where)
+    given = {name: _labelled(f, f"{name} split ({origin[name]})") for name, f in given.items()}
+    for name, part in given.items():
+        check_like_train(out, part, f"{name} split ({origin[name]})")
+    if given:
+        origin.setdefault("train", where + (f", rows with {cfg.split_column} = train"
+                                            if cfg.split_column else ""))
+    meta.update({"source": source, "rows_read": int(len(out) + sum(map(len, given.values()))),
+                 "columns": {k: v for k, v in split_roles.items() if v},
+                 **({"given_from": origin} if given or source.startswith("hf:") else {})})
+    return RawData(out, meta, given)

@@ -65,18 +65,21 @@ def _random(frame: pd.DataFrame, fraction: float, seed: int, stratify: bool):
                             stratify=frame["label"] if stratify else None)
 
 
-def check_class_sizes(frame: pd.DataFrame, min_per_class: int, where: str = "the dataset") -> None:
-    """Fail with one sentence if some class is too small to appear in every split."""
+def check_class_sizes(frame: pd.DataFrame, min_per_class: int, where: str = "the dataset",
+                      parts: int = len(SPLIT_NAMES)) -> None:
+    """Fail with one sentence if some class is too small to appear in each of the ``parts``
+    splits made from ``frame``."""
     counts = frame["label"].value_counts()
     if len(counts) < 2:
         only = counts.index[0] if len(counts) else "none"
         raise UserError(f"{where.capitalize()} has a single class ('{only}'); classification "
                         f"needs at least two labels: check data.label_column.")
-    need = min_per_class * len(SPLIT_NAMES)
+    need = min_per_class * parts
     small = counts[counts < need]
     if len(small):
+        into = {1: "train", 2: "train and one more split"}.get(parts, "train/dev/test")
         raise UserError(f"Class '{small.index[0]}' has only {int(small.iloc[0])} examples in "
-                        f"{where}; splitting into train/dev/test needs at least {need}: add "
+                        f"{where}; splitting into {into} needs at least {need}: add "
                         f"examples, drop or merge that class, or lower data.min_per_class.")
 
 

@@ -29,7 +29,8 @@ def _loose(text: str) -> str:
 
 
 def leakage(splits: Splits) -> dict[str, int]:
-    """Dev/test texts that also occur in train, exactly and ignoring case and punctuation."""
+    """Dev/test texts that also occur in train, exactly and ignoring case and punctuation;
+    when the dataset gave its own splits, test texts that also occur in dev too."""
     train_exact = set(splits.train["text"])
     train_loose = {_loose(t) for t in splits.train["text"]}
     out = {}
@@ -37,6 +38,10 @@ def leakage(splits: Splits) -> dict[str, int]:
         texts = splits[name]["text"]
         out[f"{name}_exact_in_train"] = int(texts.isin(train_exact).sum())
         out[f"{name}_loose_in_train"] = int(sum(_loose(t) in train_loose for t in texts))
+    if splits.info.get("given"):
+        dev_exact, dev_loose = set(splits.dev["text"]), {_loose(t) for t in splits.dev["text"]}
+        out["test_exact_in_dev"] = int(splits.test["text"].isin(dev_exact).sum())
+        out["test_loose_in_dev"] = int(sum(_loose(t) in dev_loose for t in splits.test["text"]))
     return out
 
 

@@ -29,6 +29,21 @@ def _length_table(stats: dict) -> list[str]:
     return lines
 
 
+def describe_given(info: dict) -> str:
+    """One datasheet sentence: which splits the dataset gave and which greennlp made.
+
+    >>> describe_given({"given": {"train": "file a.csv", "test": "file b.csv"}, "made": ["dev"],
+    ...                 "method": "stratified", "dev_fraction": 0.1, "seed": 0})
+    'Given by the dataset: train (file a.csv), test (file b.csv); made by greennlp from the training data: dev (stratified, data.dev_fraction 0.1, seed 0).'
+    """
+    given = ", ".join(f"{n} ({src})" for n, src in info.get("given", {}).items())
+    made = ", ".join(f"{n} ({info['method']}, data.{n}_fraction {info[f'{n}_fraction']:g}, "
+                     f"seed {info['seed']})"
+                     for n in info.get("made", []))
+    return (f"Given by the dataset: {given}" + (f"; made by greennlp from the training data: "
+                                                f"{made}" if made else "; nothing made") + ".")
+
+
 def render(record: RunRecord) -> str:
     """DATASHEET.md text of a classification run."""
     d = record.data
@@ -43,6 +58,20 @@ def render(record: RunRecord) -> str:
         group_line = (f"- Groups (column `{d.get('columns', {}).get('group')}`) per split: "
                       f"{sp['groups']}; groups in both train and test: "
                       f"{sp.get('groups_shared_train_test')}.")
+    given_lines = []
+    if sp.get("given"):
+        given_lines.append(f"- {describe_given(sp)}")
+        if "test_exact_in_dev" in leak:
+            given_lines.append(
+                f"- Leakage between the given splits: test texts also in dev: "
+                f"{leak['test_exact_in_dev']} exact, {leak['test_loose_in_dev']} ignoring case "
+                "and punctuation (duplicates across splits are reported, not removed).")
+        for name, gc in d.get("cleaning_given", {}).items():
+            given_lines.append(
+                f"- Cleaning of the given {name} split: {gc.get('rows_in')} rows in, "
+                f"{gc.get('rows_out')} out ({gc.get('empty_dropped', 0)} empty, "
+                f"{gc.get('duplicate_rows_dropped', 0)} duplicate and "
+                f"{gc.get('conflict_rows_dropped', 0)} conflicting rows dropped).")
     lines = [
         f"# Datasheet: {d.get('source')} (greennlp run {record.run_id})", "",
         "## Motivation",
@@ -74,6 +103,7 @@ def render(record: RunRecord) -> str:
         f"{sp.get('dev_fraction')}, test fraction {sp.get('test_fraction')}; sizes "
         f"{sp.get('sizes')}.",
         *([group_line] if group_line else []),
+        *given_lines,
         f"- Leakage check: dev texts also in train: {leak.get('dev_exact_in_train')} exact, "
         f"{leak.get('dev_loose_in_train')} ignoring case and punctuation; test texts also in "
         f"train: {leak.get('test_exact_in_train')} exact, {leak.get('test_loose_in_train')} "

@@ -36,8 +36,10 @@ def data_stage(run: Run, make: Callable[[], tuple[Any, dict]], load: Callable[[P
         sizes = summary["split"]["sizes"]
         st.metrics = {metric: summary["stats"]["size"], **sizes}
         st.artifacts["splits"] = str(folder)
+        given = [n for n in summary["split"].get("given", {}) if n != "train"]
         run.log(f"data: {summary['stats']['size']} {unit}, split by {summary['split']['method']} "
-                f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}")
+                f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}"
+                + (f" ({' and '.join(given)} as the dataset gives)" if given else ""))
         return splits
     return run.stage("data", work, reload=lambda st: load(folder, run.record.data["split"]))
 
