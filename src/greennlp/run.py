@@ -176,6 +176,8 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     record.footprint = footprint.describe()
     record.seeds = {"run": cfg.seed, "split": cfg.seed}
     run = Run(cfg, record, footprint, log)
+    for why in footprint.unmeasured.values():
+        run.note(f"Not measured: {why}.")
     run.persist()
     return run
 

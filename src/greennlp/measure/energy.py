@@ -193,10 +193,17 @@ class NvmlEnergy:
     def __init__(self) -> None:
         self.handles: list[Any] = []
         self._start: list[int] = []
+        self.unavailable_reason = ""  # set when an NVIDIA driver is there but cannot be read
         if not Path("/dev/nvidiactl").exists():  # no NVIDIA driver: skip the import
             return
         try:
             import pynvml
+        except ImportError:
+            self.unavailable_reason = ("an NVIDIA GPU is present but its energy is not measured: "
+                                       "install the gpu extra (pip install 'greennlp[gpu]', "
+                                       "which brings nvidia-ml-py)")
+            return
+        try:
 
             pynvml.nvmlInit()
             self._nvml = pynvml
@@ -235,6 +242,13 @@ def _read(path: Path, kind: type) -> Any:
 
 def default_backends(watts_per_thread: float | None = None) -> list[EnergyBackend]:
     """The best available backend for each component on this machine."""
+    return choose_backends(watts_per_thread)[0]
+
+
+def choose_backends(watts_per_thread: float | None = None
+                    ) -> tuple[list[EnergyBackend], dict[str, str]]:
+    """The best available backend for each component, and the components that could be
+    measured here but are not (with the reason and the fix, e.g. a missing extra)."""
     rapl_cpu, rapl_dram = RaplEnergy("cpu"), RaplEnergy("memory")
     backends: list[EnergyBackend] = [
         rapl_cpu if rapl_cpu.available else TdpEstimateCpu(watts_per_thread),
@@ -243,4 +257,5 @@ def default_backends(watts_per_thread: float | None = None) -> list[EnergyBacken
     nvml = NvmlEnergy()
     if nvml.available:
         backends.append(nvml)
-    return backends
+    unmeasured = {"gpu": nvml.unavailable_reason} if nvml.unavailable_reason else {}
+    return backends, unmeasured

@@ -34,14 +34,16 @@ class Footprint:
     price_per_hour_usd: float = 0.0
     price_source: str = ""
     backends: list = field(default_factory=list)
+    unmeasured: dict[str, str] = field(default_factory=dict)  # component -> why not, and the fix
 
     @classmethod
     def from_config(cls, cfg) -> "Footprint":
         """Build from a :class:`greennlp.config.MeasureConfig`."""
         intensity, source = tables.carbon_intensity(cfg.region)
+        backends, unmeasured = energy.choose_backends(cfg.cpu_watts_per_thread)
         return cls(intensity_g_per_kwh=intensity, intensity_source=source, pue=cfg.pue,
                    price_per_hour_usd=cfg.price_per_hour_usd, price_source=cfg.price_source,
-                   backends=energy.default_backends(cfg.cpu_watts_per_thread))
+                   backends=backends, unmeasured=unmeasured)
 
     def describe(self) -> dict:
         """The footprint section of a run record (what every number was derived from)."""
@@ -52,6 +54,7 @@ class Footprint:
             "price_per_hour_usd": self.price_per_hour_usd,
             "price_source": self.price_source,
             "energy_backends": {b.component: type(b).__name__ for b in self.backends},
+            **({"unmeasured": dict(self.unmeasured)} if self.unmeasured else {}),
         }
 
     def co2_kg(self, energy_kwh: float | None) -> float | None:
