@@ -61,3 +61,11 @@ def lm_reports() -> Reports:
 
     return Reports(card=lm_card.render_card, datasheet=lm_card.render_datasheet,
                    section=lm_html.render_section)
+
+
+def trainer_reports() -> Reports:
+    """The reports of a run recorded from a user's Hugging Face Trainer."""
+    from greennlp.report import trainer_card
+
+    return Reports(card=trainer_card.render_card, datasheet=trainer_card.render_datasheet,
+                   section=trainer_card.render_section)

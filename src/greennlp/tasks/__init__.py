@@ -48,6 +48,7 @@ class Task(Protocol):
 TASKS: dict[str, str] = {  # task name -> its module
     "classification": "greennlp.tasks.classification",
     "lm": "greennlp.tasks.lm",
+    "trainer": "greennlp.tasks.trainer",  # recorded from a user's Trainer, not run here
 }
 
 
