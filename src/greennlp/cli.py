@@ -283,6 +283,30 @@ def estimate(config: Optional[str] = typer.Argument(None, help="A greennlp confi
     console.print(table)
 
 
+# -- export: `greennlp export RUN_ID --to mlflow` ---------------------------------------------
+@app.command()
+@user_errors
+def export(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
+           to: str = typer.Option(..., "--to", help="Where to: mlflow."),
+           uri: Optional[str] = typer.Option(None, "--uri", help="MLflow tracking URI (default: "
+                                             "MLFLOW_TRACKING_URI, else MLflow's default)."),
+           experiment: str = typer.Option("greennlp", "--experiment", help="MLflow experiment."),
+           output_dir: str = typer.Option("runs", "--output-dir")) -> None:
+    """Log a run (parameters, scores with intervals, per-stage cost, reports) to MLflow."""
+    from greennlp import tasks
+    from greennlp.integrations import mlflow as to_mlflow
+    from greennlp.run import find_record
+
+    if to != "mlflow":
+        raise UserError(f"Unknown export target '{to}'; use --to mlflow.")
+    record = find_record(run_id, output_dir)
+    if not (record.path.parent / "report.html").exists() and record.stages:
+        tasks.write_reports(record)
+    mlflow_run = to_mlflow.export(record, uri, experiment)
+    console.print(f"run {record.run_id} -> MLflow run {mlflow_run} ({uri or 'default store'}, "
+                  f"experiment {experiment})", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

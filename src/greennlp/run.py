@@ -51,6 +51,7 @@ class Run:
     log: Log = print
     splits: Any = None
     models: dict[str, Any] = field(default_factory=dict)
+    listeners: list[Callable[[RunRecord], None]] = field(default_factory=list)  # after each save
     _pending: list[list[str]] = field(default_factory=list, repr=False)
 
     @property
@@ -61,6 +62,8 @@ class Run:
         """Save record.json and update the registry row."""
         self.record.save()
         store.upsert(self.cfg.output_dir, self.record)
+        for listen in self.listeners:
+            listen(self.record)
 
     def note(self, text: str) -> None:
         """Say something once, in the log and in the record's notes."""

@@ -25,7 +25,7 @@ from greennlp.config.rules import (from_dict, parse_override, profiles, read_sou
                                    set_dotted, to_dict)
 from greennlp.config.search import SearchConfig, SeedsConfig
 from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
-                                      TfidfConfig, TrainConfig, TransformerConfig)
+                                      TfidfConfig, TrackConfig, TrainConfig, TransformerConfig)
 
 __all__ = ["CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
            "PretrainedConfig", "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig",
@@ -55,6 +55,7 @@ class RunConfig:
     lm: LmConfig = rule(LmConfig(), doc="language modelling (task: lm)")
     compress: CompressConfig = rule(CompressConfig(),
                                     doc="compression and the audit of what it forgot")
+    track: TrackConfig = rule(TrackConfig(), doc="experiment trackers (MLflow) written as it runs")
 
 
 def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()

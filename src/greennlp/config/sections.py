@@ -133,3 +133,12 @@ class MeasureConfig:
     price_per_hour_usd: float = rule(0.10, low=0.0, doc="price of this hardware per hour")
     price_source: str = "assumed: on-demand 2-vCPU cloud instance, about $0.10/h"
     cpu_watts_per_thread: float | None = rule(None, low=0.1, doc="override the TDP table")
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Experiment trackers a run is also written to while it runs."""
+
+    mlflow_uri: str | None = rule(None, doc="an MLflow tracking URI (http://..., sqlite:///..., "
+                                            "file:...): the run is logged there as it runs")
+    mlflow_experiment: str = rule("greennlp", doc="the MLflow experiment's name")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from greennlp.data.split import (SPLIT_NAMES, Splits, _fold_of, _random, check_class_sizes)
+from greennlp.data.split import SPLIT_NAMES, Splits, _fold_of, _random, check_class_sizes
 from greennlp.errors import UserError
 
 # Values of a split column, and the split each names (case and spaces ignored).

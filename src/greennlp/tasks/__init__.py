@@ -113,9 +113,23 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
 
 
 def execute(run: Run) -> RunRecord:
-    """Every stage of the run's task; the run is marked completed or failed."""
+    """Every stage of the run's task; the run is marked completed or failed. With
+    ``track.mlflow_uri`` the run is logged to MLflow as it runs (connecting is the first
+    step, so an unreachable store fails the run at once)."""
     t = task(run.cfg.task)
-    return run.execute(list(t.stages()), t.reports().write)
+    steps = list(t.stages())
+    live = None
+    if run.cfg.track.mlflow_uri:
+        from greennlp.integrations.mlflow import LiveLogger
+
+        live = LiveLogger(run.cfg.track.mlflow_uri, run.cfg.track.mlflow_experiment)
+        steps.insert(0, live.connect)
+    try:
+        return run.execute(steps, t.reports().write)
+    finally:
+        if live is not None:
+            live.finish(run.record)
+            run.record.save()  # the notes of what was (not) logged
 
 
 def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] = (),
