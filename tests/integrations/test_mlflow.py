@@ -22,11 +22,14 @@ def _args(tmp_path, csv_path, *extra):
             f"output_dir={tmp_path / 'runs'}", *extra]
 
 
-def _store(tmp_path, name, experiment="greennlp"):
-    """A SQLite tracking store whose experiment keeps its artifacts in tmp_path."""
-    uri = f"sqlite:///{tmp_path / name}"
-    MlflowClient(tracking_uri=uri).create_experiment(
-        experiment, artifact_location=(tmp_path / f"{name}-artifacts").as_uri())
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory):
+    """One SQLite tracking store for the module (creating its tables takes ~9 s here)."""
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    for experiment in ("greennlp", "live"):  # artifacts in tmp, not in the working folder
+        client.create_experiment(experiment, artifact_location=(folder / experiment).as_uri())
     return uri
 
 
@@ -59,11 +62,11 @@ def _check_footprint(client, mlrun, record):
     assert mlrun.info.status == "FINISHED"
 
 
-def test_export_logs_a_run_with_its_footprint_and_reports(tmp_path, csv_path):
+def test_export_logs_a_run_with_its_footprint_and_reports(tmp_path, csv_path, sqlite_store):
     result = runner.invoke(app, _args(tmp_path, csv_path))
     assert result.exit_code == 0, result.output
     run_id = store.list_runs(tmp_path / "runs")[0]["run_id"]
-    uri = _store(tmp_path, "mlflow.db")
+    uri = sqlite_store
     result = runner.invoke(app, ["export", run_id, "--to", "mlflow", "--uri", uri,
                                  "--output-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
@@ -71,8 +74,8 @@ def test_export_logs_a_run_with_its_footprint_and_reports(tmp_path, csv_path):
     _check_footprint(client, mlrun, find_record(run_id, str(tmp_path / "runs")))
 
 
-def test_a_run_is_logged_as_it_runs(tmp_path, csv_path):
-    uri = _store(tmp_path, "live.db", "live")
+def test_a_run_is_logged_as_it_runs(tmp_path, csv_path, sqlite_store):
+    uri = sqlite_store
     result = runner.invoke(app, _args(tmp_path, csv_path, f"track.mlflow_uri={uri}",
                                       "track.mlflow_experiment=live"))
     assert result.exit_code == 0, result.output
