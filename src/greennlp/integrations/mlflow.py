@@ -102,11 +102,23 @@ def _client(uri: str | None):
     # A dead server fails fast instead of retrying for minutes (unless the user set these).
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    return MlflowClient(tracking_uri=uri or mlflow.get_tracking_uri())
+    try:
+        return MlflowClient(tracking_uri=uri or mlflow.get_tracking_uri())
+    except Exception as exc:  # an unsupported scheme, a malformed URI
+        raise _unreachable(uri, exc) from None
+
+
+_CAUSES = ("Connection refused", "Failed to resolve", "Name or service not known", "timed out",
+           "No route to host", "Permission denied", "unable to open database file",
+           "unsupported URI")
 
 
 def _unreachable(uri: str | None, exc: Exception) -> UserError:
-    first = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+    text = str(exc)
+    first = next((c for c in _CAUSES if c.lower() in text.lower()), None)
+    if first is None:
+        first = (text.strip().splitlines() or [type(exc).__name__])[0]
+        first = first if len(first) <= 120 else first[:117] + "..."
     return UserError(f"The MLflow tracking store {uri or '(default)'} cannot be reached ({first}); "
                      f"start the server or fix the URI (track.mlflow_uri or --uri).")
 
