@@ -7,7 +7,8 @@ What is logged, read from the run record:
 * metrics: each model's dev and test scores with their interval bounds
   (``test.accuracy``, ``test.accuracy.low``, ``test.accuracy.high``, prefixed by the
   model); each stage's ``duration_s``, ``cpu_time_s``, ``energy_kwh``, ``co2_kg`` and
-  ``cost_usd`` (``stage.train:transformer.energy_kwh``); the run's totals;
+  ``cost_usd`` (``stage.train:transformer.energy_kwh``) and its own numeric metrics
+  (``stage.evaluate:epoch1.metric.eval_loss``); the run's totals;
 * tags: the greennlp run id, task, status, and each stage's energy method;
 * artifacts: report.html, MODEL_CARD.md, DATASHEET.md, CHECKLIST.md and record.json.
 
@@ -55,9 +56,13 @@ def params(record: RunRecord) -> dict[str, str]:
 
 
 def stage_metrics(stage: StageResult) -> dict[str, float]:
-    """A stage's time, energy, CO2e and money (what is unknown is left out)."""
-    return {key(f"stage.{stage.name}.{k}"): float(getattr(stage, k)) for k in STAGE_COSTS
-            if getattr(stage, k) is not None}
+    """A stage's time, energy, CO2e and money (what is unknown is left out), and its own
+    numeric metrics as ``stage.<name>.metric.<metric>`` (e.g. a Trainer's ``eval_loss``)."""
+    out = {key(f"stage.{stage.name}.{k}"): float(getattr(stage, k)) for k in STAGE_COSTS
+           if getattr(stage, k) is not None}
+    out.update({key(f"stage.{stage.name}.metric.{k}"): float(v) for k, v in stage.metrics.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    return out
 
 
 def model_metrics(record: RunRecord) -> dict[str, float]:
