@@ -117,3 +117,10 @@ def test_a_published_test_split_without_labels_is_replaced_and_said(tmp_path):
     splits, summary = prepare(DataConfig(source=f"hf:{folder}"), seed=0)
     assert sorted(summary["split"]["made"]) == ["dev", "test"]
     assert "test split has no labels" in summary["origin"]
+
+
+def test_a_given_split_empty_after_cleaning_is_one_sentence(files):
+    folder, frame = files
+    frame.iloc[180:].assign(text="   ").to_csv(folder / "test.csv", index=False)
+    with pytest.raises(UserError, match="given test split .* has no rows left after cleaning"):
+        prepare(DataConfig(source=str(folder / "train.csv"), test_source=str(folder / "test.csv")), 0)

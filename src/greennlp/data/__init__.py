@@ -12,6 +12,7 @@ from greennlp.data.given import complete_splits
 from greennlp.data.sources import RawData, load_raw
 from greennlp.data.split import Splits, make_splits, subsample
 from greennlp.data.stats import describe
+from greennlp.errors import UserError
 
 
 def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
@@ -34,6 +35,9 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
         for name, part in raw.given.items():
             part, given_cleaning[name] = clean(part, drop_duplicates=cfg.drop_duplicates,
                                                drop_conflicts=cfg.drop_conflicts)
+            if len(part) == 0:
+                raise UserError(f"The given {name} split ({raw.meta['given_from'][name]}) has no "
+                                f"rows left after cleaning; give it non-empty texts.")
             given[name] = subsample(part, cfg.max_examples, seed)
         splits = complete_splits(frame, given, raw.meta["given_from"], cfg, seed)
     else:

@@ -16,7 +16,8 @@ evaluate (``control.should_evaluate`` after a step or an epoch, which is all tha
 before the evaluation besides logging) and ends at ``on_evaluate``; an evaluation in the
 middle of an epoch ends the epoch's stage, and the epoch goes on as ``train:epochN:partM``,
 so no second is counted twice. A ``Trainer.evaluate()`` called outside ``train()`` is not
-measured.
+measured. If ``train()`` raises, the Trainer calls no more callbacks: the record keeps the
+stages finished so far and stays ``running``.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class GreenNLPCallback(TrainerCallback):
 
     # -- Trainer events -------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
+        self._epoch, self._part, self._in_epoch = 0, 0, False  # a second train(): a new run
         self._footprint = Footprint.from_config(self.measure)
         config = {"task": TASK, "seed": args.seed, "measure": to_dict(self.measure),
                   "trainer_args": {k: _plain(getattr(args, k, None)) for k in ARGS_RECORDED}}

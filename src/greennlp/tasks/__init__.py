@@ -103,6 +103,9 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     if record.status == "completed":
         raise UserError(f"Run {record.run_id} already completed; start a new one with "
                         f"`greennlp run`.")
+    if record.config.get("task") == "trainer":
+        raise UserError(f"Run {record.run_id} was recorded from a Trainer script by "
+                        f"GreenNLPCallback; run the script again to record a new run.")
     run = reopen(record, log)
     follower = task(run.cfg.task).join(run.cfg, run.record)
     if follower is not None:
