@@ -124,3 +124,21 @@ def test_a_given_split_empty_after_cleaning_is_one_sentence(files):
     frame.iloc[180:].assign(text="   ").to_csv(folder / "test.csv", index=False)
     with pytest.raises(UserError, match="given test split .* has no rows left after cleaning"):
         prepare(DataConfig(source=str(folder / "train.csv"), test_source=str(folder / "test.csv")), 0)
+
+
+def test_a_hub_dataset_by_name_uses_its_published_splits(monkeypatch, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    frame = make_frame(240)
+    published = datasets.DatasetDict({
+        name: datasets.Dataset.from_pandas(part[["text", "label"]], preserve_index=False)
+        for name, part in (("train", frame.iloc[:180]), ("test", frame.iloc[180:]))})
+    calls = []
+
+    def load_dataset(name, config=None, **kwargs):
+        calls.append((name, config))
+        return published
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    splits, summary = prepare(DataConfig(source="hf:someone/reviews", hf_config="en"), seed=0)
+    assert calls == [("someone/reviews", "en")]
+    assert len(splits.test) == 60 and summary["split"]["made"] == ["dev"]
+    assert summary["origin"].startswith("Hugging Face dataset someone/reviews (en)")

@@ -76,6 +76,10 @@ def _splits(r: RunRecord) -> str:
     if "groups" in sp:
         text += (f"; groups {sp['groups']}, {sp.get('groups_shared_train_test')} shared "
                  f"between train and test")
+    given = [n for n in sp.get("given", {}) if n != "train"]
+    if given or sp.get("given"):
+        text += (f"; {' and '.join(given) or 'no split'} as the dataset gives, "
+                 f"{' and '.join(sp.get('made', [])) or 'nothing'} made by greennlp")
     return text + ". See DATASHEET.md."
 
 

@@ -100,8 +100,8 @@ def render(record: RunRecord) -> str:
         + conflicts, "",
         "## Splits",
         f"- Method: {sp.get('method')}, seed {sp.get('seed')}, dev fraction "
-        f"{sp.get('dev_fraction')}, test fraction {sp.get('test_fraction')}; sizes "
-        f"{sp.get('sizes')}.",
+        f"{sp.get('dev_fraction') or 'n/a (given)'}, test fraction "
+        f"{sp.get('test_fraction') or 'n/a (given)'}; sizes {sp.get('sizes')}.",
         *([group_line] if group_line else []),
         *given_lines,
         f"- Leakage check: dev texts also in train: {leak.get('dev_exact_in_train')} exact, "
