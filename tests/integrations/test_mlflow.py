@@ -108,3 +108,23 @@ def test_an_unreachable_store_is_one_sentence_exit_2_and_the_run_failed(tmp_path
     result = runner.invoke(app, ["export", run_id, "--to", "mlflow", "--uri", uri,
                                  "--output-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2 and "cannot be reached" in result.output
+
+
+def test_a_store_lost_during_a_run_stops_logging_not_the_run():
+    from greennlp.integrations.mlflow import LiveLogger
+    from greennlp.record import RunRecord
+
+    class Gone:
+        run_id = "r1"
+
+        def log_new_stages(self, record):
+            raise ConnectionError("Connection refused")
+
+    record = RunRecord(run_id="20260101-000000-abcd", run_dir="unused")
+    live = LiveLogger("http://127.0.0.1:1")
+    live.target = Gone()
+    listen = live._guard(live.target.log_new_stages, record)
+    listen(record)  # does not raise
+    listen(record)  # and stays quiet once stopped
+    assert live.stopped and len(record.notes) == 1
+    assert "greennlp export 20260101-000000-abcd --to mlflow" in record.notes[0]
