@@ -9,7 +9,9 @@ never exits early: it is the full model.
 
 The layer loop below re-implements ``BertModel.forward`` one layer at a time (no
 library exposes per-example exits); it calls the same embedding, mask and layer
-modules, and a test checks that it equals the full forward.
+modules, and a test checks that it equals the full forward. It therefore handles
+BERT-architecture encoders (greennlp's own, MiniLM, any ``bert`` model); other
+architectures are refused with a :class:`~greennlp.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
+from greennlp.errors import UserError
 from greennlp.models.accounting import count_parameters, encoder_forward_flops
 from greennlp.models.checkpoints import read_folder, write_folder
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
@@ -51,6 +54,11 @@ class EarlyExitNet(nn.Module):
 
     def __init__(self, base: nn.Module, exit_layers: Sequence[int]) -> None:
         super().__init__()
+        kind = getattr(base.config, "model_type", "bert")
+        if kind != "bert":
+            raise UserError(f"Early exit handles BERT-architecture encoders only, and this model "
+                            f"is a {kind!r} model; remove early_exit from compress.methods or "
+                            f"set compress.early_exit.model to a BERT encoder.")
         depth = base.config.num_hidden_layers
         layers = sorted(set(int(x) for x in exit_layers))
         if any(not 1 <= x < depth for x in layers):

