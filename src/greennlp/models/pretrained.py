@@ -131,22 +131,37 @@ def pretrained_layers(name_or_path: str) -> int:
 
 def base_model_facts(name_or_path: str) -> dict[str, str | None]:
     """What a model card says about a base model: its Hub id (None for a local folder, whose
-    path is not published) and its license (from its own card's metadata, if it has one)."""
-    hub_id = MINILM_HUB_ID if not name_or_path else (
-        None if Path(name_or_path).expanduser().is_dir() else name_or_path)
-    try:
-        card = resolve(name_or_path) / "README.md"
-    except UserError:
-        card = None
-    license_ = None
-    if card is not None and card.exists():
-        from huggingface_hub import ModelCard
-
+    path is not published) and its license (from its own card's metadata where it is on
+    this machine; nothing is downloaded). Empty ``name_or_path``: the bundled MiniLM."""
+    path = Path(name_or_path).expanduser() if name_or_path else None
+    is_folder = path is not None and path.is_dir()
+    hub_id = MINILM_HUB_ID if not name_or_path else None if is_folder else name_or_path
+    if not name_or_path:
+        folder = minilm_dir()
+    elif is_folder:
+        folder = path
+    else:
         try:
-            license_ = ModelCard.load(card).data.to_dict().get("license")
-        except Exception:  # a README without parseable metadata: license unknown
-            license_ = None
-    return {"base_model": hub_id, "license": license_}
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILES,
+                                            local_files_only=True))
+        except Exception:  # not cached: the license is unknown here
+            folder = None
+    return {"base_model": hub_id, "license": _card_license(folder)}
+
+
+def _card_license(folder: Path | None) -> str | None:
+    card = folder / "README.md" if folder is not None else None
+    if card is None or not card.exists():
+        return None
+    from huggingface_hub import ModelCard
+
+    try:
+        value = ModelCard.load(card).data.to_dict().get("license")
+    except Exception:  # a README without parseable metadata: license unknown
+        return None
+    return str(value) if value else None
 
 
 def load_pretrained(name_or_path: str, labels: Sequence[str], max_length: int, seed: int = 0

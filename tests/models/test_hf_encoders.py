@@ -1,0 +1,138 @@
+"""Any Hugging Face encoder as the pretrained model: tiny random BERT, RoBERTa and DistilBERT
+built from configs in a temporary folder (nothing downloaded), their save_pretrained folders
+opened by transformers, and the errors for models that are not there."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from greennlp.errors import UserError
+from greennlp.models import load_model
+from greennlp.models.pretrained import base_model_facts, load_pretrained, pretrained_layers
+from tests.compress.conftest import tiny_splits
+from tests.models.tiny_hf import KINDS, make_tiny_encoder
+
+REAL_TEXT = ["A moving, witty film with a lovely story.", "Dull, tired and messy: a boring plot.",
+             "The director's best movie in years 2024!", "flat"]
+
+
+@pytest.fixture(scope="module")
+def encoders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hf")
+    return {kind: make_tiny_encoder(kind, root / kind) for kind in KINDS}
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return tiny_splits()
+
+
+def _pipeline_proba(folder, labels, texts):
+    from transformers import pipeline
+
+    pipe = pipeline("text-classification", model=str(folder), device="cpu")
+    out = pipe(texts, truncation=True, top_k=None)
+    return np.array([[next(d["score"] for d in row if d["label"] == lab) for lab in labels]
+                     for row in out])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_any_encoder_loads_saves_and_opens_in_transformers(kind, encoders, splits, tmp_path):
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    clf = load_pretrained(str(encoders[kind]), splits.labels, 32)
+    assert clf.family == "pretrained" and pretrained_layers(str(encoders[kind])) == 3
+    proba = clf.predict_proba(REAL_TEXT)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    folder = clf.save(tmp_path / "saved")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == kind
+    assert config["id2label"] == {str(i): lab for i, lab in enumerate(splits.labels)}
+    assert config["label2id"] == {lab: i for i, lab in enumerate(splits.labels)}
+    assert (folder / "model.safetensors").exists() and (folder / "tokenizer_config.json").exists()
+    # greennlp's loader and transformers' Auto classes and pipeline give the same predictions
+    np.testing.assert_allclose(load_model(folder).predict_proba(REAL_TEXT), proba, atol=1e-6)
+    assert AutoConfig.from_pretrained(folder).num_labels == len(splits.labels)
+    auto = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    batch = clf.collate(clf.encode(REAL_TEXT[:1]))
+    with torch.inference_mode():
+        np.testing.assert_allclose(torch.softmax(auto(**batch).logits, -1).numpy(), proba[:1],
+                                   atol=1e-5)
+    np.testing.assert_allclose(_pipeline_proba(folder, splits.labels, REAL_TEXT), proba,
+                               atol=1e-5)
+
+
+def test_a_hub_id_neither_cached_nor_reachable_is_one_sentence(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="neither a local folder nor in the Hugging Face cache"):
+        load_pretrained("greennlp-tests/no-such-model", ["a", "b"], 32)
+
+
+def test_a_folder_without_weights_or_config_is_one_sentence(encoders, tmp_path):
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    (empty / "config.json").write_text((encoders["bert"] / "config.json").read_text())
+    with pytest.raises(UserError, match="has no model weights"):
+        load_pretrained(str(empty), ["a", "b"], 32)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(UserError, match="has no config.json"):
+        load_pretrained(str(tmp_path / "nothing"), ["a", "b"], 32)
+    with pytest.raises(UserError, match="does not exist"):
+        load_pretrained(str(tmp_path / "missing" / "folder"), ["a", "b"], 32)
+
+
+def test_an_architecture_without_a_classification_head_is_one_sentence(tmp_path):
+    from transformers import ViTConfig, ViTModel
+
+    config = ViTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32, image_size=8, patch_size=4)
+    ViTModel(config).save_pretrained(tmp_path / "vit")
+    with pytest.raises(UserError, match="'vit' model, which has no sequence classification"):
+        load_pretrained(str(tmp_path / "vit"), ["a", "b"], 32)
+
+
+def test_base_model_facts_name_hub_ids_and_licenses_but_never_local_paths(encoders, tmp_path):
+    assert base_model_facts(str(encoders["bert"])) == {"base_model": None, "license": None}
+    from greennlp.models.pretrained import minilm_dir
+
+    if minilm_dir() is not None:
+        assert base_model_facts("") == {"base_model": "sentence-transformers/all-MiniLM-L6-v2",
+                                        "license": "apache-2.0"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_compressor_takes_any_encoder(kind, encoders, splits, tmp_path):
+    from greennlp.compress.base import Context
+    from greennlp.compress.distill import Distiller
+    from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
+    from greennlp.compress.pruning import prunable
+    from greennlp.compress.quantize import TorchDynamicInt8
+    from tests.compress.conftest import FAST
+
+    clf = load_pretrained(str(encoders[kind]), splits.labels, 32)
+    texts = splits.dev["text"].tolist()
+    proba = clf.predict_proba(texts)
+    assert len(prunable(clf.model)) == 3 * 6  # Q, K, V, output, two feed-forward per block
+    ctx = Context(splits=splits, seed=0, work_dir=tmp_path, log=lambda m: None)
+    for comp in (OnnxRuntimeInt8(), TorchDynamicInt8()):
+        variant = comp.compress(clf, ctx)
+        assert np.abs(variant.predict_proba(texts) - proba).max() < 0.01, comp.name
+        np.testing.assert_allclose(load_model(variant.save(tmp_path / comp.name))
+                                   .predict_proba(texts), variant.predict_proba(texts), atol=1e-6)
+    student = Distiller(2, FAST).compress(clf, ctx)
+    assert student.model.config.model_type == kind and student.model.config.num_hidden_layers == 2
+    assert student.parameter_counts()["total"] < clf.parameter_counts()["total"]
+
+
+def test_early_exit_refuses_an_architecture_it_cannot_handle(encoders, splits):
+    from greennlp.compress.early_exit import copy_with_exits
+
+    clf = load_pretrained(str(encoders["roberta"]), splits.labels, 32)
+    with pytest.raises(UserError, match="Early exit handles BERT-architecture encoders only"):
+        copy_with_exits(clf.model, [1])
+    bert = load_pretrained(str(encoders["bert"]), splits.labels, 32)
+    assert copy_with_exits(bert.model, [1]).depths == [1, 3]
