@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+from pathlib import Path
 from typing import Callable, Optional
 
 import typer
@@ -195,6 +196,24 @@ def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:
                   f"(95% paired bootstrap), p = {boot['p_value']:.4g}\n"
                   f"McNemar: b = {mc['b']} (only A right), c = {mc['c']} (only B right), "
                   f"p = {mc['p_value']:.4g} ({mc['method']})", highlight=False)
+
+
+@app.command()
+@user_errors
+def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default: the model "
+                                     "selected on dev); a unique prefix of the id is enough."),
+           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder) or onnx "
+                                   "(model.onnx + tokenizer, for plain ONNX Runtime)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
+                                              "exports/MODEL-FORMAT in the run's folder)."),
+           output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
+    """Export a run's transformer classifier for transformers.pipeline or ONNX Runtime."""
+    from greennlp.compress.export import export_model
+    from greennlp.run import find_record
+
+    run_id, _, model = ref.partition(":")
+    folder = export_model(find_record(run_id, output_dir), model or None, fmt, out)
+    console.print(f"{fmt} export -> {folder}", highlight=False)
 
 
 @app.command()
