@@ -129,6 +129,12 @@ def pretrained_layers(name_or_path: str) -> int:
                .num_hidden_layers)
 
 
+def pretrained_architecture(name_or_path: str) -> str:
+    """The ``model_type`` of the model ``name_or_path`` names (``bert``, ``roberta``, ...)."""
+    folder = resolve(name_or_path)
+    return str(json.loads((folder / "config.json").read_text()).get("model_type", "bert"))
+
+
 def base_model_facts(name_or_path: str) -> dict[str, str | None]:
     """What a model card says about a base model: its Hub id (None for a local folder, whose
     path is not published) and its license (from its own card's metadata where it is on

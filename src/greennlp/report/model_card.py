@@ -111,7 +111,9 @@ def render(record: RunRecord) -> str:
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev accuracy.",
         _search_line(record, best),
-        f"- Checkpoint: `{best.checkpoint}`.", "",
+        f"- Checkpoint: `{run_relative(record, best.checkpoint)}` in the run's folder "
+        f"(a transformers folder for transformer classifiers; `greennlp export` writes ONNX).",
+        "",
         "## Intended use",
         f"- Task: {data.get('task', 'text classification')} into: {labels}.",
         "- Intended for research and as a baseline for comparison; not for decisions about "
@@ -190,14 +192,27 @@ def selection_cost_lines(record: RunRecord, best: ModelResult) -> list[str]:
 def provenance_lines(record: RunRecord, best: ModelResult) -> list[str]:
     """Where the data and the base model come from, and what that means for the license."""
     lic, base = card_license(record, best), base_model(record, best)
+    origin = str(record.data.get("origin", "unknown"))
+    if origin.startswith("file "):  # a local path is not published
+        origin = "a user-provided file"
     lines = ["## License and provenance",
-             f"- Training data: {record.data.get('origin', 'unknown')}; license: "
+             f"- Training data: {origin}; license: "
              f"{record.data.get('license', 'unknown')}."]
     if base["family_is_pretrained"]:
         lines.append(f"- Base model: {base['base_model'] or 'a local folder (not on the Hub)'}; "
                      f"license: {lic['base_model'] or 'unknown'}.")
     lines.append(f"- License in the metadata: {lic['license']} ({lic['why']}).")
     return lines + [""]
+
+
+def run_relative(record: RunRecord, path: str) -> str:
+    """``path`` inside the run's folder, without the machine's part."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(record.run_dir))
+    except ValueError:
+        return Path(path).name
 
 
 def with_front_matter(header: dict, body: list[str]) -> str:

@@ -73,6 +73,16 @@ def _check_compress(cfg: RunConfig) -> None:
     if "early_exit" not in c.methods:
         return
     source = c.early_exit.model
+    encoder = c.reference if source == STUDENT else source
+    if encoder == "pretrained" and "pretrained" in cfg.models:
+        from greennlp.models.pretrained import pretrained_architecture
+
+        kind = pretrained_architecture(cfg.pretrained.name_or_path)
+        if kind != "bert":
+            raise UserError(f"Early exit handles BERT-architecture encoders only, and "
+                            f"pretrained.name_or_path is a {kind!r} model; remove early_exit "
+                            f"from compress.methods or set compress.early_exit.model to a "
+                            f"BERT encoder.")
     depth = c.distill.layers if source == STUDENT else _fewest_layers(cfg, source)
     if depth is None:  # a family that does not say how deep it is: checked when it is built
         return
