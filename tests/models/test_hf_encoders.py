@@ -136,3 +136,14 @@ def test_early_exit_refuses_an_architecture_it_cannot_handle(encoders, splits):
         copy_with_exits(clf.model, [1])
     bert = load_pretrained(str(encoders["bert"]), splits.labels, 32)
     assert copy_with_exits(bert.model, [1]).depths == [1, 3]
+
+
+def test_the_bundled_minilm_saved_by_greennlp_opens_in_the_pipeline(tmp_path):
+    from greennlp.models.pretrained import load_minilm, minilm_dir
+
+    if minilm_dir() is None:
+        pytest.skip("pretrained extra not installed")
+    clf = load_minilm(["neg", "pos"], max_length=32)
+    folder = clf.save(tmp_path / "minilm")
+    np.testing.assert_allclose(_pipeline_proba(folder, clf.labels, REAL_TEXT),
+                               clf.predict_proba(REAL_TEXT), atol=1e-5)
