@@ -23,9 +23,9 @@ ACC = {"value": 0.9, "low": 0.8, "high": 1.0}
 @pytest.fixture
 def run_dir(tmp_path, trained, splits):
     """A recorded run with the tiny trained encoder, its torch int8 variant and a TF-IDF."""
+    from greennlp.config import TfidfConfig
     from greennlp.models.int8 import TorchInt8Classifier, quantize_linear_int8
     from greennlp.models.tfidf import TfidfLogReg
-    from greennlp.config import TfidfConfig
 
     root = tmp_path / "runs" / "20260101-000000-abcd"
     rec = RunRecord(run_id=root.name, run_dir=str(root), command="greennlp run", status="completed")

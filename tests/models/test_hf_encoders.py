@@ -12,7 +12,11 @@ import torch
 
 from greennlp.errors import UserError
 from greennlp.models import load_model
-from greennlp.models.pretrained import base_model_facts, load_pretrained, pretrained_layers
+from greennlp.models.pretrained import (
+    base_model_facts,
+    load_pretrained,
+    pretrained_layers,
+)
 from tests.compress.conftest import tiny_splits
 from tests.models.tiny_hf import KINDS, make_tiny_encoder
 

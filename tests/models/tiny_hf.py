@@ -29,7 +29,14 @@ def _wordpiece():
 
 def _byte_bpe():
     """A byte-level BPE tokenizer with RoBERTa's special tokens and template."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
 
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -48,8 +55,13 @@ def make_tiny_encoder(kind: str, folder: Path, layers: int = 3, seed: int = 0) -
     """A random ``kind`` encoder (H=16, ``layers`` layers, no classification head) and its
     tokenizer, written to ``folder`` with ``save_pretrained``."""
     import torch
-    from transformers import (AutoModel, BertConfig, DistilBertConfig, PreTrainedTokenizerFast,
-                              RobertaConfig)
+    from transformers import (
+        AutoModel,
+        BertConfig,
+        DistilBertConfig,
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+    )
 
     tok, specials = _byte_bpe() if kind == "roberta" else _wordpiece()
     vocab = tok.get_vocab_size()

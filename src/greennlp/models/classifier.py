@@ -23,7 +23,12 @@ from tokenizers import Tokenizer
 
 from greennlp.models.accounting import count_parameters, mean_encoder_flops
 from greennlp.models.checkpoints import META_NAME, load_weights
-from greennlp.models.hf_format import build_classifier, config_from_dict, pad_id, save_hf_folder
+from greennlp.models.hf_format import (
+    build_classifier,
+    config_from_dict,
+    pad_id,
+    save_hf_folder,
+)
 
 
 class EncoderClassifier:

@@ -105,19 +105,25 @@ def _from_hub(repo_id: str) -> Path:
     """The cached snapshot of ``repo_id``, downloaded first when that is allowed."""
     from huggingface_hub import snapshot_download
 
+    # huggingface_hub's errors (not cached, offline, unreachable, unknown, gated) are OSErrors;
+    # a malformed id is a ValueError. Every one means "not here": the sentence below says
+    # what to do.
     try:
         return Path(snapshot_download(repo_id, allow_patterns=MODEL_FILES, local_files_only=True))
-    except Exception:  # not (fully) cached: any failure means "not here"
-        pass
-    if not _offline():
-        try:
-            return Path(snapshot_download(repo_id, allow_patterns=MODEL_FILES))
-        except Exception:  # unreachable, unknown or gated: the sentence below says what to do
-            pass
-    raise UserError(f"Pretrained model {repo_id!r} ({SETTING}) is neither a local folder nor "
-                    f"in the Hugging Face cache, and the Hub "
-                    f"{'is off (HF_HUB_OFFLINE)' if _offline() else 'could not be reached'}; "
-                    f"download it once with `hf download {repo_id}` or name a local folder.")
+    except (OSError, ValueError):
+        if _offline():
+            raise UserError(_not_here(repo_id)) from None
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=MODEL_FILES))
+    except (OSError, ValueError):
+        raise UserError(_not_here(repo_id)) from None
+
+
+def _not_here(repo_id: str) -> str:
+    return (f"Pretrained model {repo_id!r} ({SETTING}) is neither a local folder nor in the "
+            f"Hugging Face cache, and the Hub "
+            f"{'is off (HF_HUB_OFFLINE)' if _offline() else 'could not be reached'}; download "
+            f"it once with `hf download {repo_id}` or name a local folder.")
 
 
 def pretrained_layers(name_or_path: str) -> int:
@@ -152,7 +158,7 @@ def base_model_facts(name_or_path: str) -> dict[str, str | None]:
 
             folder = Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILES,
                                             local_files_only=True))
-        except Exception:  # not cached: the license is unknown here
+        except (OSError, ValueError):  # not cached: the license is unknown here
             folder = None
     return {"base_model": hub_id, "license": _card_license(folder)}
 
@@ -165,7 +171,7 @@ def _card_license(folder: Path | None) -> str | None:
 
     try:
         value = ModelCard.load(card).data.to_dict().get("license")
-    except Exception:  # a README without parseable metadata: license unknown
+    except (OSError, ValueError, TypeError):  # no parseable metadata: license unknown
         return None
     return str(value) if value else None
 
@@ -214,7 +220,7 @@ def _tokenizer(folder: Path, name: str):
 
     try:
         backend = getattr(AutoTokenizer.from_pretrained(folder), "backend_tokenizer", None)
-    except Exception:
+    except (OSError, ValueError, TypeError, ImportError):  # no tokenizer files it can read
         backend = None
     if backend is None:
         raise UserError(f"Pretrained model {name!r} has no fast tokenizer (tokenizer.json) "

@@ -12,8 +12,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
 from greennlp.errors import UserError
+from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
 from greennlp.models.checkpoints import META_NAME
 
 SKOPS_FILE, JOBLIB_FILE = "model.skops", "model.joblib"
