@@ -151,3 +151,18 @@ def test_the_bundled_minilm_saved_by_greennlp_opens_in_the_pipeline(tmp_path):
     folder = clf.save(tmp_path / "minilm")
     np.testing.assert_allclose(_pipeline_proba(folder, clf.labels, REAL_TEXT),
                                clf.predict_proba(REAL_TEXT), atol=1e-5)
+
+
+def test_a_transformers_classifier_folder_greennlp_did_not_write_loads(encoders, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tmp_path / "theirs"
+    model = AutoModelForSequenceClassification.from_pretrained(
+        encoders["roberta"], num_labels=2, id2label={0: "bad", 1: "good"},
+        label2id={"bad": 0, "good": 1}).eval()
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(encoders["roberta"]).save_pretrained(folder)
+    clf = load_model(folder)
+    assert clf.labels == ["bad", "good"] and clf.family == "pretrained"
+    np.testing.assert_allclose(clf.predict_proba(REAL_TEXT),
+                               _pipeline_proba(folder, clf.labels, REAL_TEXT), atol=1e-5)

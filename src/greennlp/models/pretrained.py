@@ -209,6 +209,25 @@ def load_encoder(folder: Path, labels: Sequence[str], max_length: int, seed: int
     return EncoderClassifier(model, _tokenizer(folder, name), labels, max_length, family=family)
 
 
+def open_classifier(folder: Path, max_length: int = 512) -> EncoderClassifier:
+    """A ``transformers`` sequence classifier folder that greennlp did not write (no
+    ``greennlp_model.json``), as it is: its head, its labels (``id2label``), family
+    ``pretrained``. ``max_length`` is capped by the model's position embeddings."""
+    from transformers import AutoModelForSequenceClassification
+
+    from greennlp.models.classifier import EncoderClassifier
+    from greennlp.models.hf_format import quiet
+
+    folder = Path(folder)
+    with quiet():
+        model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    labels = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
+    positions = getattr(model.config, "max_position_embeddings", max_length)
+    length = min(max_length, positions - 2 if model.config.model_type == "roberta" else positions)
+    return EncoderClassifier(model, _tokenizer(folder, str(folder)), labels, length,
+                             family="pretrained")
+
+
 def _tokenizer(folder: Path, name: str):
     """The model's fast (``tokenizers``) tokenizer: its tokenizer.json, else what
     ``AutoTokenizer`` builds from its vocabulary files."""
