@@ -19,9 +19,9 @@ SEARCH = ("search.families={pretrained: {trials: 2, max_epochs: 1, space: "
           "{lr: {dist: loguniform, low: 0.0003, high: 0.003}, seed: {dist: int, low: 0, high: 99}}}}")
 
 
-def _overrides(csv_path, tmp_path, encoder, *extra):
+def _overrides(csv_path, tmp_path, encoder, *extra, models="[tfidf_logreg,pretrained]"):
     return [f"data.source={csv_path}", "data.group_column=movie",
-            f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES, "models=[tfidf_logreg,pretrained]",
+            f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES, f"models={models}",
             f"pretrained.name_or_path={encoder}", "pretrained.max_length=32",
             "pretrained.train.epochs=1", "pretrained.train.lr=0.001",
             "pretrained.train.batch_size=16", *extra]
@@ -32,9 +32,9 @@ def test_a_local_encoder_goes_through_search_seeds_and_compression(csv_path, tmp
     cfg = load_config(None, _overrides(
         csv_path, tmp_path, encoder, "search.enabled=true", SEARCH, "seeds.models=[pretrained]",
         "seeds.count=2", "compress.methods=[quantize,distill,early_exit]",
-        "compress.reference=pretrained", "compress.distill.layers=2",
+        "compress.reference=pretrained", "compress.distill.layers=2", "compress.energy_seconds=0",
         "compress.distill.train.epochs=1", "compress.early_exit.model=pretrained",
-        "compress.early_exit.train.max_steps=5"))
+        "compress.early_exit.train.max_steps=5", models="[pretrained]"))
     run = tasks.start(cfg, log=lambda m: None)
     record = tasks.execute(run)
     assert record.status == "completed", record.error
