@@ -166,3 +166,24 @@ def test_a_transformers_classifier_folder_greennlp_did_not_write_loads(encoders,
     assert clf.labels == ["bad", "good"] and clf.family == "pretrained"
     np.testing.assert_allclose(clf.predict_proba(REAL_TEXT),
                                _pipeline_proba(folder, clf.labels, REAL_TEXT), atol=1e-5)
+
+
+def test_a_hub_id_loads_from_the_hugging_face_cache_when_offline(encoders, tmp_path, monkeypatch):
+    """The cache layout huggingface_hub writes (refs/main -> snapshots/<commit>/...), made
+    here from the tiny BERT: the id loads with the Hub off, and the card names the id."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    repo = tmp_path / "hub" / "models--greennlp-tests--tiny-bert"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(encoders["bert"], repo / "snapshots" / commit)
+    (repo / "snapshots" / commit / "README.md").write_text("---\nlicense: mit\n---\n")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    clf = load_pretrained("greennlp-tests/tiny-bert", ["neg", "pos"], 32)
+    assert clf.model.config.model_type == "bert" and pretrained_layers("greennlp-tests/tiny-bert") == 3
+    assert base_model_facts("greennlp-tests/tiny-bert") == {"base_model": "greennlp-tests/tiny-bert",
+                                                            "license": "mit"}
