@@ -13,7 +13,7 @@ from greennlp import store, tasks
 from greennlp.cli import app
 from greennlp.tasks import load_config
 from tests.conftest import TINY_OVERRIDES
-from tests.models.tiny_hf import make_tiny_encoder
+from tests.models.tiny_hf import OTHER, make_tiny_encoder
 
 SEARCH = ("search.families={pretrained: {trials: 2, max_epochs: 1, space: "
           "{lr: {dist: loguniform, low: 0.0003, high: 0.003}, seed: {dist: int, low: 0, high: 99}}}}")
@@ -53,11 +53,11 @@ def test_a_local_encoder_goes_through_search_seeds_and_compression(csv_path, tmp
 
 
 def test_early_exit_on_an_architecture_it_cannot_handle_fails_before_training(csv_path, tmp_path):
-    encoder = make_tiny_encoder("roberta", tmp_path / "tiny-roberta")
+    encoder = make_tiny_encoder(OTHER, tmp_path / "tiny-electra")
     result = CliRunner().invoke(app, ["run", *_overrides(
         csv_path, tmp_path, encoder, "compress.methods=[early_exit]",
         "compress.early_exit.model=pretrained")])
-    assert result.exit_code == 2 and "Early exit handles BERT-architecture encoders only" \
+    assert result.exit_code == 2 and "Early exit handles bert, roberta, distilbert encoders" \
         in result.output and "Traceback" not in result.output
     assert store.list_runs(tmp_path / "runs")[0]["status"] == "failed"
 

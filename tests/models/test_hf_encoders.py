@@ -18,7 +18,7 @@ from greennlp.models.pretrained import (
     pretrained_layers,
 )
 from tests.compress.conftest import tiny_splits
-from tests.models.tiny_hf import KINDS, make_tiny_encoder
+from tests.models.tiny_hf import KINDS, OTHER, make_tiny_encoder
 
 REAL_TEXT = ["A moving, witty film with a lovely story.", "Dull, tired and messy: a boring plot.",
              "The director's best movie in years 2024!", "flat"]
@@ -132,14 +132,45 @@ def test_every_compressor_takes_any_encoder(kind, encoders, splits, tmp_path):
     assert student.parameter_counts()["total"] < clf.parameter_counts()["total"]
 
 
-def test_early_exit_refuses_an_architecture_it_cannot_handle(encoders, splits):
+@pytest.mark.parametrize("kind", KINDS)
+def test_early_exit_loop_equals_the_full_forward_of_any_encoder(kind, encoders, splits, tmp_path):
+    from greennlp.compress.early_exit import copy_with_exits
+    from greennlp.models.early_exit import EarlyExitClassifier
+
+    clf = load_pretrained(str(encoders[kind]), splits.labels, 32)
+    with torch.no_grad():  # a trained-looking head, so that the exits are not all alike
+        for p in clf.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    net = copy_with_exits(clf.model, [1, 2])
+    texts = splits.dev["text"].tolist()[:24] + REAL_TEXT
+    ee = EarlyExitClassifier(net, clf.__class__(net.base, clf.tokenizer, clf.labels, 32,
+                                                clf.family), 1.0)
+    full = clf.predict_proba(texts)
+    np.testing.assert_allclose(ee.predict_proba(texts), full, atol=1e-5)  # threshold 1: no exit
+    logits = ee.exit_logits(texts)  # one pass, every exit; the last is the model's own head
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(logits[-1]), -1).numpy(), full,
+                               atol=1e-5)
+    low = ee.with_threshold(0.0)  # everything leaves at the first exit, as its head says
+    np.testing.assert_allclose(low.predict_proba(texts),
+                               torch.softmax(torch.from_numpy(logits[0]), -1).numpy(), atol=1e-5)
+    assert set(low.last_depths_) == {1}
+    from greennlp.models.early_exit import simulate_exits
+
+    first = torch.softmax(torch.from_numpy(logits[0]), -1).numpy().max(1)
+    mid = ee.with_threshold(float(np.median(first)))  # about half leave at the first exit
+    proba, depth = simulate_exits(logits, net.temperatures.tolist(), net.depths, mid.threshold)
+    np.testing.assert_allclose(mid.predict_proba(texts), proba, atol=1e-5)
+    assert (mid.last_depths_ == depth).all() and len(set(depth)) > 1
+    again = load_model(low.save(tmp_path / "ee"))
+    np.testing.assert_allclose(again.predict_proba(texts), low.predict_proba(texts), atol=1e-6)
+
+
+def test_early_exit_refuses_an_architecture_it_cannot_handle(splits, tmp_path):
     from greennlp.compress.early_exit import copy_with_exits
 
-    clf = load_pretrained(str(encoders["roberta"]), splits.labels, 32)
-    with pytest.raises(UserError, match="Early exit handles BERT-architecture encoders only"):
+    clf = load_pretrained(str(make_tiny_encoder(OTHER, tmp_path / OTHER)), splits.labels, 32)
+    with pytest.raises(UserError, match="Early exit handles bert, roberta, distilbert encoders"):
         copy_with_exits(clf.model, [1])
-    bert = load_pretrained(str(encoders["bert"]), splits.labels, 32)
-    assert copy_with_exits(bert.model, [1]).depths == [1, 3]
 
 
 def test_the_bundled_minilm_saved_by_greennlp_opens_in_the_pipeline(tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from tests.conftest import FILLER, NEGATIVE, POSITIVE
 
-KINDS = ("bert", "roberta", "distilbert")
+KINDS = ("bert", "roberta", "distilbert")  # every compressor handles these
+OTHER = "electra"  # an encoder early exit does not handle
 WORDS = sorted(set(FILLER + POSITIVE + NEGATIVE))
 
 
@@ -59,6 +60,7 @@ def make_tiny_encoder(kind: str, folder: Path, layers: int = 3, seed: int = 0) -
         AutoModel,
         BertConfig,
         DistilBertConfig,
+        ElectraConfig,
         PreTrainedTokenizerFast,
         RobertaConfig,
     )
@@ -74,6 +76,10 @@ def make_tiny_encoder(kind: str, folder: Path, layers: int = 3, seed: int = 0) -
                                num_attention_heads=2, intermediate_size=32,
                                max_position_embeddings=66, pad_token_id=1, bos_token_id=0,
                                eos_token_id=2, type_vocab_size=1)
+    elif kind == "electra":
+        config = ElectraConfig(vocab_size=vocab, embedding_size=16, hidden_size=16,
+                               num_hidden_layers=layers, num_attention_heads=2,
+                               intermediate_size=32, max_position_embeddings=64, pad_token_id=0)
     else:
         config = DistilBertConfig(vocab_size=vocab, dim=16, n_layers=layers, n_heads=2,
                                   hidden_dim=32, max_position_embeddings=64, pad_token_id=0)

@@ -24,6 +24,8 @@ SPECIAL_TOKENS = {
     "cls_token": ("[CLS]", "<s>"), "sep_token": ("[SEP]", "</s>"),
     "mask_token": ("[MASK]", "<mask>"), "bos_token": ("<s>",), "eos_token": ("</s>",),
 }
+# The architectures whose layers the early-exit loop knows (greennlp.models.early_exit.parts).
+EARLY_EXIT_ARCHITECTURES = ("bert", "roberta", "distilbert")
 CONFIG_NOT_ARGUMENTS = ("transformers_version", "_attn_implementation")
 
 
