@@ -60,7 +60,6 @@ def _minilm_folder(model: str) -> Path:
 
 def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> EncoderClassifier:
     """MiniLM with a freshly initialised classification head for ``labels``."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     return load_encoder(_minilm_folder("minilm"), labels, max_length, seed, family="minilm")
 
 
