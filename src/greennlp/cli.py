@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+from pathlib import Path
 from typing import Callable, Optional
 
 import typer
@@ -199,6 +200,43 @@ def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:
 
 @app.command()
 @user_errors
+def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default: the model "
+                                     "selected on dev); a unique prefix of the id is enough."),
+           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder) or onnx "
+                                   "(model.onnx + tokenizer, for plain ONNX Runtime)."),
+           out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
+                                              "exports/MODEL-FORMAT in the run's folder)."),
+           to: Optional[str] = typer.Option(None, "--to", help="mlflow: log the whole run "
+                                            "(scores, per-stage cost, reports) instead."),
+           uri: Optional[str] = typer.Option(None, "--uri", help="MLflow tracking URI (default: "
+                                             "MLFLOW_TRACKING_URI, else MLflow's default)."),
+           experiment: str = typer.Option("greennlp", "--experiment", help="MLflow experiment."),
+           output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
+    """Export a run's classifier for transformers / ONNX Runtime, or the whole run to MLflow."""
+    from greennlp.run import find_record
+
+    run_id, _, model = ref.partition(":")
+    if to is None:
+        from greennlp.compress.export import export_model
+
+        folder = export_model(find_record(run_id, output_dir), model or None, fmt, out)
+        console.print(f"{fmt} export -> {folder}", highlight=False)
+        return
+    if to != "mlflow":
+        raise UserError(f"Unknown export target '{to}'; use --to mlflow (or --format hf|onnx).")
+    from greennlp import tasks
+    from greennlp.integrations import mlflow as to_mlflow
+
+    record = find_record(run_id, output_dir)
+    if not (record.path.parent / "report.html").exists() and record.stages:
+        tasks.write_reports(record)
+    mlflow_run = to_mlflow.export(record, uri, experiment)
+    console.print(f"run {record.run_id} -> MLflow run {mlflow_run} ({uri or 'default store'}, "
+                  f"experiment {experiment})", highlight=False)
+
+
+@app.command()
+@user_errors
 def config(config: Optional[str] = typer.Argument(None, help="Config file or profile."),
            overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides.")) -> None:
     """Print the fully resolved configuration (YAML) without running anything."""
@@ -284,29 +322,6 @@ def estimate(config: Optional[str] = typer.Argument(None, help="A greennlp confi
 
 
 # -- export: `greennlp export RUN_ID --to mlflow` ---------------------------------------------
-@app.command()
-@user_errors
-def export(run_id: str = typer.Argument(..., help="Run id (a unique prefix is enough)."),
-           to: str = typer.Option(..., "--to", help="Where to: mlflow."),
-           uri: Optional[str] = typer.Option(None, "--uri", help="MLflow tracking URI (default: "
-                                             "MLFLOW_TRACKING_URI, else MLflow's default)."),
-           experiment: str = typer.Option("greennlp", "--experiment", help="MLflow experiment."),
-           output_dir: str = typer.Option("runs", "--output-dir")) -> None:
-    """Log a run (parameters, scores with intervals, per-stage cost, reports) to MLflow."""
-    from greennlp import tasks
-    from greennlp.integrations import mlflow as to_mlflow
-    from greennlp.run import find_record
-
-    if to != "mlflow":
-        raise UserError(f"Unknown export target '{to}'; use --to mlflow.")
-    record = find_record(run_id, output_dir)
-    if not (record.path.parent / "report.html").exists() and record.stages:
-        tasks.write_reports(record)
-    mlflow_run = to_mlflow.export(record, uri, experiment)
-    console.print(f"run {record.run_id} -> MLflow run {mlflow_run} ({uri or 'default store'}, "
-                  f"experiment {experiment})", highlight=False)
-
-
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,4 +1,5 @@
-"""Knowledge distillation (Hinton et al. 2015) into a smaller BERT student.
+"""Knowledge distillation (Hinton et al. 2015) into a smaller student of the teacher's
+architecture (BERT, RoBERTa, DistilBERT, ...).
 
 The student has fewer layers and, optionally, a smaller hidden size. With the teacher's
 hidden size it starts from the teacher's embeddings, pooler, classifier and evenly
@@ -11,6 +12,7 @@ shrink with T) and the cross-entropy on the true labels:
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,7 +23,9 @@ from torch import nn
 
 from greennlp.compress.base import Context, label_indices
 from greennlp.compress.finetune import dev_accuracy_of, run_training
+from greennlp.errors import UserError
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
+from greennlp.models.hf_format import architecture, encoder_layers
 
 
 def teacher_layers(n_teacher: int, n_student: int) -> list[int]:
@@ -40,19 +44,23 @@ def teacher_layers(n_teacher: int, n_student: int) -> list[int]:
 def build_student(teacher: EncoderClassifier, layers: int, hidden_size: int | None = None,
                   seed: int = 0) -> EncoderClassifier:
     """A student with ``layers`` layers (and ``hidden_size``), sharing the teacher's tokenizer."""
-    cfg = teacher.model.config.to_dict()
-    same_width = hidden_size in (None, cfg["hidden_size"])
-    cfg["num_hidden_layers"] = layers
+    cfg = copy.deepcopy(teacher.model.config)  # attribute names shared by every architecture
+    same_width = hidden_size in (None, cfg.hidden_size)
+    cfg.num_hidden_layers = layers
     if not same_width:
-        heads = max(1, hidden_size // 64)
-        cfg.update(hidden_size=hidden_size, num_attention_heads=heads,
-                   intermediate_size=4 * hidden_size)
+        if architecture(teacher.model) != "bert":
+            raise UserError(f"Distillation to another hidden size builds BERT-shaped students "
+                            f"only, and the teacher ({teacher.family}) is a "
+                            f"{architecture(teacher.model)!r} model; unset "
+                            f"compress.distill.hidden_size to keep the teacher's width.")
+        cfg.update({"hidden_size": hidden_size, "num_attention_heads": max(1, hidden_size // 64),
+                    "intermediate_size": 4 * hidden_size})
     torch.manual_seed(seed)
-    model = build_from_hf_config(cfg)
+    model = build_from_hf_config(cfg.to_dict())
     if same_width:
         state = teacher.model.state_dict()
         picked = teacher_layers(teacher.model.config.num_hidden_layers, layers)
-        prefix = "bert.encoder.layer."
+        prefix = encoder_layers(teacher.model) + "."
         new = {k: v for k, v in state.items() if not k.startswith(prefix)}
         for s_idx, t_idx in enumerate(picked):
             for k, v in state.items():

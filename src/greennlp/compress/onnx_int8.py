@@ -111,7 +111,7 @@ class OnnxRuntimeInt8:
         final = path.rename(folder / MODEL_FILE)
         for left in ("export.onnx", "fused.onnx", "int8.onnx"):  # intermediates, 4 bytes/weight
             (folder / left).unlink(missing_ok=True)
-        meta = {"hf_config": cfg.to_dict(), "counts": model.parameter_counts(),
+        meta = {"hf_config": cfg.to_dict(), "counts": model.parameter_counts(), "pad_id": model.pad_id,
                 "source": self.describe()}
         return OnnxClassifier(final, model.tokenizer, model.labels, model.max_length,
                               model.family, meta)

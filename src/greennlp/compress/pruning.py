@@ -24,6 +24,7 @@ from torch.nn.utils import prune
 from greennlp.compress.base import Context, label_indices
 from greennlp.compress.finetune import dev_accuracy_of, run_training, steps_per_epoch
 from greennlp.models.classifier import EncoderClassifier
+from greennlp.models.hf_format import encoder_layers
 
 SCOPES = ("global", "per_layer")
 CRITERIA = ("magnitude", "random")
@@ -36,7 +37,10 @@ def prunable(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     Embeddings, the pooler and the classifier stay dense, as in most BERT pruning work:
     together they are a small share of the matmul FLOPs and very sensitive.
     """
-    encoder = model.bert.encoder if hasattr(model, "bert") else model
+    if not hasattr(model, "config"):  # a bare module (tests): every linear layer
+        return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    # The blocks' parent, so names read as in BERT's encoder: ``layer.0.attention...``.
+    encoder = model.get_submodule(encoder_layers(model).rsplit(".", 1)[0])
     return [(name, m) for name, m in encoder.named_modules() if isinstance(m, nn.Linear)]
 
 

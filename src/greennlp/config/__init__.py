@@ -25,10 +25,12 @@ from greennlp.config.rules import (from_dict, parse_override, profiles, read_sou
                                    set_dotted, to_dict)
 from greennlp.config.search import SearchConfig, SeedsConfig
 from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
-                                      TfidfConfig, TrackConfig, TrainConfig, TransformerConfig)
+                                      PretrainedEncoderConfig, TfidfConfig, TrackConfig,
+                                      TrainConfig, TransformerConfig)
 
 __all__ = ["CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
-           "PretrainedConfig", "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig",
+           "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig", "SearchConfig", "SeedsConfig",
+           "TfidfConfig", "TrackConfig",
            "TrainConfig", "TransformerConfig", "from_dict", "parse_config", "parse_override",
            "profiles", "replace", "rule", "section", "to_dict"]
 
@@ -48,6 +50,8 @@ class RunConfig:
     tfidf: TfidfConfig = rule(TfidfConfig())
     transformer: TransformerConfig = rule(TransformerConfig())
     minilm: PretrainedConfig = rule(PretrainedConfig())
+    pretrained: PretrainedEncoderConfig = rule(PretrainedEncoderConfig(),
+                                               doc="any Hugging Face encoder (family pretrained)")
     search: SearchConfig = rule(SearchConfig())
     seeds: SeedsConfig = rule(SeedsConfig())
     evaluate: EvaluateConfig = rule(EvaluateConfig())

@@ -114,6 +114,18 @@ class PretrainedConfig:
 
 
 @dataclass(frozen=True)
+class PretrainedEncoderConfig:
+    """Fine-tuning any Hugging Face encoder for sequence classification (family
+    ``pretrained``)."""
+
+    name_or_path: str = rule("", doc="a Hugging Face Hub id (from the local cache when "
+                                     "offline) or a folder written by save_pretrained; "
+                                     "empty: the bundled MiniLM")
+    max_length: int = rule(64, low=8, high=512)
+    train: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-5, patience=1))
+
+
+@dataclass(frozen=True)
 class EvaluateConfig:
     """Confidence intervals and efficiency measurement."""
 

@@ -55,14 +55,23 @@ def encoder_forward_flops(seq_len: int, *, hidden: int, layers: int, intermediat
     return layers * per_layer + head
 
 
+def encoder_shape(hf_config: Any) -> dict[str, int]:
+    """Width, depth and feed-forward size of a ``transformers`` encoder config, whatever
+    the architecture calls them (DistilBERT: ``dim``, ``n_layers``, ``hidden_dim``)."""
+    intermediate = getattr(hf_config, "intermediate_size", None) or hf_config.hidden_dim
+    return {"hidden": int(hf_config.hidden_size), "layers": int(hf_config.num_hidden_layers),
+            "intermediate": int(intermediate)}
+
+
 def mean_encoder_flops(lengths: Sequence[int], hf_config: Any, num_labels: int) -> float:
-    """Mean forward FLOPs per example over actual (unpadded) token lengths."""
+    """Mean forward FLOPs per example over actual (unpadded) token lengths.
+
+    BERT's pooler, RoBERTa's dense head layer and DistilBERT's pre-classifier are the same
+    ``H x H`` matmul on the first token, counted as the pooler."""
     lengths = np.asarray(lengths, dtype=np.int64)
     uniq, counts = np.unique(lengths, return_counts=True)
-    flops = [encoder_forward_flops(int(s), hidden=hf_config.hidden_size,
-                                   layers=hf_config.num_hidden_layers,
-                                   intermediate=hf_config.intermediate_size,
-                                   num_labels=num_labels) for s in uniq]
+    shape = encoder_shape(hf_config)
+    flops = [encoder_forward_flops(int(s), **shape, num_labels=num_labels) for s in uniq]
     return float(np.dot(flops, counts) / counts.sum())
 
 

@@ -1,10 +1,13 @@
-"""A BERT-style sequence classifier with its tokenizer, label names and checkpoint format.
+"""An encoder sequence classifier with its tokenizer, label names and checkpoint format.
 
-The same wrapper serves an encoder trained from scratch and the fine-tuned pretrained
-MiniLM: both are ``transformers`` BERT models, so they share batching, prediction,
-accounting and export. A checkpoint is a folder with ``model.safetensors``,
-``tokenizer.json`` and ``greennlp_model.json`` (the model config, label names and max
-length), which is all :meth:`EncoderClassifier.load` needs to rebuild the same model.
+The same wrapper serves an encoder trained from scratch, the fine-tuned MiniLM and any
+Hugging Face encoder (BERT, RoBERTa, DistilBERT, ...): all are ``transformers`` sequence
+classifiers, so they share batching, prediction, accounting and export. A checkpoint is
+a ``transformers`` folder written by ``save_pretrained`` (``config.json`` with the label
+names, ``model.safetensors``, tokenizer files; see :mod:`greennlp.models.hf_format`) plus
+``greennlp_model.json`` (family, labels, max length, config), so it opens both in
+``transformers.pipeline`` and in :meth:`EncoderClassifier.load`. Folders of greennlp 0.1
+(no ``config.json``) still load.
 """
 
 from __future__ import annotations
@@ -15,32 +18,37 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from tokenizers import Tokenizer
-from transformers import BertConfig, BertForSequenceClassification
 
 from greennlp.models.accounting import count_parameters, mean_encoder_flops
-from greennlp.models.checkpoints import META_NAME
+from greennlp.models.checkpoints import META_NAME, load_weights
+from greennlp.models.hf_format import (
+    build_classifier,
+    config_from_dict,
+    pad_id,
+    save_hf_folder,
+)
 
 
 class EncoderClassifier:
-    """Tokenizer + ``BertForSequenceClassification`` + label names.
+    """Tokenizer + a ``transformers`` sequence classifier + label names.
 
     Parameters
     ----------
     model
-        The torch model (``transformers`` BERT family).
+        The torch model (any ``AutoModelForSequenceClassification`` encoder).
     tokenizer
-        A ``tokenizers.Tokenizer`` that adds [CLS] ... [SEP].
+        A ``tokenizers.Tokenizer`` that adds the model's special tokens ([CLS] ... [SEP]).
     labels
         Class names, in the order of the model's output columns.
     max_length
         Longest input in tokens; longer texts are truncated.
     family
-        ``transformer`` (from scratch) or ``minilm`` (pretrained), for the record.
+        ``transformer`` (from scratch), ``minilm`` or ``pretrained``, for the record.
     """
 
-    def __init__(self, model: BertForSequenceClassification, tokenizer: Tokenizer,
+    def __init__(self, model: Any, tokenizer: Tokenizer,
                  labels: Sequence[str], max_length: int, family: str) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -49,7 +57,7 @@ class EncoderClassifier:
         self.family = family
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
-        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self.pad_id = pad_id(tokenizer, getattr(model, "config", None))
 
     @property
     def device(self) -> torch.device:
@@ -114,29 +122,27 @@ class EncoderClassifier:
                 "hf_config": self.model.config.to_dict()}
 
     def save(self, folder: Path) -> Path:
-        """Write weights (safetensors), tokenizer and config to ``folder``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous().cpu() for k, v in self.model.state_dict().items()}
-        save_file(state, str(folder / "model.safetensors"))
-        self.tokenizer.save(str(folder / "tokenizer.json"))
+        """Write a ``transformers`` folder (``save_pretrained``: config with label names,
+        safetensors, tokenizer files) and greennlp's metadata to ``folder``."""
+        folder = save_hf_folder(folder, self.model, self.tokenizer, self.labels, self.max_length)
         (folder / META_NAME).write_text(json.dumps(self.describe(), indent=2, default=str))
         return folder
 
     @classmethod
     def load(cls, folder: Path) -> "EncoderClassifier":
-        """Rebuild the exact model saved by :meth:`save`."""
+        """Rebuild the exact model saved by :meth:`save` (or by greennlp 0.1)."""
         folder = Path(folder)
         meta = json.loads((folder / META_NAME).read_text())
         model = build_from_hf_config(meta["hf_config"])
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        if (folder / "config.json").exists():  # written by save_pretrained: tied tensors once
+            load_weights(model, folder / "model.safetensors")
+        else:
+            model.load_state_dict(load_file(str(folder / "model.safetensors")))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         return cls(model.eval(), tokenizer, meta["labels"], meta["max_length"], meta["family"])
 
 
-def build_from_hf_config(hf_config: dict[str, Any], attn: str = "sdpa") -> BertForSequenceClassification:
-    """A randomly initialised BERT classifier from a config dict."""
-    config = BertConfig.from_dict({k: v for k, v in hf_config.items()
-                                   if k not in ("transformers_version", "_attn_implementation")})
-    config._attn_implementation = attn
-    return BertForSequenceClassification(config)
+def build_from_hf_config(hf_config: dict[str, Any], attn: str = "sdpa") -> Any:
+    """A randomly initialised sequence classifier (any encoder architecture) from a config
+    dict; greennlp 0.1 configs, which have no ``model_type``, are BERT."""
+    return build_classifier(config_from_dict(hf_config), attn)

@@ -7,9 +7,12 @@ calibrated confidence exceeds one threshold; the rest of the batch goes on witho
 (and without padding no longer needed), so batches above 1 gain too. Threshold 1.0
 never exits early: it is the full model.
 
-The layer loop below re-implements ``BertModel.forward`` one layer at a time (no
+The layer loop below re-implements the encoder's forward one layer at a time (no
 library exposes per-example exits); it calls the same embedding, mask and layer
-modules, and a test checks that it equals the full forward.
+modules, and a test checks that it equals the full forward. :func:`parts` says where
+those modules and the model's own head are in each architecture it knows (BERT, hence
+greennlp's own encoders and MiniLM; RoBERTa; DistilBERT); others are refused with a
+:class:`~greennlp.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -25,32 +28,69 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
-from greennlp.models.accounting import count_parameters, encoder_forward_flops
+from greennlp.errors import UserError
+from greennlp.models.accounting import count_parameters, encoder_forward_flops, encoder_shape
 from greennlp.models.checkpoints import read_folder, write_folder
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
+from greennlp.models.hf_format import EARLY_EXIT_ARCHITECTURES
 
 HEAD_LR_MULTIPLIER = 10.0
 
 
+def parts(base: nn.Module) -> SimpleNamespace:
+    """Where a sequence classifier keeps what the layer loop calls: ``encoder`` (embeddings
+    and config), ``layers``, ``top(hidden)`` (the model's own head on the last hidden
+    states), and the head's first linear layer, activation and output layer (``dense``,
+    ``act``, ``out``), which every exit copies.
+
+    Raises
+    ------
+    UserError
+        For an architecture other than BERT, RoBERTa and DistilBERT.
+    """
+    kind = getattr(base.config, "model_type", "bert")
+    if kind == "bert":
+        enc = base.bert
+        return SimpleNamespace(encoder=enc, layers=enc.encoder.layer, dense=enc.pooler.dense,
+                               act=nn.Tanh, out=base.classifier,
+                               top=lambda h: base.classifier(base.dropout(enc.pooler(h))))
+    if kind == "roberta":
+        enc, head = base.roberta, base.classifier
+        return SimpleNamespace(encoder=enc, layers=enc.encoder.layer, dense=head.dense,
+                               act=nn.Tanh, out=head.out_proj, top=head)
+    if kind == "distilbert":
+        enc = base.distilbert
+
+        def top(h):
+            return base.classifier(base.dropout(F.relu(base.pre_classifier(h[:, 0]))))
+        return SimpleNamespace(encoder=enc, layers=enc.transformer.layer, act=nn.ReLU,
+                               dense=base.pre_classifier, out=base.classifier, top=top)
+    raise UserError(f"Early exit handles {', '.join(EARLY_EXIT_ARCHITECTURES)} encoders, and "
+                    f"this model is a {kind!r} model; remove early_exit from compress.methods "
+                    f"or set compress.early_exit.model to one of those.")
+
+
 def _head(base: nn.Module) -> nn.Sequential:
-    """An exit classifier shaped like BERT's pooler + classifier, initialised from them."""
-    cfg = base.config
-    head = nn.Sequential(nn.Linear(cfg.hidden_size, cfg.hidden_size), nn.Tanh(),
-                         nn.Dropout(cfg.hidden_dropout_prob),
-                         nn.Linear(cfg.hidden_size, cfg.num_labels))
-    head[0].load_state_dict(base.bert.pooler.dense.state_dict())
-    head[3].load_state_dict(base.classifier.state_dict())
+    """An exit classifier shaped like the model's own head, initialised from it."""
+    p, cfg = parts(base), base.config
+    dropout = getattr(cfg, "hidden_dropout_prob", None) or getattr(cfg, "seq_classif_dropout", 0.1)
+    head = nn.Sequential(nn.Linear(cfg.hidden_size, cfg.hidden_size), p.act(),
+                         nn.Dropout(dropout), nn.Linear(cfg.hidden_size, cfg.num_labels))
+    head[0].load_state_dict(p.dense.state_dict())
+    head[3].load_state_dict(p.out.state_dict())
     return head
 
 
 class EarlyExitNet(nn.Module):
-    """A BERT classifier with extra exits after ``exit_layers`` (1-based, below the top).
+    """An encoder classifier with extra exits after ``exit_layers`` (1-based, below the top).
 
-    The last exit is the model's own pooler and classifier.
+    The last exit is the model's own head (BERT's pooler and classifier, RoBERTa's
+    classification head, DistilBERT's pre-classifier and classifier).
     """
 
     def __init__(self, base: nn.Module, exit_layers: Sequence[int]) -> None:
         super().__init__()
+        parts(base)  # refuses an architecture the layer loop does not know
         depth = base.config.num_hidden_layers
         layers = sorted(set(int(x) for x in exit_layers))
         if any(not 1 <= x < depth for x in layers):
@@ -70,11 +110,12 @@ class EarlyExitNet(nn.Module):
 
     def all_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> list[torch.Tensor]:
         """Uncalibrated logits of every exit, from one full pass."""
-        out = self.base.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             output_hidden_states=True)
+        arch = parts(self.base)
+        out = arch.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                           output_hidden_states=True)
         hidden = out.hidden_states  # embeddings, then the output of each layer
         logits = [head(hidden[d][:, 0]) for d, head in zip(self.exit_layers, self.heads)]
-        return logits + [self.base.classifier(self.base.dropout(out.pooler_output))]
+        return logits + [arch.top(out.last_hidden_state)]
 
     def forward(self, input_ids, attention_mask, labels=None):
         logits = self.all_logits(input_ids, attention_mask)
@@ -93,16 +134,16 @@ class EarlyExitNet(nn.Module):
         Examples whose confidence exceeds ``threshold`` at an exit are removed from the
         batch; the remaining ones run on, trimmed to their longest sequence.
         """
-        bert = self.base.bert
+        arch = parts(self.base)
         n = input_ids.shape[0]
         proba = torch.empty(n, self.base.config.num_labels)
         depth = torch.empty(n, dtype=torch.long)
         alive = torch.arange(n)
-        hidden = bert.embeddings(input_ids=input_ids)
+        hidden = arch.encoder.embeddings(input_ids=input_ids)
         mask = attention_mask
         heads = dict(zip(self.exit_layers, zip(self.heads, self.temperatures)))
-        for number, layer in enumerate(bert.encoder.layer, start=1):
-            full = create_bidirectional_mask(config=bert.config, inputs_embeds=hidden,
+        for number, layer in enumerate(arch.layers, start=1):
+            full = create_bidirectional_mask(config=arch.encoder.config, inputs_embeds=hidden,
                                              attention_mask=mask)
             hidden = layer(hidden, full)
             if number not in heads or threshold >= 1.0:
@@ -118,7 +159,7 @@ class EarlyExitNet(nn.Module):
                     return proba, depth
                 width = int(mask.sum(1).max())
                 hidden, mask = hidden[:, :width], mask[:, :width]
-        logits = self.base.classifier(bert.pooler(hidden)).float() / self.temperatures[-1]
+        logits = arch.top(hidden).float() / self.temperatures[-1]
         proba[alive], depth[alive] = torch.softmax(logits, -1), self.depths[-1]
         return proba, depth
 
@@ -197,13 +238,14 @@ class EarlyExitClassifier:
         """Mean matmul FLOPs at each example's real exit depth and length."""
         self.predict_proba(texts, 64)
         cfg, n_cls = self.net.base.config, len(self.labels)
+        shape = encoder_shape(cfg)
         head = 2 * cfg.hidden_size * cfg.hidden_size + 2 * cfg.hidden_size * n_cls
         lengths = [len(x) for x in self.text.encode(texts)]
         total = 0.0
         for length, depth in zip(lengths, self.last_depths_):
             passed = sum(1 for d in self.net.exit_layers if d < depth)  # heads that said no
-            total += encoder_forward_flops(length, hidden=cfg.hidden_size, layers=int(depth),
-                                           intermediate=cfg.intermediate_size,
+            total += encoder_forward_flops(length, hidden=shape["hidden"], layers=int(depth),
+                                           intermediate=shape["intermediate"],
                                            num_labels=n_cls) + passed * head
         return total / max(1, len(lengths))
 

@@ -173,6 +173,18 @@ def _minilm_depth(cfg) -> int:
     return minilm_layers()
 
 
+def _pretrained(section, texts, labels, seed):
+    from greennlp.models.pretrained import load_pretrained
+
+    return load_pretrained(section.name_or_path, labels, section.max_length, seed)
+
+
+def _pretrained_depth(cfg) -> int:
+    from greennlp.models.pretrained import pretrained_layers
+
+    return pretrained_layers(cfg.pretrained.name_or_path)
+
+
 def _ngram(section):
     from greennlp.models.ngram import KneserNeyLM
 
@@ -259,6 +271,9 @@ for _f in (
     Family("minilm", CLASSIFICATION, "minilm", _minilm, _load_encoder, "epochs", searchable=True,
            seeded=True, compressible=True, depth=_minilm_depth, available=_minilm_available,
            card_training_type="fine-tuning"),
+    Family("pretrained", CLASSIFICATION, "pretrained", _pretrained, _load_encoder, "epochs",
+           searchable=True, seeded=True, compressible=True, depth=_pretrained_depth,
+           card_training_type="fine-tuning"),
     Family("transformer_mlm", CLASSIFICATION, "transformer", _scratch("transformer_mlm"),
            _load_encoder, "masked-lm", compressible=True, depth=_transformer_depth),
     Family("ngram", LM, "lm.ngram", _ngram, _load_ngram, "kneser-ney", writes_text=True,
@@ -287,7 +302,7 @@ def names(task: str | None = None, **capabilities: bool) -> list[str]:
     """Family names, optionally of one task and with the given capabilities.
 
     >>> names("classification", searchable=True)
-    ['tfidf_logreg', 'transformer', 'minilm']
+    ['tfidf_logreg', 'transformer', 'minilm', 'pretrained']
     """
     return [f.name for f in FAMILIES.values() if task in (None, f.task)
             and all(getattr(f, key) == value for key, value in capabilities.items())]

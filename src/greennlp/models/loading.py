@@ -6,7 +6,9 @@ first, by their files: ONNX Runtime (``greennlp_onnx.json``), PyTorch int8
 (``model_int8.pt``) and early exit (``exit_layers`` in the metadata). Two kinds of
 folders written by greennlp 0.1 load too: a TF-IDF folder without metadata (it holds
 ``model.joblib`` alone) and a distilled student, whose metadata named the family
-``student`` (an encoder classifier: its metadata holds ``hf_config``).
+``student`` (an encoder classifier: its metadata holds ``hf_config``). A ``transformers``
+sequence classifier folder that greennlp did not write (``config.json`` and weights, no
+metadata) opens as a ``pretrained`` encoder classifier.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ def load_model(folder: str | Path) -> Any:
         from greennlp.models.classifier import EncoderClassifier
 
         return EncoderClassifier.load(folder)
+    if fam is None and not meta and (folder / "config.json").exists():
+        from greennlp.models.hf_format import has_weights
+
+        if has_weights(folder):
+            from greennlp.models.pretrained import open_classifier
+
+            return open_classifier(folder)
     if fam is None or fam.load is None:
         raise FileNotFoundError(f"{folder} holds no model greennlp can load"
                                 + (f" (family {name!r} has no loader)" if name else ""))

@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 
 from greennlp.models.accounting import mean_encoder_flops
 from greennlp.models.checkpoints import read_folder, write_folder
+from greennlp.models.hf_format import pad_id
 
 MODEL_FILE = "model.onnx"
 META_FILE = "greennlp_onnx.json"
@@ -46,7 +47,7 @@ class OnnxClassifier:
         self.tokenizer = tokenizer
         tokenizer.enable_truncation(max_length)
         tokenizer.no_padding()
-        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self.pad_id = pad_id(tokenizer, None) if meta.get("pad_id") is None else meta["pad_id"]
         self.session = session(self.path)
 
     def _arrays(self, ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
@@ -78,9 +79,9 @@ class OnnxClassifier:
     def flops_per_example(self, texts: Sequence[str]) -> float:
         """Matmul FLOPs as for the source model (int8 multiply-adds counted alike)."""
         lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
-        from transformers import BertConfig
+        from greennlp.models.hf_format import config_from_dict
 
-        return mean_encoder_flops(lengths, BertConfig.from_dict(self.meta["hf_config"]),
+        return mean_encoder_flops(lengths, config_from_dict(self.meta["hf_config"]),
                                   len(self.labels))
 
     def save(self, folder: Path) -> Path:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Sequence
 
-import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from greennlp.errors import UserError
 from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
 from greennlp.models.checkpoints import META_NAME
+
+SKOPS_FILE, JOBLIB_FILE = "model.skops", "model.joblib"
 
 
 class TfidfLogReg:
@@ -66,17 +69,44 @@ class TfidfLogReg:
         return linear_model_flops(features.nnz / max(1, features.shape[0]), n_outputs)
 
     def save(self, folder: Path) -> Path:
-        """Write ``model.joblib`` (a scikit-learn pipeline; load only files you made) and the
-        metadata that names the family."""
+        """Write ``model.skops`` (the scikit-learn pipeline in skops format, the Hugging Face
+        Hub's convention: loading it runs no code) and the metadata that names the family."""
+        import skops.io
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self.pipeline_, folder / "model.joblib")
-        (folder / META_NAME).write_text(json.dumps({"family": self.family, "labels": self.labels}))
+        skops.io.dump(self.pipeline_, folder / SKOPS_FILE)
+        (folder / META_NAME).write_text(json.dumps({"family": self.family, "labels": self.labels,
+                                                    "format": "skops"}))
         return folder
 
     @classmethod
     def load(cls, folder: Path, cfg=None) -> "TfidfLogReg":
+        """Reopen a folder written by :meth:`save` (or a ``model.joblib`` of older versions)."""
         obj = cls(cfg)
-        obj.pipeline_ = joblib.load(Path(folder) / "model.joblib")
+        obj.pipeline_ = load_pipeline(Path(folder))
         obj.labels = [str(c) for c in obj.pipeline_.classes_]
         return obj
+
+
+def load_pipeline(folder: Path):
+    """The scikit-learn pipeline of a TF-IDF folder.
+
+    ``model.skops`` loads with skops' default trust (scikit-learn, numpy and scipy types
+    only); any other type in the file is refused with a :class:`UserError`. Folders written
+    before skops hold ``model.joblib``, a pickle that can run code when loaded: it loads,
+    with a warning to load only files you made.
+    """
+    if (folder / SKOPS_FILE).exists():
+        import skops.io
+
+        untrusted = skops.io.get_untrusted_types(file=folder / SKOPS_FILE)
+        if untrusted:
+            raise UserError(f"{folder / SKOPS_FILE} holds types skops does not trust "
+                            f"({', '.join(untrusted)}); load only model files you made.")
+        return skops.io.load(folder / SKOPS_FILE)
+    import joblib
+
+    warnings.warn(f"{folder / JOBLIB_FILE} is a pickle (written by greennlp before 0.2), which "
+                  f"can run code when loaded; load only files you made.", UserWarning, stacklevel=3)
+    return joblib.load(folder / JOBLIB_FILE)

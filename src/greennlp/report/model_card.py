@@ -1,51 +1,66 @@
-"""MODEL_CARD.md: Mitchell et al. (2019) sections with Hugging Face front matter.
+"""MODEL_CARD.md: Mitchell et al. (2019) sections with Hugging Face metadata.
 
 The card describes the model selected on dev accuracy and lists every model trained in
-the run. The front matter carries ``model-index`` (test results) and
-``co2_eq_emissions`` (grams, from the training stage, with how it was obtained).
+the run. Its metadata is built with ``huggingface_hub``'s card classes (``ModelCardData``,
+``EvalResult``), so the Hub and ``huggingface_hub.ModelCard.load`` parse it; what the
+metadata claims is only what the record shows (:mod:`greennlp.report.card_facts`): a
+dataset id only for data from the Hub, the license of the data and base model where
+known, ``library_name`` only when the checkpoint opens in that library, and
+``co2_eq_emissions`` for the chosen model's final training (the whole run's search and
+seed cost is in the text).
 """
 
 from __future__ import annotations
 
-import yaml
-
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.card_facts import (base_model, card_license, hub_dataset, library_name,
+                                        selection_costs)
 from greennlp.report.compression_views import card_section
 from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
                                    model_rows)
 
-def front_matter(record: RunRecord, best: ModelResult) -> dict:
-    """The YAML header Hugging Face reads (model-index, co2_eq_emissions)."""
-    dataset = record.data.get("source", "unknown")
-    costs, fam = model_costs(record, best), family_of(best)
-    metrics = [{"type": "accuracy", "value": round(best.test["accuracy"]["value"], 4),
-                "name": "Test accuracy"}]
-    if "macro_f1" in best.test:
-        metrics.append({"type": "f1", "value": round(best.test["macro_f1"]["value"], 4),
-                        "name": "Test macro F1", "args": {"average": "macro"}})
-    header = {
-        "language": ["en"],
-        "library_name": fam.library if fam else "greennlp",
-        "tags": ["text-classification", "greennlp"],
-        "datasets": [dataset],
-        "metrics": ["accuracy", "f1"],
-        "model-index": [{"name": f"greennlp-{record.run_id}-{best.name}", "results": [{
-            "task": {"type": "text-classification", "name": "Text Classification"},
-            "dataset": {"name": dataset, "type": dataset, "split": "test"},
-            "metrics": metrics}]}],
-    }
+
+def card_data(record: RunRecord, best: ModelResult):
+    """The card's metadata as ``huggingface_hub.ModelCardData`` (model-index, license,
+    base model, emissions)."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    dataset, fam = hub_dataset(record), family_of(best)
+    results = []
+    if dataset is not None:  # model-index needs a Hub dataset id: none for other data
+        scores = [("accuracy", "Test accuracy", best.test.get("accuracy"), None),
+                  ("f1", "Test macro F1", best.test.get("macro_f1"), {"average": "macro"})]
+        results = [EvalResult(task_type="text-classification", task_name="Text Classification",
+                              dataset_type=dataset, dataset_name=dataset, dataset_split="test",
+                              metric_type=kind, metric_name=name, metric_args=args,
+                              metric_value=round(score["value"], 4))
+                   for kind, name, score, args in scores if score]
+    costs = model_costs(record, best)
+    extra = {}
     if costs["train_co2_kg"] is not None:
-        header["co2_eq_emissions"] = {
+        extra["co2_eq_emissions"] = {
             "emissions": round(costs["train_co2_kg"] * 1000, 6),
             "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement") +
-                       "; " + record.footprint.get("carbon_intensity_source", "")),
+                       " of the final training only (search and seeds: see the card's text); " +
+                       record.footprint.get("carbon_intensity_source", "")),
             "training_type": fam.card_training_type if fam else "pre-training",
             "geographical_location": record.config.get("measure", {}).get("region", "world"),
             "hardware_used": f"{record.hardware.get('usable_cpus')} x {record.hardware.get('model')} "
                              f"CPU threads" + "".join(f", {g['name']}" for g in
                                                       record.hardware.get("gpus", [])),
         }
-    return header
+    return ModelCardData(
+        language=["en"], license=card_license(record, best)["license"],
+        library_name=library_name(record, best), base_model=base_model(record, best)["base_model"],
+        pipeline_tag="text-classification", tags=["text-classification", "greennlp"],
+        datasets=[dataset] if dataset else None, metrics=["accuracy", "f1"],
+        model_name=f"greennlp-{record.run_id}-{best.name}", eval_results=results or None,
+        **extra)
+
+
+def front_matter(record: RunRecord, best: ModelResult) -> dict:
+    """The card's metadata as a plain mapping (what the YAML header holds)."""
+    return card_data(record, best).to_dict()
 
 
 def _variance_caveat(record: RunRecord, best: ModelResult) -> str:
@@ -96,7 +111,9 @@ def render(record: RunRecord) -> str:
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev accuracy.",
         _search_line(record, best),
-        f"- Checkpoint: `{best.checkpoint}`.", "",
+        f"- Checkpoint: `{run_relative(record, best.checkpoint)}` in the run's folder "
+        f"(a transformers folder for transformer classifiers; `greennlp export` writes ONNX).",
+        "",
         "## Intended use",
         f"- Task: {data.get('task', 'text classification')} into: {labels}.",
         "- Intended for research and as a baseline for comparison; not for decisions about "
@@ -123,6 +140,8 @@ def render(record: RunRecord) -> str:
         f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
         *per_class, "", *_table(record), "",
         *environmental_impact(record, best),
+        *selection_cost_lines(record, best),
+        *provenance_lines(record, best),
         *card_section(record),
         "## Ethical considerations",
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
@@ -131,7 +150,10 @@ def render(record: RunRecord) -> str:
         f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "
         "estimates.",
     ]
-    return with_front_matter(front_matter(record, best), body)
+    from huggingface_hub import ModelCard
+
+    card = ModelCard(f"---\n{card_data(record, best).to_yaml()}\n---\n\n" + "\n".join(body) + "\n")
+    return str(card)
 
 
 def environmental_impact(record: RunRecord, model: ModelResult) -> list[str]:
@@ -149,7 +171,53 @@ def environmental_impact(record: RunRecord, model: ModelResult) -> list[str]:
         *[f"- Energy, {k}: {v}" for k, v in energy_sources(record).items()], ""]
 
 
+def selection_cost_lines(record: RunRecord, best: ModelResult) -> list[str]:
+    """What choosing the model cost: the search and seed stages and the whole run, beside
+    the final training that ``co2_eq_emissions`` reports."""
+    c = selection_costs(record)
+    est = " (estimated)" if is_estimate(record) else ""
+    return [
+        "### Cost of choosing the model",
+        "- `co2_eq_emissions` in the metadata is the final training of this model only.",
+        f"- Hyperparameter search ({c['search']['stages']} trial stage(s)): "
+        f"{fmt(c['search']['duration_s'])} s, {fmt(c['search']['energy_kwh'])} kWh{est}, "
+        f"{fmt(c['search']['co2_kg'])} kg CO2e.",
+        f"- Seed replicas ({c['seeds']['stages']} stage(s)): {fmt(c['seeds']['duration_s'])} s, "
+        f"{fmt(c['seeds']['energy_kwh'])} kWh{est}, {fmt(c['seeds']['co2_kg'])} kg CO2e.",
+        f"- Whole run (every stage: data, search, all models, seeds, compression, reports): "
+        f"{fmt(c['run']['duration_s'])} s, {fmt(c['run']['energy_kwh'])} kWh{est}, "
+        f"{fmt(c['run']['co2_kg'])} kg CO2e, ${fmt(c['run']['cost_usd'])}.", ""]
+
+
+def provenance_lines(record: RunRecord, best: ModelResult) -> list[str]:
+    """Where the data and the base model come from, and what that means for the license."""
+    lic, base = card_license(record, best), base_model(record, best)
+    origin = str(record.data.get("origin", "unknown"))
+    if origin.startswith("file "):  # a local path is not published
+        origin = "a user-provided file"
+    lines = ["## License and provenance",
+             f"- Training data: {origin}; license: "
+             f"{record.data.get('license', 'unknown')}."]
+    if base["family_is_pretrained"]:
+        lines.append(f"- Base model: {base['base_model'] or 'a local folder (not on the Hub)'}; "
+                     f"license: {lic['base_model'] or 'unknown'}.")
+    lines.append(f"- License in the metadata: {lic['license']} ({lic['why']}).")
+    return lines + [""]
+
+
+def run_relative(record: RunRecord, path: str) -> str:
+    """``path`` inside the run's folder, without the machine's part."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(record.run_dir))
+    except ValueError:
+        return Path(path).name
+
+
 def with_front_matter(header: dict, body: list[str]) -> str:
     """YAML front matter between ``---`` lines, then the body."""
+    import yaml
+
     text = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
     return f"---\n{text}---\n\n" + "\n".join(body) + "\n"

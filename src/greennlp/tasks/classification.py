@@ -73,6 +73,17 @@ def _check_compress(cfg: RunConfig) -> None:
     if "early_exit" not in c.methods:
         return
     source = c.early_exit.model
+    encoder = c.reference if source == STUDENT else source
+    if encoder == "pretrained" and "pretrained" in cfg.models:
+        from greennlp.models.hf_format import EARLY_EXIT_ARCHITECTURES as known
+        from greennlp.models.pretrained import pretrained_architecture
+
+        kind = pretrained_architecture(cfg.pretrained.name_or_path)
+        if kind not in known:
+            raise UserError(f"Early exit handles {', '.join(known)} encoders, and "
+                            f"pretrained.name_or_path is a {kind!r} model; remove early_exit "
+                            f"from compress.methods or set compress.early_exit.model to "
+                            f"one of those.")
     depth = c.distill.layers if source == STUDENT else _fewest_layers(cfg, source)
     if depth is None:  # a family that does not say how deep it is: checked when it is built
         return

@@ -1,0 +1,127 @@
+"""``greennlp export``: a run's model in the format the next tool opens.
+
+``hf``: a ``transformers`` folder (``save_pretrained``: ``config.json`` with ``id2label``,
+``model.safetensors``, tokenizer files), which ``AutoModelForSequenceClassification`` and
+``transformers.pipeline("text-classification", model=folder)`` open.
+
+``onnx``: ``model.onnx`` with the tokenizer (``tokenizer.json`` and the ``transformers``
+tokenizer files) and ``config.json`` (label names), runnable by plain ONNX Runtime::
+
+    inputs   input_ids       int64 [batch, sequence]   token ids, padded with the pad id
+             attention_mask  int64 [batch, sequence]   1 for tokens, 0 for padding
+    outputs  logits          float32 [batch, num_labels]   softmax gives the probabilities
+
+Token type ids are not inputs: every model greennlp trains classifies single texts
+(segment 0). A fine-tuned model is exported in fp32; an ONNX variant of the run (the
+int8 one) is copied as it is. A PyTorch int8 model and an early-exit model cannot be
+exported to ONNX as they run (packed int8 kernels; a per-example exit loop in Python):
+the command says which variant to export instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from greennlp.errors import UserError
+from greennlp.record import ModelResult, RunRecord
+
+FORMATS = ("onnx", "hf")
+ONNX_SIGNATURE = {"inputs": {"input_ids": "int64 [batch, sequence]",
+                             "attention_mask": "int64 [batch, sequence]"},
+                  "outputs": {"logits": "float32 [batch, num_labels]"}}
+
+
+def pick_model(record: RunRecord, name: str | None) -> ModelResult:
+    """The model called ``name`` in the run (default: the one selected on dev)."""
+    model = record.best_model() if not name else record.model(name)
+    if model is None:
+        known = ", ".join(m.name for m in record.models) or "none"
+        raise UserError(f"Run {record.run_id} has no model {name!r}; export one of: {known}."
+                        if name else f"Run {record.run_id} has no evaluated model to export.")
+    if not model.checkpoint or not Path(model.checkpoint).exists():
+        raise UserError(f"The folder of {model.name} in run {record.run_id} "
+                        f"({model.checkpoint or 'none recorded'}) is missing; resume or rerun "
+                        f"the run to write it again.")
+    return model
+
+
+def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None = None) -> Path:
+    """Export model ``name`` of ``record`` (default: the selected one) as ``fmt`` into ``out``
+    (default: ``exports/<model>-<fmt>`` in the run's folder); returns the folder."""
+    from greennlp.models import load_model
+
+    if fmt not in FORMATS:
+        raise UserError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    result = pick_model(record, name)
+    out = Path(out) if out else Path(record.run_dir) / "exports" / f"{safe(result.name)}-{fmt}"
+    model = load_model(result.checkpoint)
+    refusal = why_not(model, result.name, fmt)
+    if refusal:
+        raise UserError(refusal)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"Export folder {out} is not empty; choose another with --out or "
+                        f"remove it.")
+    return export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
+
+
+def safe(name: str) -> str:
+    """A model name as a folder name (``minilm+int8-onnx`` -> ``minilm_int8-onnx``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def why_not(model: Any, name: str, fmt: str) -> str | None:
+    """Why ``model`` cannot be exported as ``fmt`` (one sentence), or None."""
+    from greennlp.models.classifier import EncoderClassifier
+    from greennlp.models.early_exit import EarlyExitClassifier
+    from greennlp.models.int8 import TorchInt8Classifier
+    from greennlp.models.onnx import OnnxClassifier
+
+    if isinstance(model, TorchInt8Classifier):
+        return (f"{name} runs PyTorch int8 kernels that neither ONNX nor transformers can "
+                f"load; export the model it was made from, or its onnx-int8 variant.")
+    if isinstance(model, EarlyExitClassifier):
+        return (f"{name} decides per example in Python where to exit, which neither format "
+                f"holds; export the model it was made from.")
+    if isinstance(model, OnnxClassifier):
+        return None if fmt == "onnx" else (f"{name} is already an ONNX model; export it with "
+                                           f"--format onnx, or export the model it was made "
+                                           f"from with --format hf.")
+    if isinstance(model, EncoderClassifier):
+        return None
+    return (f"{name} is not a transformer classifier (family {getattr(model, 'family', '?')}), "
+            f"which is all --format {fmt} exports; its run folder already holds it in its own "
+            f"format (scikit-learn models: model.skops, opened by skops.io.load).")
+
+
+def export_hf(model: Any, out: Path) -> Path:
+    """A ``transformers`` folder (and greennlp's metadata, so greennlp reopens it too)."""
+    return model.save(out)
+
+
+def export_onnx_folder(model: Any, out: Path) -> Path:
+    """``model.onnx`` (fp32 export of a torch model, or the ONNX variant as it is), the
+    tokenizer, ``config.json`` with the labels and ``greennlp_onnx.json``."""
+    from greennlp.compress.onnx_int8 import export_onnx
+    from greennlp.models.hf_format import config_from_dict, fast_tokenizer, quiet
+    from greennlp.models.onnx import MODEL_FILE, OnnxClassifier
+
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(model, OnnxClassifier):
+        onnx_model, config = model, config_from_dict(model.meta["hf_config"])
+        onnx_model.save(out)
+    else:
+        export_onnx(model, out / MODEL_FILE)
+        config = model.model.config
+        meta = {"hf_config": config.to_dict(), "counts": model.parameter_counts(),
+                "pad_id": model.pad_id, "source": {"method": "export", "weights": "fp32"}}
+        OnnxClassifier(out / MODEL_FILE, model.tokenizer, model.labels, model.max_length,
+                       model.family, meta).save(out)
+    config.id2label = dict(enumerate(model.labels))
+    config.label2id = {label: i for i, label in enumerate(model.labels)}
+    with quiet():
+        config.save_pretrained(out)
+        fast_tokenizer(model.tokenizer, model.max_length).save_pretrained(out)
+    (out / "onnx_signature.json").write_text(json.dumps(ONNX_SIGNATURE, indent=2))
+    return out

@@ -1,0 +1,134 @@
+"""Hugging Face's folder format for encoder classifiers: configs, tokenizers, weights.
+
+A classifier greennlp saves is also a ``transformers`` model folder: ``config.json``
+(with ``id2label`` / ``label2id``), ``model.safetensors`` and the tokenizer files, all
+written by ``save_pretrained``, so that ``AutoModelForSequenceClassification``,
+``AutoTokenizer`` and ``transformers.pipeline("text-classification", model=folder)`` open
+it as they open any model of the Hub. Any encoder architecture with a sequence
+classification head (BERT, RoBERTa, DistilBERT, ...) is rebuilt through the Auto classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+# Each special token by its role, in the spellings of the BERT and RoBERTa vocabularies.
+SPECIAL_TOKENS = {
+    "unk_token": ("[UNK]", "<unk>"), "pad_token": ("[PAD]", "<pad>"),
+    "cls_token": ("[CLS]", "<s>"), "sep_token": ("[SEP]", "</s>"),
+    "mask_token": ("[MASK]", "<mask>"), "bos_token": ("<s>",), "eos_token": ("</s>",),
+}
+# The architectures whose layers the early-exit loop knows (greennlp.models.early_exit.parts).
+EARLY_EXIT_ARCHITECTURES = ("bert", "roberta", "distilbert")
+CONFIG_NOT_ARGUMENTS = ("transformers_version", "_attn_implementation")
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """``transformers`` without progress bars and with errors only (loading a model with a
+    new head warns that the head is new, which is expected here)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def config_from_dict(hf_config: dict[str, Any]) -> Any:
+    """The ``transformers`` config of any architecture from its ``to_dict()`` form (a
+    dict without ``model_type`` is BERT: greennlp 0.1 wrote only BERT configs)."""
+    from transformers import AutoConfig
+
+    values = {k: v for k, v in hf_config.items() if k not in CONFIG_NOT_ARGUMENTS}
+    return AutoConfig.for_model(values.pop("model_type", "bert"), **values)
+
+
+def build_classifier(config: Any, attn: str = "sdpa") -> Any:
+    """A randomly initialised sequence classifier of ``config``'s architecture."""
+    from transformers import AutoModelForSequenceClassification
+
+    return AutoModelForSequenceClassification.from_config(config, attn_implementation=attn)
+
+
+def special_tokens(tokenizer: Tokenizer) -> dict[str, str]:
+    """The special tokens of a ``tokenizers`` vocabulary, by role (BERT or RoBERTa style)."""
+    vocab = tokenizer.get_vocab()
+    found = {}
+    for role, spellings in SPECIAL_TOKENS.items():
+        hit = next((s for s in spellings if s in vocab), None)
+        if hit is not None:
+            found[role] = hit
+    return found
+
+
+def pad_id(tokenizer: Tokenizer, config: Any | None) -> int:
+    """The padding token id: the model config's, else the vocabulary's pad token, else 0."""
+    configured = getattr(config, "pad_token_id", None)
+    if configured is not None:
+        return int(configured)
+    token = special_tokens(tokenizer).get("pad_token")
+    return int(tokenizer.token_to_id(token)) if token else 0
+
+
+def fast_tokenizer(tokenizer: Tokenizer, max_length: int) -> Any:
+    """``tokenizer`` as a ``transformers`` fast tokenizer (what ``AutoTokenizer`` reopens)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, model_max_length=max_length,
+                                   **special_tokens(tokenizer))
+
+
+def save_hf_folder(folder: Path, model: Any, tokenizer: Tokenizer, labels: Sequence[str],
+                   max_length: int) -> Path:
+    """``model`` and ``tokenizer`` with ``save_pretrained``: config.json (label names in
+    ``id2label`` / ``label2id``), model.safetensors and the tokenizer files."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.id2label = dict(enumerate(labels))
+    model.config.label2id = {label: i for i, label in enumerate(labels)}
+    with quiet():
+        model.save_pretrained(folder)
+        fast_tokenizer(tokenizer, max_length).save_pretrained(folder)
+    return folder
+
+
+def has_weights(folder: Path) -> bool:
+    """A ``transformers`` folder with weights (safetensors or a PyTorch bin, maybe sharded)."""
+    names = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+             "pytorch_model.bin.index.json")
+    return any((Path(folder) / n).exists() for n in names)
+
+
+def encoder_layers(model: Any) -> str:
+    """Dotted path (from the classifier) of the list of transformer blocks, whatever the
+    architecture calls it: ``bert.encoder.layer``, ``roberta.encoder.layer``,
+    ``distilbert.transformer.layer``.
+
+    Raises
+    ------
+    ValueError
+        When no module list of ``num_hidden_layers`` blocks is found.
+    """
+    from torch import nn
+
+    depth = model.config.num_hidden_layers
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and len(module) == depth and name.endswith("layer"):
+            return name
+    raise ValueError(f"no list of {depth} encoder blocks in {type(model).__name__}")
+
+
+def architecture(model: Any) -> str:
+    """The ``model_type`` of a ``transformers`` model (``bert``, ``roberta``, ...)."""
+    return str(getattr(model.config, "model_type", "bert"))
