@@ -19,6 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from greennlp.config.audit import AuditConfig
 from greennlp.config.compress import CompressConfig
 from greennlp.config.lm import LmConfig
 from greennlp.config.rules import (from_dict, parse_override, profiles, read_source, rule,
@@ -27,7 +28,7 @@ from greennlp.config.search import SearchConfig, SeedsConfig
 from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
                                       TfidfConfig, TrainConfig, TransformerConfig)
 
-__all__ = ["CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
+__all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
            "PretrainedConfig", "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig",
            "TrainConfig", "TransformerConfig", "from_dict", "parse_config", "parse_override",
            "profiles", "replace", "rule", "section", "to_dict"]
@@ -55,6 +56,8 @@ class RunConfig:
     lm: LmConfig = rule(LmConfig(), doc="language modelling (task: lm)")
     compress: CompressConfig = rule(CompressConfig(),
                                     doc="compression and the audit of what it forgot")
+    audit: AuditConfig = rule(AuditConfig(), doc="data audit: near-duplicates, contamination, "
+                                                 "training dynamics")
 
 
 def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
