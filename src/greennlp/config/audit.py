@@ -25,6 +25,11 @@ class AuditConfig:
     dynamics: bool = rule(True, doc="MAP-D probes and cartography of the cheapest neural model")
     dynamics_model: str = rule("transformer", doc="the classification family trained with probes")
     dynamics_epochs: int = rule(4, low=2, high=50, doc="epochs of the probe training")
+    dynamics_width: int | None = rule(64, low=8, doc="hidden size of the probe-training "
+                                      "encoder (1 layer, 2 heads); null = the family's own "
+                                      "settings (slower: ~4x the audit's time budget)")
+    dynamics_lr: float = rule(3e-3, low=1e-6, high=1.0, doc="learning rate of the probe training")
+    dynamics_batch_size: int = rule(64, low=1, doc="batch size of the probe training")
     probe_size: int = rule(100, low=5, doc="examples per MAP-D probe suite")
     knn: int = rule(20, low=1, doc="neighbours in the MAP-D vote over loss trajectories")
 
