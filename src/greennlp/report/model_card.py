@@ -10,6 +10,7 @@ from __future__ import annotations
 import yaml
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.compression_views import card_section
 from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
                                    model_rows)
@@ -121,7 +122,7 @@ def render(record: RunRecord) -> str:
         f"{split.get('sizes', {}).get('dev')} dev examples from the same source.", "",
         "## Quantitative analyses",
         f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
-        *per_class, "", *_table(record), "",
+        *per_class, "", *_table(record), "", *clean_test_lines(record),
         *environmental_impact(record, best),
         *card_section(record),
         "## Ethical considerations",
