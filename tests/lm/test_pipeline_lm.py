@@ -33,7 +33,7 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     record = tasks.execute(run)
     assert record.status == "completed"
     assert [s.name for s in record.stages] == [
-        "data", "tokenizer", "train:ngram", "evaluate:ngram", "train:lstm", "evaluate:lstm",
+        "data", "audit", "tokenizer", "train:ngram", "evaluate:ngram", "train:lstm", "evaluate:lstm",
         "train:gpt", "evaluate:gpt", "train:bert_mlm", "evaluate:bert_mlm", "scaling", "report"]
     assert any("smollm2 skipped" in n for n in record.notes)
     assert record.test_evaluations == 4

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from greennlp.data.builtins import LM_BUILTINS
+from greennlp.errors import UserError
 from greennlp.record import RunRecord
 from greennlp.run import Log
 from greennlp.tasks import load_config, record_failed_start, start, task
-from greennlp.errors import UserError
 
 
 def _is_corpus(data: str) -> bool:
