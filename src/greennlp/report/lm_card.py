@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
-from greennlp.report.audit_views import datasheet_lines
+from greennlp.report.audit_views import clean_test_lines, datasheet_lines
 from greennlp.report.lm_views import lm_rows
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
@@ -88,6 +88,7 @@ def render_card(record: RunRecord) -> str:
         "## Quantitative analyses",
         f"- Test perplexity {ci(best.test.get('perplexity'), 2)}; bits per character "
         f"{ci(best.test.get('bits_per_char'))}.", "", *_table(record), "",
+        *clean_test_lines(record),
         *environmental_impact(record, best),
         "## Ethical considerations",
         "- Movie dialog contains insults, stereotypes and violence; a model trained on it "

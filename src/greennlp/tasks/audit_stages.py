@@ -102,7 +102,10 @@ def stage_clean_test(run: Run) -> None:
     """Every model's test metrics on the test rows without a near-duplicate in train,
     from its saved test probabilities (no new pass over test)."""
     audit = run.record.data.get("audit")
-    if not audit or run.cfg.task != "classification":
+    if not audit:
+        return
+    if run.cfg.task == "lm":
+        run.stage("audit:clean_test", lambda st: _lm_clean_test(run, audit, st))
         return
 
     def work(st: StageResult) -> None:
@@ -126,3 +129,35 @@ def stage_clean_test(run: Run) -> None:
                                "models": out}
         st.metrics = {"clean_test_examples": int(mask.sum()), "removed": int((~mask).sum())}
     run.stage("audit:clean_test", work)
+
+
+def _lm_clean_test(run: Run, audit: dict, st: StageResult) -> None:
+    """Perplexity (bits per character) of every LM on the clean test documents, from the
+    per-document test NLL each evaluation saved."""
+    from greennlp.evaluate.lm_eval import subsample_index
+    from greennlp.evaluate.perplexity import document_chars, lm_scores
+    from greennlp.models import family
+
+    test, lcfg, ecfg, seed = run.splits.test, run.cfg.lm, run.cfg.evaluate, run.cfg.seed
+    clean = clean_test_mask(audit, len(test))
+    scored = subsample_index(len(test), lcfg.test_documents, seed) if lcfg.test_documents \
+        else np.arange(len(test))
+    out = {}
+    for m in run.record.models:
+        path = run.run_dir / "models" / m.name / "test_nll.npy"
+        if not path.exists():
+            continue
+        nll, fam = np.load(path), family(m.family)
+        idx = scored
+        if fam.training == "pretrained":  # scored on a subsample of the scored documents
+            idx = scored[subsample_index(len(scored), lcfg.smollm2_documents, seed)]
+        if nll.shape[1] != len(idx) or not clean[idx].any():
+            continue
+        keep = clean[idx]
+        chars = None if fam.masked else document_chars([test[i] for i in idx[keep]])
+        scores = lm_scores(nll[0][keep], nll[1][keep], chars, n_samples=ecfg.bootstrap_samples,
+                           confidence=ecfg.confidence, seed=seed)
+        out[m.name] = {("masked_" if fam.masked else "") + k: v for k, v in scores.items()}
+    audit["clean_test"] = {"examples": int(clean.sum()), "removed": int((~clean).sum()),
+                           "models": out}
+    st.metrics = {"clean_test_documents": int(clean.sum()), "removed": int((~clean).sum())}
