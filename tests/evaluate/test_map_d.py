@@ -36,3 +36,12 @@ def test_cartography_statistics_match_numpy():
     assert (m["region"] == "ambiguous").sum() == 10  # the most variable third
     s = cartography.summary(m, [str(i) for i in range(30)], ["x"] * 30, top=2)
     assert abs(sum(r["share"] for r in s["regions"].values()) - 1) < 1e-9
+
+
+def test_a_probe_does_not_vote_for_itself():
+    loss = np.array([[0.0, 0.0, 10.0, 10.0, 10.0]])
+    suites = np.array(["typical", "random_labels", "random_labels", "random_labels", ""])
+    cat, share, _, _ = map_d.knn_vote(loss, suites, k=1)
+    # probe 0's nearest other probe is probe 1 (distance 0), not itself
+    assert cat[0] == "random_labels" and cat[1] == "typical" and cat[4] == "random_labels"
+    assert share.tolist() == [1.0] * 5

@@ -3,7 +3,7 @@
 Every training example's loss at each epoch is a point in R^epochs; the probes (whose
 metadata is known by construction, :mod:`greennlp.data.probes`) are labelled points.
 Each example gets the suite most common among its ``k`` nearest probe trajectories and
-the share of the vote it won as its score (scikit-learn's KNeighborsClassifier).
+the share of the vote it won as its score (neighbours from scikit-learn).
 """
 
 from __future__ import annotations
@@ -15,18 +15,28 @@ import numpy as np
 
 def knn_vote(loss: np.ndarray, suites: np.ndarray, k: int = 20) -> tuple:
     """Predicted suite, its vote share, every suite's share and the suites' order, for
-    every example (columns of ``loss``: epochs x n).
-
-    The probes vote too (leave-one-out is not applied: their own point counts once).
+    every example (columns of ``loss``: epochs x n). A probe does not vote for itself
+    (leave-one-out), so the probes' own accuracy is an honest estimate.
     """
-    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.neighbors import NearestNeighbors
 
     traj = np.nan_to_num(loss.T, nan=float(np.nanmean(loss)))
-    probes = suites != ""
-    knn = KNeighborsClassifier(n_neighbors=min(k, int(probes.sum()))).fit(traj[probes], suites[probes])
-    proba = knn.predict_proba(traj)
+    probe_idx = np.flatnonzero(suites != "")
+    classes, codes = np.unique(suites[probe_idx], return_inverse=True)
+    k = min(k, len(probe_idx) - 1)
+    nn = NearestNeighbors(n_neighbors=k + 1).fit(traj[probe_idx])
+    _, near = nn.kneighbors(traj)
+    own = np.full(len(traj), -1)
+    own[probe_idx] = np.arange(len(probe_idx))
+    # drop the example itself where it is a probe, else the farthest of the k + 1
+    is_self = near == own[:, None]
+    drop = np.where(is_self.any(1), is_self.argmax(1), k)
+    keep = np.ones_like(near, dtype=bool)
+    keep[np.arange(len(near)), drop] = False
+    votes = codes[near[keep].reshape(len(near), k)]
+    proba = np.stack([(votes == c).mean(1) for c in range(len(classes))], axis=1)
     best = proba.argmax(1)
-    return knn.classes_[best], proba[np.arange(len(best)), best], proba, knn.classes_
+    return classes[best], proba[np.arange(len(best)), best], proba, classes
 
 
 def scores(loss: np.ndarray, suites: np.ndarray, k: int = 20) -> dict[str, np.ndarray]:
