@@ -92,5 +92,5 @@ def test_clean_test_scores_reuse_saved_predictions(csv_path, tmp_path, monkeypat
         want = float(np.mean(pred[2:] == test["label"].to_numpy()[2:]))
         assert abs(clean["models"][m.name]["accuracy"]["value"] - want) < 1e-12
     card = (tmp_path / "runs" / record.run_id / "MODEL_CARD.md").read_text()
-    assert "clean-test accuracy" in card
+    assert "| clean test |" in card and "Clean test: the " in card
     assert "Data audit" in (tmp_path / "runs" / record.run_id / "report.html").read_text()

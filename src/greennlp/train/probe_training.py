@@ -1,5 +1,11 @@
 """MAP-D's training run: the cheapest neural classifier trained on train + probe suites,
-with every example's training dynamics recorded (:mod:`greennlp.train.dynamics`)."""
+with every example's training dynamics recorded (:mod:`greennlp.train.dynamics`).
+
+It trains on one thread: the model is tiny (1 layer, 64 wide), so a second thread gains
+little, while on a shared 2-core machine idle OpenMP threads that spin made its steps
+10x slower (10 steps: 47-59 s with 2 threads against 4.8-5.6 s with 1, measured with
+other jobs on the cores; `greennlp run` leaves OpenMP spinning for the large models).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from greennlp.data.probes import add_probes
 from greennlp.data.split import Splits
@@ -50,5 +57,11 @@ def fit_with_probes(name: str, section, splits: Splits, probe_size: int, epochs:
     probe_splits = Splits(with_probes, splits.dev, splits.test, splits.info)
     section = replace(section, train=replace(section.train, epochs=epochs, patience=epochs))
     folder = Path(folder)
-    _, info = fit_family(name, section, probe_splits, seed, folder, desc=f"audit: {name} + probes")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _, info = fit_family(name, section, probe_splits, seed, folder,
+                             desc=f"audit: {name} + probes")
+    finally:
+        torch.set_num_threads(threads)
     return with_probes, suites, load_dynamics(folder / "dynamics.npz"), info
