@@ -19,7 +19,7 @@ is ``(removed - noisy) / (clean - noisy)`` on the test split. The overhead of re
 training dynamics is measured inside the probe training (time spent in the recorder
 against the training time).
 
-Run: ``python benchmarks/label_noise.py [--max-examples 4000]`` (the default uses all
+Run: ``python benchmarks/label_noise.py [--max-examples 4000] [audit.dynamics_epochs=8]`` (the default uses all
 training examples; a few minutes on two quiet cores).
 """
 
@@ -88,11 +88,12 @@ def main() -> None:
     ap.add_argument("--max-examples", type=int, default=None)
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("overrides", nargs="*", help="config key=value, e.g. audit.dynamics_epochs=8")
     args = ap.parse_args()
     from cleanlab.filter import find_label_issues
 
     t_start = time.perf_counter()
-    cfg = parse_config(None, [])
+    cfg = parse_config(None, args.overrides)
     splits, _ = prepare(DataConfig(), args.seed)
     train = subsample(splits.train, args.max_examples, args.seed).reset_index(drop=True)
     splits = Splits(train, splits.dev, splits.test, splits.info)

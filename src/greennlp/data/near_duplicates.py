@@ -141,7 +141,8 @@ def check_ngram(shingles: Shingles, ngram: int, what: str = "the corpus") -> Non
     short = int(shingles.short.sum())
     if short * 2 > n:
         raise UserError(f"{short:,} of the {n:,} documents of {what} have fewer than {ngram} "
-                        f"words, too short for {ngram}-gram near-duplicates: lower audit.ngram.")
+                        f"words, too short for {ngram}-gram near-duplicates: lower audit.ngram "
+                        f"(or set audit.enabled=false).")
 
 
 def signatures(shingles: Shingles, num_perm: int = 128, seed: int = 1,
