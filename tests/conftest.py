@@ -58,4 +58,5 @@ TINY_OVERRIDES = [
     "evaluate.bootstrap_samples=100", "evaluate.latency_examples=4",
     "evaluate.throughput_batches=1", "evaluate.repeats=1",
     "search.enabled=false", "seeds.count=1", "compress.methods=[]",
+    "audit.dynamics=false",  # the probe training has its own tests (tests/tasks/test_audit.py)
 ]

@@ -18,9 +18,10 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
     run = tasks.start(_cfg(csv_path, tmp_path), log=lambda m: None)
     record = tasks.execute(run)
     assert record.status == "completed"
-    assert [s.name for s in record.stages] == ["data", "train:tfidf_logreg", "evaluate:tfidf_logreg",
-                                               "train:transformer", "evaluate:transformer", "compare",
-                                               "report"]
+    assert [s.name for s in record.stages] == ["data", "audit", "train:tfidf_logreg",
+                                               "evaluate:tfidf_logreg", "train:transformer",
+                                               "evaluate:transformer", "audit:clean_test",
+                                               "compare", "report"]
     assert record.test_evaluations == 2
     for m in record.models:
         assert m.params_total > 0 and m.flops_per_example > 0

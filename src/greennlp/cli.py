@@ -135,6 +135,27 @@ def compress(run_id: str = typer.Argument(..., help="Run id (a unique prefix is 
     console.print(f"report: {record.path.parent / 'report.html'}", highlight=False)
 
 
+@app.command()
+@user_errors
+def audit(data: str = typer.Argument(..., help="A built-in dataset or corpus name, a .csv/"
+                                     ".jsonl/.parquet file, or a .txt corpus (one document per "
+                                     "line)."),
+          overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, e.g. "
+                                                          "audit.threshold=0.7")) -> None:
+    """Audit a dataset alone: cleaning, duplicates, near-duplicates, leakage, training
+    dynamics; writes DATASHEET.md and AUDIT.md."""
+    from greennlp.tasks.audit import audit as run_audit
+
+    bad = [o for o in overrides or [] if "=" not in o]
+    if bad:
+        raise UserError(f"Write settings as key=value, got '{bad[0]}'.")
+    record = run_audit(data, list(overrides or []), "greennlp " + shlex.join(sys.argv[1:]),
+                       log=functools.partial(console.print, highlight=False))
+    folder = record.path.parent
+    console.print(f"datasheet: {folder / 'DATASHEET.md'}\naudit: {folder / 'AUDIT.md'}",
+                  highlight=False)
+
+
 @app.command("runs")
 @user_errors
 def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs."),

@@ -33,8 +33,9 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     record = tasks.execute(run)
     assert record.status == "completed"
     assert [s.name for s in record.stages] == [
-        "data", "tokenizer", "train:ngram", "evaluate:ngram", "train:lstm", "evaluate:lstm",
-        "train:gpt", "evaluate:gpt", "train:bert_mlm", "evaluate:bert_mlm", "scaling", "report"]
+        "data", "audit", "tokenizer", "train:ngram", "evaluate:ngram", "train:lstm", "evaluate:lstm",
+        "train:gpt", "evaluate:gpt", "train:bert_mlm", "evaluate:bert_mlm", "scaling", "audit:clean_test",
+        "report"]
     assert any("smollm2 skipped" in n for n in record.notes)
     assert record.test_evaluations == 4
     for m in record.models:
@@ -48,6 +49,11 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     assert gpt.training.accounting["training_flops_per_token"] == \
         3 * gpt.efficiency["forward_flops_per_token"]
     assert "compute-optimal" in gpt.training.compute_optimality["verdict"]
+    clean = record.data["audit"]["clean_test"]
+    assert set(clean["models"]) == {"ngram", "lstm", "gpt", "bert_mlm"}
+    if clean["removed"] == 0:  # nothing near-duplicates train: the clean score is the score
+        assert clean["models"]["gpt"]["perplexity"]["value"] == \
+            pytest.approx(gpt.test["perplexity"]["value"])
     sweep = record.stage("scaling").metrics
     assert [r["width"] for r in sweep["runs"]] == [8, 16]
     assert len(sweep["runs"][0]["curve"]) >= 2 and "exponent" in sweep["fit"]["loss_vs_params"]

@@ -19,6 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from greennlp.config.audit import AuditConfig
 from greennlp.config.compress import CompressConfig
 from greennlp.config.lm import LmConfig
 from greennlp.config.rules import (from_dict, parse_override, profiles, read_source, rule,
@@ -28,9 +29,9 @@ from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
                                       PretrainedEncoderConfig, TfidfConfig, TrackConfig,
                                       TrainConfig, TransformerConfig)
 
-__all__ = ["CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig", "MeasureConfig",
-           "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig", "SearchConfig", "SeedsConfig",
-           "TfidfConfig", "TrackConfig",
+__all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
+           "MeasureConfig", "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig",
+           "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
            "TrainConfig", "TransformerConfig", "from_dict", "parse_config", "parse_override",
            "profiles", "replace", "rule", "section", "to_dict"]
 
@@ -60,6 +61,8 @@ class RunConfig:
     compress: CompressConfig = rule(CompressConfig(),
                                     doc="compression and the audit of what it forgot")
     track: TrackConfig = rule(TrackConfig(), doc="experiment trackers (MLflow) written as it runs")
+    audit: AuditConfig = rule(AuditConfig(), doc="data audit: near-duplicates, contamination, "
+                                                 "training dynamics")
 
 
 def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()

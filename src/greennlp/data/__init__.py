@@ -28,7 +28,11 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
     frame, cleaning = clean(raw.frame, drop_duplicates=cfg.drop_duplicates,
                             drop_conflicts=cfg.drop_conflicts)
     if len(frame) == 0:
-        raise ValueError("no rows left after cleaning")
+        raise UserError(f"No rows of {cfg.source} are left after cleaning (every text is empty); "
+                        f"give texts in column '{cfg.text_column}'.")
+    if len(frame) == 1 and cleaning["rows_in"] > 1:
+        raise UserError(f"Every row of {cfg.source} holds the same text; give a dataset of "
+                        f"distinct texts.")
     frame = subsample(frame, cfg.max_examples, seed)
     if raw.given:  # the dataset's own dev / test: cleaned alike, used as given
         given, given_cleaning = {}, {}

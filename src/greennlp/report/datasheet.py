@@ -4,6 +4,7 @@ Datasets", filled from the data section of the run record."""
 from __future__ import annotations
 
 from greennlp.record import RunRecord
+from greennlp.report.audit_views import datasheet_lines
 from greennlp.report.views import fmt
 
 
@@ -108,6 +109,7 @@ def render(record: RunRecord) -> str:
         f"{leak.get('dev_loose_in_train')} ignoring case and punctuation; test texts also in "
         f"train: {leak.get('test_exact_in_train')} exact, {leak.get('test_loose_in_train')} "
         "ignoring case and punctuation.", "",
+        *datasheet_lines(record),
         "## Uses",
         "- Model selection uses the dev split only; the test split is evaluated once per "
         "final model.", "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.audit_views import clean_test_lines, datasheet_lines
 from greennlp.report.lm_views import lm_rows
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
@@ -87,6 +88,7 @@ def render_card(record: RunRecord) -> str:
         "## Quantitative analyses",
         f"- Test perplexity {ci(best.test.get('perplexity'), 2)}; bits per character "
         f"{ci(best.test.get('bits_per_char'))}.", "", *_table(record), "",
+        *clean_test_lines(record),
         *environmental_impact(record, best),
         "## Ethical considerations",
         "- Movie dialog contains insults, stereotypes and violence; a model trained on it "
@@ -128,6 +130,7 @@ def render_datasheet(record: RunRecord) -> str:
         f"dev and train in a seeded order (seed {sp.get('seed')}); sizes {sp.get('sizes')}.",
         f"- Dev documents also in train: {leak.get('dev_exact_in_train')}; test documents also in "
         f"train: {leak.get('test_exact_in_train')} (exact matches).", "",
+        *datasheet_lines(record),
         "## Uses", "- Training and evaluating language models; dev for model selection and early "
         "stopping, test once per final model.", "",
         "## Distribution", f"- License: {d.get('license', 'unknown')}.", "",

@@ -13,6 +13,7 @@ seed cost is in the text).
 from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.card_facts import (base_model, card_license, hub_dataset, library_name,
                                         selection_costs)
 from greennlp.report.compression_views import card_section
@@ -138,7 +139,7 @@ def render(record: RunRecord) -> str:
         f"{split.get('sizes', {}).get('dev')} dev examples from the same source.", "",
         "## Quantitative analyses",
         f"- Test accuracy {ci(best.test.get('accuracy'))}; macro F1 {ci(best.test.get('macro_f1'))}.",
-        *per_class, "", *_table(record), "",
+        *per_class, "", *_table(record), "", *clean_test_lines(record),
         *environmental_impact(record, best),
         *selection_cost_lines(record, best),
         *provenance_lines(record, best),

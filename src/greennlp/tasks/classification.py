@@ -30,11 +30,13 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.compress.stages import stage_compress
     from greennlp.search.seeds import stage_seeds
     from greennlp.search.stages import stage_search
+    from greennlp.tasks import audit_stages as a
     from greennlp.tasks import classification_stages as s
 
-    return (s.stage_data, stage_search, s.stage_models, stage_seeds,
+    return (s.stage_data, a.stage_audit, a.stage_dynamics, stage_search, s.stage_models,
+            stage_seeds,
             stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
-            s.stage_compare, report_stage(classification_reports))
+            a.stage_clean_test, s.stage_compare, report_stage(classification_reports))
 
 
 def reports() -> Reports:

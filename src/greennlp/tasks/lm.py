@@ -68,6 +68,7 @@ def reports() -> Reports:
 def stages() -> tuple[Callable[[Run], None], ...]:
     """The recipe (imported when a run starts: the stages import torch)."""
     from greennlp.tasks import lm_stages as s
+    from greennlp.tasks.audit_stages import stage_audit, stage_clean_test
 
-    return (s.share_run, s.stage_corpus, s.stage_tokenizer, s.stage_peak, s.stage_models,
-            s.followers_done, report_stage(lm_reports))
+    return (s.share_run, s.stage_corpus, stage_audit, s.stage_tokenizer, s.stage_peak, s.stage_models,
+            s.followers_done, stage_clean_test, report_stage(lm_reports))

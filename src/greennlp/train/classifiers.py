@@ -16,6 +16,7 @@ from greennlp.data.split import Splits
 from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
 from greennlp.train.batching import bucketed_batches
+from greennlp.train.dynamics import DynamicsRecorder
 from greennlp.train.loop import train
 from greennlp.train.mlm import pretrain_mlm
 
@@ -34,6 +35,8 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
 
     Batches are length-bucketed; the order of epoch ``e`` is seeded by ``seed + e``, so
     a run resumed from a checkpoint sees the same batches it would have seen.
+    Every example's loss, gold-label probability and correctness per epoch (training
+    dynamics) are saved to ``ckpt_dir/../dynamics.npz``.
     """
     label_pos = {lab: i for i, lab in enumerate(model.labels)}
     ids = model.encode(splits.train["text"].tolist())
@@ -41,14 +44,20 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
     lengths = [len(x) for x in ids]
     n_batches = len(bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(0)))
 
+    recorder = DynamicsRecorder(len(ids), train_cfg.epochs)
+
     def batches(epoch: int):
-        for idx in bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(seed + epoch)):
+        order = bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(seed + epoch))
+        recorder.order[epoch] = order
+        for idx in order:
             yield model.collate([ids[i] for i in idx], [y[i] for i in idx])
 
     state = train(model.model, batches, n_batches, lambda: dev_accuracy(model, splits), train_cfg,
                   ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe(),
-                  until_epoch=until_epoch)
+                  until_epoch=until_epoch, observe=recorder.observe)
     model.model.eval()
+    if recorder.epochs_seen():
+        recorder.save(Path(ckpt_dir).parent / "dynamics.npz")
     return model, {
         "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
         "best_dev_accuracy": state.best_score, "stopped_early": state.stopped_early,

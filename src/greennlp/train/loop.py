@@ -114,7 +114,8 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
           dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
           desc: str = "train", checkpoint_extra: dict | None = None,
-          until_epoch: int | None = None) -> TrainState:
+          until_epoch: int | None = None,
+          observe: Callable[[int, int, dict, Any], None] | None = None) -> TrainState:
     """Train ``model`` in place and leave it holding its best-on-dev weights.
 
     Parameters
@@ -138,6 +139,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
         Pause after this many epochs (a later call resumes). The learning-rate schedule
         still spans ``cfg.epochs``, so pausing and resuming equals one uninterrupted run:
         this is how successive halving grows a trial's budget rung by rung.
+    observe
+        Called as ``observe(epoch, batch_index, batch, output)`` after each forward
+        (e.g. :class:`greennlp.train.dynamics.DynamicsRecorder` reads the logits).
 
     Returns
     -------
@@ -175,7 +179,10 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             optimizer.zero_grad(set_to_none=True)
             for i, batch in enumerate(batches(state.epoch)):
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    loss = model(**batch).loss
+                    output = model(**batch)
+                    loss = output.loss
+                if observe is not None:
+                    observe(state.epoch, i, batch, output)
                 (loss / cfg.grad_accum_steps).backward()
                 loss_sum, seen = loss_sum + loss.item(), seen + 1
                 if (i + 1) % cfg.grad_accum_steps == 0 or i + 1 == n_batches:

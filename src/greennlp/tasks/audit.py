@@ -1,0 +1,60 @@
+"""``greennlp audit DATA``: the data audit alone, as a recorded run.
+
+Cleaning, exact duplicates and leakage (the data stage), near-duplicates and
+contamination (the ``audit`` stage) and, for labelled data, the training dynamics of
+the cheapest neural model (``audit:dynamics``); it writes DATASHEET.md and AUDIT.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from greennlp.data.builtins import LM_BUILTINS
+from greennlp.errors import UserError
+from greennlp.record import RunRecord
+from greennlp.run import Log
+from greennlp.tasks import load_config, record_failed_start, start, task
+
+
+def _is_corpus(data: str) -> bool:
+    return data in LM_BUILTINS or Path(data).suffix == ".txt"
+
+
+def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str = "",
+          log: Log = print) -> RunRecord:
+    """Audit ``data`` (a built-in name, a .csv/.jsonl/.parquet file, or a .txt corpus
+    with one document per line) with ``key=value`` ``overrides``.
+
+    Returns
+    -------
+    RunRecord
+        The audit's record; DATASHEET.md and AUDIT.md are in its folder.
+    """
+    from greennlp.tasks import audit_stages as a
+
+    corpus = _is_corpus(data)
+    base = ["task=lm", f"lm.corpus.source={data}"] if corpus else [f"data.source={data}"]
+    overrides = [*base, "name=audit", *overrides]
+    try:
+        cfg = load_config(None, overrides)
+    except UserError as exc:
+        out = next((o.split("=", 1)[1] for o in overrides if o.startswith("output_dir=")), "runs")
+        record_failed_start(out, command, str(exc))
+        raise
+    run = start(cfg, command, log)
+    if corpus:
+        from greennlp.tasks.lm_stages import stage_corpus as stage_data
+    else:
+        from greennlp.tasks.classification_stages import stage_data
+    reports = task(cfg.task).reports()
+
+    def write(record: RunRecord) -> dict[str, str]:
+        from greennlp.report.audit_views import audit_report
+
+        folder = Path(record.run_dir)
+        paths = {"datasheet": folder / "DATASHEET.md", "audit": folder / "AUDIT.md"}
+        paths["datasheet"].write_text(reports.datasheet(record), encoding="utf-8")
+        paths["audit"].write_text(audit_report(record), encoding="utf-8")
+        return {k: str(v) for k, v in paths.items()}
+
+    return run.execute([stage_data, a.stage_audit, a.stage_dynamics], write)
