@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from greennlp.config import RunConfig, parse_config
+from greennlp.config import RunConfig, from_dict, parse_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
@@ -102,10 +102,11 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     if record.status == "completed":
         raise UserError(f"Run {record.run_id} already completed; start a new one with "
                         f"`greennlp run`.")
-    run = reopen(record, log)
-    follower = task(run.cfg.task).join(run.cfg, run.record)
+    cfg = from_dict(RunConfig, record.config)
+    follower = task(cfg.task).join(cfg, record)  # a torchrun rank > 0 never writes or locks
     if follower is not None:
         return follower
+    run = reopen(record, log, cfg=cfg)
     run.record.notes.append(f"resumed at {utc_now()}")
     run.persist()
     return run
