@@ -99,12 +99,17 @@ class Run:
             return reload(done) if reload else None
         self._pending.append([])
         try:
-            with track(name, self.record, self.footprint, on_finish=self.persist) as st:
+            with track(name, self.record, self.footprint, on_finish=self.persist,
+                       progress_file=self.progress_file(name)) as st:
                 out = work(st)
                 self.record.tested.extend(self._pending[-1])
         finally:
             self._pending.pop()
         return out
+
+    def progress_file(self, stage: str) -> Path:
+        """Where stage ``stage`` saves its running totals while it runs (kept by a kill)."""
+        return self.run_dir / ".progress" / (stage.replace(":", "_").replace("/", "_") + ".json")
 
     # -- the test gate ----------------------------------------------------------------------
     def test_pass(self, key: str, use: Callable[[Any], T]) -> T:
@@ -201,6 +206,12 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     run.hold(lock)
     run.persist()
     return run
+
+
+def resume_command(record: RunRecord) -> str:
+    """The command that resumes ``record``'s run, as it can be pasted from any folder."""
+    folder = Path(record.run_dir).resolve().parent
+    return f"greennlp run --resume {record.run_id} --output-dir {shlex.quote(str(folder))}"
 
 
 def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:

@@ -43,6 +43,8 @@ class DataConfig:
     min_per_class: int = rule(2, low=1, doc="fewest examples of a class each split must get")
     hf_config: str | None = None
     hf_split: str = "train"
+    strict: bool = rule(False, doc="refuse a CSV/TSV whose rows span several lines (an "
+                                   "unbalanced quote merges rows); off: report them")
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""

@@ -9,7 +9,8 @@ from typing import Any
 
 from greennlp.data.clean import clean
 from greennlp.data.sources import RawData, load_raw
-from greennlp.data.split import Splits, make_splits, subsample
+from greennlp.data.split import Splits, check_class_sizes, make_splits, subsample
+from greennlp.errors import UserError
 from greennlp.data.stats import describe
 
 
@@ -26,8 +27,12 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
     frame, cleaning = clean(raw.frame, drop_duplicates=cfg.drop_duplicates,
                             drop_conflicts=cfg.drop_conflicts)
     if len(frame) == 0:
-        raise ValueError("no rows left after cleaning")
-    frame = subsample(frame, cfg.max_examples, seed)
+        raise UserError(f"Every text of {cfg.source} is empty ({raw.meta.get('rows_read')} rows "
+                        f"read, none left after cleaning); check data.text_column "
+                        f"('{cfg.text_column}') and the file.")
+    if cfg.max_examples and len(frame) > cfg.max_examples:
+        check_class_sizes(frame, cfg.min_per_class)
+    frame = subsample(frame, cfg.max_examples, seed, cfg.min_per_class)
     splits = make_splits(frame, cfg, seed)
     summary = dict(raw.meta, cleaning=cleaning, split=splits.info, stats=describe(splits),
                    subsampled_to=cfg.max_examples if cfg.max_examples else None)

@@ -51,6 +51,30 @@ def _read_file(path: Path) -> pd.DataFrame:
                         f"{path.suffix.lstrip('.').upper()}.") from None
 
 
+def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+    """Physical lines of a CSV/TSV file against the rows parsed from it.
+
+    A quoted field may hold line breaks, so rows and lines can legitimately differ; but
+    an unbalanced quote also makes one row swallow the lines after it (a text merged with
+    its neighbours, under one label) without any parser error. The datasheet and the
+    console report the difference and the first row that spans several lines.
+    """
+    data = path.read_bytes()
+    physical = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    blank = sum(1 for line in data.splitlines() if not line.strip())
+    spans = [1 + sum(str(v).count("\n") for v in row) for row in frame.itertuples(index=False)]
+    multiline = [i for i, n in enumerate(spans) if n > 1]
+    out: dict[str, Any] = {"physical_lines": physical, "rows": int(len(frame)),
+                           "blank_lines": blank, "multiline_rows": len(multiline),
+                           "differs": physical - blank != len(frame) + 1}
+    if multiline:
+        i = multiline[0]
+        text = " ".join(str(v) for v in frame.iloc[i].tolist())
+        out["first_multiline"] = {"row": i + 1, "line": 2 + sum(spans[:i]), "lines": spans[i],
+                                  "text": " ".join(text.split())[:80]}
+    return out
+
+
 def _read_hf(name: str, cfg) -> tuple[pd.DataFrame, dict[str, Any]]:
     try:
         import datasets
@@ -86,6 +110,23 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
     return pd.DataFrame(out)
 
 
+def _check_text(column: pd.Series, name: str, where: str) -> None:
+    """The text column must hold text: numbers, lists or mappings are a wrong column."""
+    values = column.dropna()
+    if values.dtype == object or str(values.dtype) in ("string", "str"):
+        bad = values[[not isinstance(v, str) for v in values]]
+    else:
+        bad = values
+    if len(bad):
+        first = bad.iloc[0]
+        shown = repr(first.tolist() if hasattr(first, "tolist") else first)[:40]
+        kind = {"ndarray": "list", "tuple": "list", "dict": "mapping"}.get(
+            type(first).__name__, type(first).__name__)
+        raise UserError(f"Column '{name}' (text) of {where} holds {kind} "
+                        f"values, not text ({len(bad)} of {len(values)} rows, e.g. {shown}); "
+                        f"set data.text_column to the column with the texts.")
+
+
 def load_raw(cfg) -> RawData:
     """Load the dataset described by a :class:`greennlp.config.DataConfig`.
 
@@ -117,6 +158,16 @@ def load_raw(cfg) -> RawData:
         frame = _read_file(path)
         where = f"data file {path}"
         meta = {"origin": f"file {path}", "license": "unknown (user-provided file)"}
+        if path.suffix in (".csv", ".tsv"):
+            meta["lines"] = lines = line_audit(path, frame)
+            first = lines.get("first_multiline")
+            if cfg.strict and first:
+                raise UserError(
+                    f"Data file {path} has {lines['physical_lines']} lines but "
+                    f"{lines['rows']} rows: row {first['row']} (from line {first['line']}) "
+                    f"spans {first['lines']} lines (\"{first['text'][:50]}...\"), often an "
+                    f"unbalanced quote; fix the quoting, or set data.strict=false to accept "
+                    f"rows that span lines.")
         roles = {"text": cfg.text_column, "label": cfg.label_column, "group": group_col,
                  "time": cfg.time_column}
     else:
@@ -125,6 +176,7 @@ def load_raw(cfg) -> RawData:
     out = _select(frame, roles, where)
     if len(out) == 0:
         raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
+    _check_text(out["text"], roles["text"], where)
     out["text"] = out["text"].astype("string").fillna("")
     out["label"] = out["label"].astype("string").str.strip()
     missing = out["label"].isna() | (out["label"] == "")

@@ -11,6 +11,7 @@ import yaml
 
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.compression_views import card_section
+from greennlp.report.markdown import md, md_code
 from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
                                    model_rows)
 
@@ -84,8 +85,8 @@ def render(record: RunRecord) -> str:
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"
     data, split = record.data, record.data.get("split", {})
-    labels = ", ".join(best.labels)
-    per_class = [f"- {k}: {ci(v)}" for k, v in best.test.items()
+    labels = ", ".join(map(md, best.labels))
+    per_class = [f"- {md(k)}: {ci(v)}" for k, v in best.test.items()
                  if k.split("_", 1)[0] in ("precision", "recall", "f1") and not k.startswith("macro")]
     body = [
         f"# Model card: {best.name} (greennlp run {record.run_id})", "",
@@ -96,7 +97,7 @@ def render(record: RunRecord) -> str:
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev accuracy.",
         _search_line(record, best),
-        f"- Checkpoint: `{best.checkpoint}`.", "",
+        f"- Checkpoint: {md_code(best.checkpoint)}.", "",
         "## Intended use",
         f"- Task: {data.get('task', 'text classification')} into: {labels}.",
         "- Intended for research and as a baseline for comparison; not for decisions about "
@@ -114,7 +115,7 @@ def render(record: RunRecord) -> str:
         f"- Test was evaluated once per final model ({record.test_evaluations} test "
         f"evaluations in this run); model selection used dev only.", "",
         "## Evaluation data",
-        f"- {split.get('sizes', {}).get('test')} test examples from {data.get('origin', '?')}, "
+        f"- {split.get('sizes', {}).get('test')} test examples from {md(data.get('origin', '?'))}, "
         f"split by {split.get('method')} (seed {split.get('seed')}). See DATASHEET.md.", "",
         "## Training data",
         f"- {split.get('sizes', {}).get('train')} training examples and "

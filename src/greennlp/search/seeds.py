@@ -49,7 +49,7 @@ def seed_family(run: Run, family: str, count: int) -> SeedRuns:
     cfg, base_seed = final_config(run, family)
     rows = [_row(base_seed, final.dev, final.test, stage=(final.stages or [""])[0])]
     for k in range(1, count):
-        seed = base_seed + k
+        seed = (base_seed + k) % 2**32  # every library takes seeds below 2**32
         name = f"seed:{family}:s{seed}"
         folder = Path(run.run_dir) / "models" / family / "seeds" / f"s{seed}"
 

@@ -16,11 +16,11 @@ from greennlp.config import RunConfig, from_dict, parse_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
-from greennlp.run import Log, Run, find_record, record_failed_start, reopen
+from greennlp.run import Log, Run, find_record, record_failed_start, reopen, resume_command
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
-           "resume", "start", "summary", "task", "write_reports"]
+           "resume", "resume_command", "start", "summary", "task", "write_reports"]
 
 
 class Task(Protocol):
@@ -70,8 +70,11 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     overrides
         Dotted ``key=value`` strings applied last, e.g. ``transformer.train.epochs=2``.
     """
+    from greennlp.measure.tables import carbon_intensity
+
     cfg = parse_config(source, overrides)
     task(cfg.task).check(cfg)
+    carbon_intensity(cfg.measure.region)  # an unknown region fails here, before any work
     return cfg
 
 
@@ -142,7 +145,7 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
     record = find_record(run_id, output_dir)
     if not record.stage("data"):
         raise UserError(f"Run {record.run_id} has no finished data stage; resume it with "
-                        f"`greennlp run --resume {record.run_id}` first.")
+                        f"`{resume_command(record)}` first.")
     cfg = compress_config(record.config, source, overrides, output_dir)
     task(cfg.task).check(cfg)
     run = reopen(record, log, cfg=cfg)
