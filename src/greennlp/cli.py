@@ -118,7 +118,7 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
 
     command = "greennlp " + shlex.join(sys.argv[1:])
     log = functools.partial(console.print, highlight=False)
-    if resume:
+    if resume is not None:  # an empty id is refused, not taken for "no resume"
         r = tasks.resume(resume, output_dir, log=log)
     else:
         args = ([config] if config else []) + list(overrides or [])

@@ -73,9 +73,10 @@ class Run:
         return Path(self.record.run_dir)
 
     def persist(self, record: RunRecord | None = None) -> None:
-        """Save record.json and update the registry row."""
+        """Save record.json and update the registry row (of the folder that holds the run:
+        a resumed run may have moved since its config named its output_dir)."""
         self.record.save()
-        store.upsert(self.cfg.output_dir, self.record)
+        store.upsert(self.run_dir.parent, self.record)
 
     def note(self, text: str) -> None:
         """Say something once, in the log and in the record's notes."""

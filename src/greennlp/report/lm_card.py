@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.lm_views import lm_rows
-from greennlp.report.markdown import md, md_code
+from greennlp.report.markdown import md, md_code, metadata_id
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
 
@@ -17,7 +17,7 @@ def selected(record: RunRecord) -> ModelResult | None:
 
 def front_matter(record: RunRecord, best: ModelResult) -> dict:
     """Hugging Face header: model-index with test perplexity and bits per character."""
-    dataset = record.data.get("source", "unknown")
+    dataset = metadata_id(record.data.get("source", "unknown"))
     metrics = [{"type": "perplexity", "value": round(best.test["perplexity"]["value"], 3),
                 "name": "Test perplexity"}]
     if "bits_per_char" in best.test:

@@ -33,6 +33,12 @@ def md(value: Any) -> str:
     return html.escape(text, quote=False)
 
 
+def metadata_id(value: Any) -> str:
+    """``value`` as an identifier for the YAML front matter (a dataset name): letters,
+    digits and ``_ . - /`` only (the Hub's ids), so no markup travels in the metadata."""
+    return re.sub(r"[^A-Za-z0-9_.\-/]", "_", str(value))
+
+
 def md_code(value: Any) -> str:
     """``value`` as an inline code span (a backtick fence longer than any run inside it)."""
     text = _BREAKS.sub(f" {NEWLINE} ", str(value))

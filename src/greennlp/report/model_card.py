@@ -11,13 +11,13 @@ import yaml
 
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.compression_views import card_section
-from greennlp.report.markdown import md, md_code
+from greennlp.report.markdown import md, md_code, metadata_id
 from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
                                    model_rows)
 
 def front_matter(record: RunRecord, best: ModelResult) -> dict:
     """The YAML header Hugging Face reads (model-index, co2_eq_emissions)."""
-    dataset = record.data.get("source", "unknown")
+    dataset = metadata_id(record.data.get("source", "unknown"))
     costs, fam = model_costs(record, best), family_of(best)
     metrics = [{"type": "accuracy", "value": round(best.test["accuracy"]["value"], 4),
                 "name": "Test accuracy"}]
