@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from greennlp.errors import UserError
@@ -96,7 +96,7 @@ class RunLock:
             raise
         previous = _holder(self.path)
         mine = {"pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "since": datetime.now(UTC).isoformat(timespec="seconds")}
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(mine).encode(), 0)

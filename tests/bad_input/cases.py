@@ -3,9 +3,9 @@ test's folder and names the words the one-sentence error must contain."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

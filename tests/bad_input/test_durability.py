@@ -148,13 +148,15 @@ def test_a_second_writer_is_refused_with_one_sentence(copy):
     assert result.exit_code == 0, result.output
 
 
+HOLD_LOCK = ("import sys, time; from greennlp.run_lock import RunLock; "
+             "RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)")
+
+
 def test_a_killed_run_shows_as_interrupted_and_resume_takes_over(copy):
     out, run_id = copy
     _set_status(out, run_id, "running")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from greennlp.run_lock import RunLock; "
-         "RunLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
-         str(out / run_id)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOLD_LOCK, str(out / run_id)], stdout=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -10,8 +10,8 @@ from typing import Any
 from greennlp.data.clean import clean
 from greennlp.data.sources import RawData, load_raw
 from greennlp.data.split import Splits, check_class_sizes, make_splits, subsample
-from greennlp.errors import UserError
 from greennlp.data.stats import describe
+from greennlp.errors import UserError
 
 
 def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:

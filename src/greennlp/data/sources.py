@@ -64,7 +64,7 @@ def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     blank = sum(1 for line in data.splitlines() if not line.strip())
     spans = [1 + sum(str(v).count("\n") for v in row) for row in frame.itertuples(index=False)]
     multiline = [i for i, n in enumerate(spans) if n > 1]
-    out: dict[str, Any] = {"physical_lines": physical, "rows": int(len(frame)),
+    out: dict[str, Any] = {"physical_lines": physical, "rows": len(frame),
                            "blank_lines": blank, "multiline_rows": len(multiline),
                            "differs": physical - blank != len(frame) + 1}
     if multiline:
@@ -185,6 +185,6 @@ def load_raw(cfg) -> RawData:
                         f"them.")
     if "group" in out:
         out["group"] = out["group"].astype("string").fillna("<missing>")
-    meta.update({"source": source, "rows_read": int(len(out)),
+    meta.update({"source": source, "rows_read": len(out),
                  "columns": {k: v for k, v in roles.items() if v}})
     return RawData(out.reset_index(drop=True), meta)

@@ -181,8 +181,8 @@ class _ProgressSaver:
         while not self._stop.wait(PROGRESS_EVERY_S):
             try:
                 write_text(self.path, self.snapshot())
-            except Exception:  # a full disk: the stage itself will say so
-                pass
+            except (OSError, ValueError, RuntimeError):  # a full disk: the stage will say so
+                continue
 
     def stop(self) -> None:
         self._stop.set()

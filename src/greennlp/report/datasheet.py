@@ -37,10 +37,11 @@ def _physical_lines(lines: dict | None) -> list[str]:
     first = lines.get("first_multiline")
     where = (f"; the first is row {first['row']} (from line {first['line']}, spanning "
              f"{first['lines']} lines): \"{md(first['text'])}\"" if first else "")
-    return [f"- Physical lines: {lines['physical_lines']:,} in the file against "
-            f"{lines['rows']:,} rows parsed (plus the header; {lines['blank_lines']:,} blank "
-            f"lines); {lines['multiline_rows']:,} rows span several lines{where}. An "
-            f"unbalanced quote merges rows: check them, or set data.strict=true to refuse them."]
+    return [(f"- Physical lines: {lines['physical_lines']:,} in the file against "
+             f"{lines['rows']:,} rows parsed (plus the header; {lines['blank_lines']:,} blank "
+             f"lines); {lines['multiline_rows']:,} rows span several lines{where}. An "
+             f"unbalanced quote merges rows: check them, or set data.strict=true to refuse "
+             f"them.")]
 
 
 def render(record: RunRecord) -> str:

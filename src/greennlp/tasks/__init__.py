@@ -16,7 +16,14 @@ from greennlp.config import RunConfig, from_dict, parse_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
-from greennlp.run import Log, Run, find_record, record_failed_start, reopen, resume_command
+from greennlp.run import (
+    Log,
+    Run,
+    find_record,
+    record_failed_start,
+    reopen,
+    resume_command,
+)
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
