@@ -62,7 +62,8 @@ def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     data = path.read_bytes()
     physical = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     blank = sum(1 for line in data.splitlines() if not line.strip())
-    spans = [1 + sum(str(v).count("\n") for v in row) for row in frame.itertuples(index=False)]
+    spans = (1 + sum(frame[c].astype(str).str.count("\n") for c in frame.columns)).tolist() \
+        if len(frame.columns) else [1] * len(frame)
     multiline = [i for i, n in enumerate(spans) if n > 1]
     out: dict[str, Any] = {"physical_lines": physical, "rows": len(frame),
                            "blank_lines": blank, "multiline_rows": len(multiline),
@@ -113,6 +114,8 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
 def _check_text(column: pd.Series, name: str, where: str) -> None:
     """The text column must hold text: numbers, lists or mappings are a wrong column."""
     values = column.dropna()
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return
     if values.dtype == object or str(values.dtype) in ("string", "str"):
         bad = values[[not isinstance(v, str) for v in values]]
     else:

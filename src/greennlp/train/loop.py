@@ -53,6 +53,16 @@ class TrainState:
     resumed_from_epoch: int | None = None
 
 
+def _finite(model: torch.nn.Module) -> bool:
+    """Whether every weight is finite: one fused norm per tensor list (a loop of one
+    ``isfinite`` per tensor took 10-100x longer on a busy 2-core CPU)."""
+    with torch.no_grad():
+        params = [p.detach() for p in model.parameters()]
+        if not params:
+            return True
+        return bool(torch.stack(torch._foreach_norm(params)).isfinite().all())
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """bf16 autocast on GPUs that support it; fp32 on CPU unless asked (it is slower there
     without AMX)."""
@@ -216,7 +226,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
                 if state.step >= total_steps:
                     break
             loss_sum, seen = distributed.sum_across([loss_sum, seen])
-            if not all(bool(p.isfinite().all()) for p in model.parameters()):
+            if not _finite(model):
                 raise _diverged(desc, "some weights are not finite", state.epoch + 1, state.step)
             score = float(dev_score())
             state.history.append({"epoch": state.epoch + 1, "train_loss": loss_sum / max(1, seen),
