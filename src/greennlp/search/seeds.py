@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from greennlp.files import atomic_folder
 from greennlp.models import family as family_of
 from greennlp.record import SeedRow, SeedRuns, SeedStats
 from greennlp.run import Run
@@ -56,7 +57,8 @@ def seed_family(run: Run, family: str, count: int) -> SeedRuns:
         def train_and_score(st, seed=seed, name=name, folder=folder) -> dict[str, Any]:
             model, info = fit_family(family, cfg, run.splits, seed, folder,
                                      desc=f"{family} seed {seed}")
-            model.save(folder / "final")
+            with atomic_folder(folder / "final") as tmp:
+                model.save(tmp)
             dev, test = run.evaluate_classifier(name, model, folder / "final")
             st.metrics = _row(seed, dev["metrics"], test["metrics"],
                               epochs_run=info.get("epochs_run"), checkpoint=str(folder / "final"))
