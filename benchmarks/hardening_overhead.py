@@ -52,7 +52,7 @@ def main() -> None:
     import torch
 
     from greennlp.config import MeasureConfig
-    from greennlp.data.sources import _check_text, line_audit
+    from greennlp.data.sources import check_text_column, line_audit
     from greennlp.files import write_text
     from greennlp.measure import Footprint, tracker
     from greennlp.run_lock import RunLock
@@ -98,7 +98,7 @@ def main() -> None:
     frame.to_csv(csv, index=False)
     read = pd.read_csv(csv, dtype=str, keep_default_na=False)
     out["line_audit_ms"] = per_call(lambda: line_audit(csv, read), 20) * 1e3
-    out["text_check_ms"] = per_call(lambda: _check_text(read["text"], "text", "d"), 20) * 1e3
+    out["text_check_ms"] = per_call(lambda: check_text_column(read["text"], "text", "d"), 20) * 1e3
     out["read_csv_ms"] = per_call(lambda: pd.read_csv(csv, dtype=str, keep_default_na=False),
                                   20) * 1e3
     from greennlp.train.loop import _finite

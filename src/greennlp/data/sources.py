@@ -111,7 +111,7 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
     return pd.DataFrame(out)
 
 
-def _check_text(column: pd.Series, name: str, where: str) -> None:
+def check_text_column(column: pd.Series, name: str, where: str) -> None:
     """The text column must hold text: numbers, lists or mappings are a wrong column."""
     values = column.dropna()
     if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
@@ -179,7 +179,7 @@ def load_raw(cfg) -> RawData:
     out = _select(frame, roles, where)
     if len(out) == 0:
         raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
-    _check_text(out["text"], roles["text"], where)
+    check_text_column(out["text"], roles["text"], where)
     out["text"] = out["text"].astype("string").fillna("")
     out["label"] = out["label"].astype("string").str.strip()
     missing = out["label"].isna() | (out["label"] == "")
