@@ -265,6 +265,8 @@ def test_the_interrupt_hint_resumes_as_printed_from_another_folder(tmp_path, csv
     resumed = runner.invoke(app, shlex.split(hint)[1:])
     assert resumed.exit_code == 0, resumed.output
     assert store.list_runs(out)[0]["status"] == "completed"
+    data = RunRecord.load(out / store.list_runs(out)[0]["run_id"]).stage("data")
+    assert data.energy_detail["earlier_attempts"]["attempts"] == 1  # the interrupted one
 
 
 # -- 7. the cost of a killed stage is kept ------------------------------------------------------
