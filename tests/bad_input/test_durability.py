@@ -338,3 +338,38 @@ def test_a_diverging_loss_fails_the_stage_and_names_the_setting(tmp_path, csv_pa
     assert run["status"] == "failed" and run["best_test_accuracy"] is None
     record = RunRecord.load(out / run["run_id"])
     assert record.any_stage("train:transformer").status == "failed" and not record.models
+
+
+@pytest.mark.integration
+def test_a_trial_killed_mid_way_keeps_its_cost_after_resume(tmp_path, csv_path):
+    """kill -9 during a search trial, then --resume: the trial's recorded cost includes the
+    work before the kill (it used to record only what came after)."""
+    out = tmp_path / "runs"
+    args = ["run", f"data.source={csv_path}", "models=[transformer]", "transformer.vocab_size=200",
+            "transformer.intermediate_size=32", "transformer.num_heads=2",
+            "transformer.train.patience=100", "search.method=random",
+            "search.families.transformer.trials=1", "search.families.transformer.max_epochs=5000",
+            "seeds.count=1", "compress.methods=[]", "evaluate.bootstrap_samples=100",
+            "evaluate.latency_examples=4", "evaluate.throughput_batches=1", "evaluate.repeats=1",
+            f"output_dir={out}"]
+    worker = subprocess.Popen([sys.executable, "-m", "greennlp", *args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    saved: dict = {}
+    try:
+        deadline = time.time() + 240  # the first running totals are saved after 10 s
+        while time.time() < deadline and saved.get("duration_s", 0) < 10:
+            found = list(out.glob("*/search/transformer/trial000/progress.json"))
+            saved = json.loads(found[0].read_text()) if found else {}
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    assert saved.get("duration_s", 0) >= 10, "the trial never ran long enough"
+    run_id = store.list_runs(out)[0]["run_id"]
+    assert store.list_runs(out)[0]["status"] == "interrupted"
+    result = runner.invoke(app, ["run", "--resume", run_id, "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    trial = RunRecord.load(out / run_id).any_stage("search:transformer:trial000")
+    assert trial.duration_s >= saved["duration_s"]
+    assert trial.energy_detail["earlier_attempts"]["duration_s"] >= 10
