@@ -28,14 +28,22 @@ err_console = Console(stderr=True)
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Turn UserError into one red sentence and exit code 2."""
+    """Turn UserError, and a full, read-only or unwritable disk, into one red sentence
+    and exit code 2."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            message = str(exc)
+        except Exception as exc:
+            from greennlp.files import storage_problem
+
+            message = storage_problem(exc)
+            if message is None:
+                raise
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     return wrapper
 
 
@@ -49,12 +57,36 @@ def _split_args(config: Optional[str], overrides: Optional[list[str]]) -> tuple[
     return (sources[0] if sources else None), [a for a in args if "=" in a]
 
 
-def _output_dir(overrides: list[str]) -> str:
-    for text in overrides:
+def _output_dir(args: list[str]) -> str:
+    """Where a run that failed to start is recorded: output_dir as an override, else as
+    the config file sets it, else ``runs``."""
+    for text in args:
         key, _, value = text.partition("=")
         if key.strip() == "output_dir" and value.strip():
             return value.strip()
+    from greennlp.config.rules import read_source
+
+    for source in (a for a in args if "=" not in a):
+        try:
+            value = read_source(source).get("output_dir")
+        except (UserError, AttributeError, OSError):
+            continue
+        if isinstance(value, str) and value.strip():
+            return value.strip()
     return "runs"
+
+
+def _record_failed_start(args: list[str], command: str, error: str) -> None:
+    """Record a run that failed before it started; a folder that cannot be written must
+    not hide the user's error behind its own."""
+    import sqlite3
+
+    from greennlp import tasks
+
+    try:
+        tasks.record_failed_start(_output_dir(args), command, error)
+    except (OSError, sqlite3.Error):
+        pass
 
 
 def _passive_openmp() -> None:
@@ -86,15 +118,16 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     from greennlp.report.views import fmt, scaled
 
     command = "greennlp " + shlex.join(sys.argv[1:])
-    config, overrides = _split_args(config, overrides)
     log = functools.partial(console.print, highlight=False)
-    if resume:
+    if resume is not None:  # an empty id is refused, not taken for "no resume"
         r = tasks.resume(resume, output_dir, log=log)
     else:
+        args = ([config] if config else []) + list(overrides or [])
         try:
+            config, overrides = _split_args(config, overrides)
             cfg = tasks.load_config(config, overrides)
         except UserError as exc:
-            tasks.record_failed_start(_output_dir(overrides), command, str(exc))
+            _record_failed_start(args, command, str(exc))
             raise
         if tasks.task(cfg.task).PASSIVE_OPENMP:
             _passive_openmp()
@@ -103,7 +136,8 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     try:
         record = tasks.execute(r)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted; resume with `greennlp run --resume {r.record.run_id}`")
+        err_console.print(f"interrupted; resume with `{tasks.resume_command(r.record)}`",
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     for item in tasks.summary(record):
         console.print(item, highlight=False)

@@ -12,9 +12,11 @@ second pass for a model (or audit member) already scored on test is refused.
 
 from __future__ import annotations
 
+import io
 import random
 import shlex
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -25,9 +27,11 @@ from greennlp import store
 from greennlp.config import RunConfig, from_dict, to_dict
 from greennlp.errors import UserError
 from greennlp.evaluate import score_split
+from greennlp.files import write_bytes
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
+from greennlp.run_lock import RunLock
 
 Log = Callable[[str], None]
 T = TypeVar("T")
@@ -53,15 +57,27 @@ class Run:
     models: dict[str, Any] = field(default_factory=dict)
     listeners: list[Callable[[RunRecord], None]] = field(default_factory=list)  # after each save
     _pending: list[list[str]] = field(default_factory=list, repr=False)
+    _lock: RunLock | None = field(default=None, repr=False)
+
+    def hold(self, lock: RunLock) -> None:
+        """Keep ``lock`` (acquired) until :meth:`release`, or until this run is dropped."""
+        self._lock = lock
+        weakref.finalize(self, lock.release)
+
+    def release(self) -> None:
+        """Let another process write this run (the end of :meth:`execute`)."""
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def run_dir(self) -> Path:
         return Path(self.record.run_dir)
 
     def persist(self, record: RunRecord | None = None) -> None:
-        """Save record.json and update the registry row."""
+        """Save record.json and update the registry row (of the folder that holds the run:
+        a resumed run may have moved since its config named its output_dir)."""
         self.record.save()
-        store.upsert(self.cfg.output_dir, self.record)
+        store.upsert(self.run_dir.parent, self.record)
         for listen in self.listeners:
             listen(self.record)
 
@@ -87,12 +103,17 @@ class Run:
             return reload(done) if reload else None
         self._pending.append([])
         try:
-            with track(name, self.record, self.footprint, on_finish=self.persist) as st:
+            with track(name, self.record, self.footprint, on_finish=self.persist,
+                       progress_file=self.progress_file(name)) as st:
                 out = work(st)
                 self.record.tested.extend(self._pending[-1])
         finally:
             self._pending.pop()
         return out
+
+    def progress_file(self, stage: str) -> Path:
+        """Where stage ``stage`` saves its running totals while it runs (kept by a kill)."""
+        return self.run_dir / ".progress" / (stage.replace(":", "_").replace("/", "_") + ".json")
 
     # -- the test gate ----------------------------------------------------------------------
     def test_pass(self, key: str, use: Callable[[Any], T]) -> T:
@@ -128,7 +149,9 @@ class Run:
         ecfg, seed = self.cfg.evaluate, self.cfg.seed
         dev = score_split(model, self.splits.dev, ecfg, seed=seed)
         test = self.test_pass(key, lambda frame: score_split(model, frame, ecfg, seed=seed))
-        np.save(Path(checkpoint).parent / "test_proba.npy", test["proba"])
+        buffer = io.BytesIO()
+        np.save(buffer, test["proba"])
+        write_bytes(Path(checkpoint).parent / "test_proba.npy", buffer.getvalue())
         return dev, test
 
     # -- the whole run ----------------------------------------------------------------------
@@ -153,10 +176,13 @@ class Run:
                 f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self.record.finished_at = utc_now()
-            self.persist()
-            if self.record.status == "completed":
-                write_reports(self.record)
+            try:
+                self.record.finished_at = utc_now()
+                self.persist()
+                if self.record.status == "completed":
+                    write_reports(self.record)
+            finally:
+                self.release()
         return self.record
 
 
@@ -179,10 +205,19 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     record.footprint = footprint.describe()
     record.seeds = {"run": cfg.seed, "split": cfg.seed}
     run = Run(cfg, record, footprint, log)
+    lock = RunLock(run_dir, run_id)
+    lock.acquire()
+    run.hold(lock)
     for why in footprint.unmeasured.values():
         run.note(f"Not measured: {why}.")
     run.persist()
     return run
+
+
+def resume_command(record: RunRecord) -> str:
+    """The command that resumes ``record``'s run, as it can be pasted from any folder."""
+    folder = Path(record.run_dir).resolve().parent
+    return f"greennlp run --resume {record.run_id} --output-dir {shlex.quote(str(folder))}"
 
 
 def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:
@@ -195,11 +230,28 @@ def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:
 
 def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) -> Run:
     """A recorded run, back in progress (``cfg`` replaces the recorded configuration:
-    ``greennlp compress`` edits its compress section)."""
+    ``greennlp compress`` edits its compress section).
+
+    The run's lock is taken first: a second process working on the same run is refused
+    (one sentence) before it changes anything; a lock left by a killed process is taken
+    over, and the record says so.
+    """
     cfg = cfg or from_dict(RunConfig, record.config)
+    lock = RunLock(record.run_dir, record.run_id)
+    took_over = lock.acquire()
+    if record.path.exists():
+        try:
+            record = RunRecord.load(record.path)  # what the last holder wrote
+        except BaseException:
+            lock.release()
+            raise
     record.config = to_dict(cfg)
     record.status, record.error = "running", None
-    return Run(cfg, record, Footprint.from_config(cfg.measure), log)
+    run = Run(cfg, record, Footprint.from_config(cfg.measure), log)
+    run.hold(lock)
+    if took_over:
+        run.note(f"Run {record.run_id}: {took_over}.")
+    return run
 
 
 def record_failed_start(output_dir: str, command: str, error: str) -> RunRecord:

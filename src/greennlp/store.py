@@ -3,17 +3,26 @@
 SQLite in WAL mode with a busy timeout is safe for several runs writing at once on
 one machine; each write is a single upsert in its own transaction. The registry is
 an index only: the run's ``record.json`` stays the source of truth, and
-:func:`rebuild` recreates the index from the records if the file is lost.
+:func:`rebuild` recreates the index from the records if the file is lost. A registry
+that cannot be written (a read-only folder, a full disk) is still listed: read-only,
+or from the records themselves.
+
+Run ids are names, never paths (:func:`check_run_id`). Each run folder has a lock
+(:mod:`greennlp.run_lock`): one writer per run, and a heartbeat that tells a live run
+from a killed one, which :func:`list_runs` shows as ``interrupted``.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from greennlp.errors import UserError
 from greennlp.record import RunRecord
+from greennlp.run_lock import holder_alive
 
 REGISTRY_NAME = "registry.sqlite"
 
@@ -39,6 +48,22 @@ CREATE TABLE IF NOT EXISTS runs (
 COLUMNS = ("run_id", "created_at", "finished_at", "status", "name", "dataset", "best_model",
            "best_test_accuracy", "duration_s", "energy_kwh", "co2_kg", "cost_usd", "error",
            "run_dir")
+
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a run name (letters, digits, '-', '_', '.'); never a path.
+
+    Every command that takes a run id goes through :func:`find_run_dir`, which calls this,
+    so no id reaches a folder outside the output folder.
+    """
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
+        raise UserError(f"Run id {run_id!r} is not a run name (letters, digits, '-', '_' and "
+                        f"'.'; never a path): pass the id shown by `greennlp runs`, and the "
+                        f"folder that holds it with --output-dir.")
+    return run_id
 
 
 def _connect(output_dir: str | Path) -> sqlite3.Connection:
@@ -77,18 +102,57 @@ def upsert(output_dir: str | Path, record: RunRecord) -> None:
 
 
 def list_runs(output_dir: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """All runs, newest first."""
-    if not (Path(output_dir) / REGISTRY_NAME).exists():
+    """All runs, newest first; a run whose process is gone shows as ``interrupted``.
+
+    The registry is opened read-only, so a folder that cannot be written (read-only, or
+    a full disk) is still listed; a registry that cannot be read at all is replaced by
+    the run records themselves.
+    """
+    path = Path(output_dir) / REGISTRY_NAME
+    if not path.exists():
         return []
     sql = f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY created_at DESC, run_id DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    with closing(_connect(output_dir)) as conn:
-        return [dict(zip(COLUMNS, row)) for row in conn.execute(sql)]
+    try:
+        rows = _read_rows(path, sql)
+    except sqlite3.Error:
+        rows = [summarize(r) for r in _records(output_dir)]
+        rows.sort(key=lambda r: (r["created_at"], r["run_id"]), reverse=True)
+        rows = rows[:limit] if limit else rows
+    for row in rows:
+        if row["status"] == "running" and not holder_alive(Path(output_dir) / row["run_id"]):
+            row["status"] = "interrupted"
+    return rows
+
+
+def _read_rows(path: Path, sql: str) -> list[dict[str, Any]]:
+    """Rows of a registry opened read-only (a WAL database in a folder that cannot be
+    written opens only as immutable)."""
+    uri = path.resolve().as_uri()
+    for mode in ("?mode=ro", "?immutable=1"):
+        try:
+            with closing(sqlite3.connect(uri + mode, uri=True, timeout=30.0)) as conn:
+                return [dict(zip(COLUMNS, row)) for row in conn.execute(sql)]
+        except sqlite3.OperationalError:
+            if mode == "?immutable=1":
+                raise
+    return []
+
+
+def _records(output_dir: str | Path) -> list[RunRecord]:
+    out = []
+    for path in sorted(Path(output_dir).glob("*/record.json")):
+        try:
+            out.append(RunRecord.load(path))
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # a record that cannot be read is left out of the listing
+    return out
 
 
 def find_run_dir(output_dir: str | Path, run_id: str) -> Path | None:
     """The directory of run ``run_id`` (a unique prefix is enough), or None."""
+    check_run_id(run_id)
     direct = Path(output_dir) / run_id
     if (direct / "record.json").exists():
         return direct

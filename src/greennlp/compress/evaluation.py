@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
+from greennlp.files import atomic_folder
 from greennlp.measure import Footprint, track
 from greennlp.record import Fidelity, ModelResult, PairedTiming, VariantInfo
 from greennlp.run import Run
@@ -136,7 +137,8 @@ def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dic
     ecfg, splits = run.cfg.evaluate, run.splits
     folder = run.run_dir / "models" / name / "final"
     if not folder.exists():
-        variant.save(folder)
+        with atomic_folder(folder) as tmp:  # a half-saved folder is never reused
+            variant.save(tmp)
     dev_texts = splits.dev["text"].tolist()
     speed = measure_speed(variant.predict_proba, dev_texts, latency_examples=ecfg.latency_examples,
                           throughput_batches=ecfg.throughput_batches, repeats=ecfg.repeats)

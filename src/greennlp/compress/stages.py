@@ -31,6 +31,7 @@ from greennlp.config import RunConfig, from_dict
 from greennlp.config.compress import STUDENT
 from greennlp.config.rules import parse_override, read_source, set_dotted
 from greennlp.errors import UserError
+from greennlp.files import atomic_folder
 from greennlp.models import load_model, names
 from greennlp.models.early_exit import EarlyExitClassifier
 from greennlp.record import PieAudit, to_json
@@ -143,7 +144,9 @@ def _make(run: Run, step: Step, st) -> Any:
     folder = run.run_dir / "models" / step.name / "final"
     ctx = Context(run.splits, run.cfg.seed, run.run_dir / "compress" / "work", run.log)
     compressor = step.make()
-    compressor.compress(run.models[step.parent], ctx).save(folder)
+    variant = compressor.compress(run.models[step.parent], ctx)
+    with atomic_folder(folder) as tmp:  # a kill mid-save leaves no half variant
+        variant.save(tmp)
     shutil.rmtree(ctx.work_dir, ignore_errors=True)  # scratch files, often large
     st.metrics = json.loads(json.dumps(to_json(compressor.describe()), default=str))
     st.artifacts["model"] = str(folder)

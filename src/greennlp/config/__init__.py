@@ -41,7 +41,7 @@ class RunConfig:
     """Everything one ``greennlp run`` does."""
 
     name: str = "default"
-    seed: int = 0
+    seed: int = rule(0, low=0, high=2**32 - 1, doc="seeds Python, NumPy, torch, the splits")
     output_dir: str = "runs"
     task: str = rule("classification", doc="classification, or lm = language modelling "
                                             "(see the lm section)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import field
@@ -131,6 +132,9 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"Config key '{key}' is {value}; it must be a finite number, e.g. "
+                        f"{key}=0.5.")
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     if not ok:
         raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {value!r}; "
@@ -175,6 +179,9 @@ def _read_file(path: Path) -> dict:
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise UserError(f"Config file {path} cannot be parsed ({first}); fix its syntax.") from None
+    if data is not None and not isinstance(data, dict):
+        raise UserError(f"Config file {path} holds a {type(data).__name__}; it must be a mapping "
+                        f"of keys to values: write it as key: value lines (see `greennlp config`).")
     return data or {}
 
 

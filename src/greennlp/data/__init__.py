@@ -10,7 +10,7 @@ from typing import Any
 from greennlp.data.clean import clean
 from greennlp.data.given import complete_splits
 from greennlp.data.sources import RawData, load_raw
-from greennlp.data.split import Splits, make_splits, subsample
+from greennlp.data.split import Splits, check_class_sizes, make_splits, subsample
 from greennlp.data.stats import describe
 from greennlp.errors import UserError
 
@@ -28,12 +28,15 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
     frame, cleaning = clean(raw.frame, drop_duplicates=cfg.drop_duplicates,
                             drop_conflicts=cfg.drop_conflicts)
     if len(frame) == 0:
-        raise UserError(f"No rows of {cfg.source} are left after cleaning (every text is empty); "
-                        f"give texts in column '{cfg.text_column}'.")
+        raise UserError(f"Every text of {cfg.source} is empty ({raw.meta.get('rows_read')} rows "
+                        f"read, none left after cleaning); check data.text_column "
+                        f"('{cfg.text_column}') and the file.")
     if len(frame) == 1 and cleaning["rows_in"] > 1:
         raise UserError(f"Every row of {cfg.source} holds the same text; give a dataset of "
                         f"distinct texts.")
-    frame = subsample(frame, cfg.max_examples, seed)
+    if cfg.max_examples and len(frame) > cfg.max_examples:
+        check_class_sizes(frame, cfg.min_per_class)
+    frame = subsample(frame, cfg.max_examples, seed, cfg.min_per_class)
     if raw.given:  # the dataset's own dev / test: cleaned alike, used as given
         given, given_cleaning = {}, {}
         for name, part in raw.given.items():
@@ -42,7 +45,7 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
             if len(part) == 0:
                 raise UserError(f"The given {name} split ({raw.meta['given_from'][name]}) has no "
                                 f"rows left after cleaning; give it non-empty texts.")
-            given[name] = subsample(part, cfg.max_examples, seed)
+            given[name] = subsample(part, cfg.max_examples, seed, min_per_class=0)
         splits = complete_splits(frame, given, raw.meta["given_from"], cfg, seed)
     else:
         splits = make_splits(frame, cfg, seed)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from greennlp.data.builtins import LM_BUILTINS, fetch
-from greennlp.data.sources import FILE_SUFFIXES, _read_file
+from greennlp.data.sources import FILE_SUFFIXES, _read_file, check_text_column
 from greennlp.data.stats import length_summary
 from greennlp.errors import UserError
 
@@ -84,6 +84,7 @@ def _read_source(cfg) -> tuple[list[str], dict[str, Any]]:
             raise UserError(f"Column '{cfg.text_column}' is missing from {path}; its columns are "
                             f"{', '.join(map(str, frame.columns))}: set lm.corpus.text_column "
                             f"to one of them.")
+        check_text_column(frame[cfg.text_column], cfg.text_column, f"corpus file {path}")
         return frame[cfg.text_column].fillna("").astype(str).tolist(), meta
     raise UserError(f"Unknown corpus '{source}' in lm.corpus.source; use a built-in name "
                     f"({', '.join(LM_BUILTINS)}), a .txt file (one document per line) or a "

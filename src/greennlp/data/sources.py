@@ -53,6 +53,31 @@ def _read_file(path: Path) -> pd.DataFrame:
                         f"{path.suffix.lstrip('.').upper()}.") from None
 
 
+def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+    """Physical lines of a CSV/TSV file against the rows parsed from it.
+
+    A quoted field may hold line breaks, so rows and lines can legitimately differ; but
+    an unbalanced quote also makes one row swallow the lines after it (a text merged with
+    its neighbours, under one label) without any parser error. The datasheet and the
+    console report the difference and the first row that spans several lines.
+    """
+    data = path.read_bytes()
+    physical = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    blank = sum(1 for line in data.splitlines() if not line.strip())
+    spans = (1 + sum(frame[c].astype(str).str.count("\n") for c in frame.columns)).tolist() \
+        if len(frame.columns) else [1] * len(frame)
+    multiline = [i for i, n in enumerate(spans) if n > 1]
+    out: dict[str, Any] = {"physical_lines": physical, "rows": len(frame),
+                           "blank_lines": blank, "multiline_rows": len(multiline),
+                           "differs": physical - blank != len(frame) + 1}
+    if multiline:
+        i = multiline[0]
+        text = " ".join(str(v) for v in frame.iloc[i].tolist())
+        out["first_multiline"] = {"row": i + 1, "line": 2 + sum(spans[:i]), "lines": spans[i],
+                                  "text": " ".join(text.split())[:80]}
+    return out
+
+
 def _read_hf(name: str, cfg) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The published splits of a hub dataset (or one saved with ``save_to_disk``) that
     play train, dev and test (:func:`greennlp.data.given.hf_roles`), as frames."""
@@ -109,10 +134,30 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
     return pd.DataFrame(out)
 
 
-def _labelled(out: pd.DataFrame, where: str) -> pd.DataFrame:
+def check_text_column(column: pd.Series, name: str, where: str) -> None:
+    """The text column must hold text: numbers, lists or mappings are a wrong column."""
+    values = column.dropna()
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return
+    if values.dtype == object or str(values.dtype) in ("string", "str"):
+        bad = values[[not isinstance(v, str) for v in values]]
+    else:
+        bad = values
+    if len(bad):
+        first = bad.iloc[0]
+        shown = repr(first.tolist() if hasattr(first, "tolist") else first)[:40]
+        kind = {"ndarray": "list", "tuple": "list", "dict": "mapping"}.get(
+            type(first).__name__, type(first).__name__)
+        raise UserError(f"Column '{name}' (text) of {where} holds {kind} "
+                        f"values, not text ({len(bad)} of {len(values)} rows, e.g. {shown}); "
+                        f"set data.text_column to the column with the texts.")
+
+
+def _labelled(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
     """Text and label as strings; a row without a label is an error."""
     if len(out) == 0:
         raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
+    check_text_column(out["text"], text_column, where)
     out["text"] = out["text"].astype("string").fillna("")
     out["label"] = out["label"].astype("string").str.strip()
     missing = out["label"].isna() | (out["label"] == "")
@@ -177,6 +222,16 @@ def load_raw(cfg) -> RawData:
         frame = _read_file(path)
         where = f"data file {path}"
         meta = {"origin": f"file {path}", "license": "unknown (user-provided file)"}
+        if path.suffix in (".csv", ".tsv"):
+            meta["lines"] = lines = line_audit(path, frame)
+            first = lines.get("first_multiline")
+            if cfg.strict and first:
+                raise UserError(
+                    f"Data file {path} has {lines['physical_lines']} lines but "
+                    f"{lines['rows']} rows: row {first['row']} (from line {first['line']}) "
+                    f"spans {first['lines']} lines (\"{first['text'][:50]}...\"), often an "
+                    f"unbalanced quote; fix the quoting, or set data.strict=false to accept "
+                    f"rows that span lines.")
         roles = {"text": cfg.text_column, "label": cfg.label_column, "group": group_col,
                  "time": cfg.time_column}
     else:
@@ -188,7 +243,7 @@ def load_raw(cfg) -> RawData:
     given = {name: _select(f, roles, f"{name} split of {where}") for name, f in hf_frames.items()}
     origin.update(meta.pop("given_from", {}))
     if cfg.split_column:
-        parts = partition(_labelled(out, where), "split", where)
+        parts = partition(_labelled(out, where, roles["text"]), "split", where)
         out = parts.pop("train")
         for name, part in parts.items():
             if name in given_files:
@@ -197,8 +252,9 @@ def load_raw(cfg) -> RawData:
             given[name] = part
             origin[name] = f"rows with {cfg.split_column} = {name}"
     given.update(given_files)
-    out = _labelled(out, where)
-    given = {name: _labelled(f, f"{name} split ({origin[name]})") for name, f in given.items()}
+    out = _labelled(out, where, roles["text"])
+    given = {name: _labelled(f, f"{name} split ({origin[name]})", roles["text"])
+             for name, f in given.items()}
     for name, part in given.items():
         check_like_train(out, part, f"{name} split ({origin[name]})")
     if given:

@@ -112,7 +112,7 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
     elif method == "group":
         rest, held = _fold_of(frame, cfg.test_fraction, seed)
         test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
-        tr, dv = _fold_of(rest_frame, dev_share, seed + 1)
+        tr, dv = _fold_of(rest_frame, dev_share, (seed + 1) % 2**32)
         train, dev = rest_frame.iloc[tr], rest_frame.iloc[dv]
     else:
         stratify = method == "stratified"
@@ -137,10 +137,26 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
     return splits
 
 
-def subsample(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
-    """At most ``n`` rows, stratified by label (keeps class proportions)."""
+def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int = 1
+              ) -> pd.DataFrame:
+    """At most ``n`` rows, stratified by label (keeps class proportions).
+
+    Raises
+    ------
+    UserError
+        When a class would keep fewer than ``min_per_class`` examples per split.
+    """
     if n is None or len(frame) <= n:
         return frame
+    counts = frame["label"].value_counts()
+    need = min_per_class * len(SPLIT_NAMES)
+    kept = (counts * n / len(frame)).astype(int)
+    if (kept < need).any():
+        label = kept[kept < need].index[0]
+        raise UserError(f"data.max_examples={n} would leave class '{label}' with about "
+                        f"{int(kept[label])} of its {int(counts[label])} examples; the splits "
+                        f"need at least {need}: raise data.max_examples, or drop or merge that "
+                        f"class.")
     idx, _ = train_test_split(np.arange(len(frame)), train_size=n, random_state=seed,
                               stratify=frame["label"])
     return frame.iloc[np.sort(idx)].reset_index(drop=True)

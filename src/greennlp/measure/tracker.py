@@ -11,17 +11,29 @@ Usage::
 Facility energy = IT energy x PUE; CO2e = facility energy x grid intensity;
 cost = wall hours x price per hardware-hour. Measurement never crashes the job: a
 failing backend is recorded as missing with its reason.
+
+With a ``progress_file``, the running totals of the stage are saved there every
+:data:`PROGRESS_EVERY_S` seconds (and its final totals when it fails): a stage killed
+mid-way (``kill -9``, Ctrl-C, a crash) and run again adds what the earlier attempts cost
+to its own, so the recorded cost includes the work done before the kill.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
+from greennlp.files import write_text
 from greennlp.measure import energy, tables
 from greennlp.record import RunRecord, StageResult, utc_now
+
+PROGRESS_EVERY_S = 10.0  # how often a stage's running totals are saved
+SUMMED = ("duration_s", "cpu_time_s", "energy_kwh", "co2_kg", "cost_usd")
 
 
 @dataclass
@@ -99,6 +111,18 @@ def _stop_all(backends: list) -> list[energy.Reading]:
     return readings
 
 
+def _settle_progress(path: Path, result: StageResult, earlier: dict | None) -> None:
+    """A finished stage needs no progress file; a failed one leaves its totals there for
+    the next attempt."""
+    try:
+        if result.status == "failed":
+            write_text(path, _progress(result, earlier))
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def fill_footprint(result: StageResult, readings: list[energy.Reading], fp: Footprint) -> None:
     """Put energy, CO2e and cost onto a stage result."""
     it_kwh = None if any(r.kwh is None for r in readings) else sum(r.kwh for r in readings)
@@ -111,9 +135,67 @@ def fill_footprint(result: StageResult, readings: list[energy.Reading], fp: Foot
     result.cost_usd = fp.cost_usd(result.duration_s)
 
 
+def _totals(result: StageResult, t0: float, c0: float, backends: list,
+            footprint: Footprint | None) -> StageResult:
+    """``result`` with its duration, CPU time and footprint measured up to now."""
+    result.duration_s = time.perf_counter() - t0
+    result.cpu_time_s = max(0.0, energy.process_cpu_seconds() - c0)
+    if footprint is not None:
+        fill_footprint(result, _stop_all(backends), footprint)  # stop() only reads
+    return result
+
+
+def add_earlier(result: StageResult, earlier: dict | None) -> None:
+    """Add the cost of interrupted earlier attempts (a progress file) to ``result``."""
+    if not earlier:
+        return
+    for key in SUMMED:
+        a, b = getattr(result, key), earlier.get(key)
+        setattr(result, key, None if a is None or b is None else a + b)
+    result.energy_detail["earlier_attempts"] = {
+        "attempts": int(earlier.get("attempts", 1)),
+        **{key: earlier.get(key) for key in SUMMED},
+        "how": "running totals saved by the interrupted attempts (at most "
+               f"{PROGRESS_EVERY_S:g} s of work each is missing)"}
+
+
+def _progress(result: StageResult, earlier: dict | None) -> str:
+    attempts = int((earlier or {}).get("attempts", 0)) + 1
+    return json.dumps({"stage": result.name, "attempts": attempts,
+                       **{key: getattr(result, key) for key in SUMMED}})
+
+
+def _read_progress(path: Path | None) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path else None
+    except (OSError, ValueError):
+        return None
+
+
+class _ProgressSaver:
+    """A daemon thread saving a stage's running totals every ``PROGRESS_EVERY_S`` s."""
+
+    def __init__(self, path: Path, snapshot: Callable[[], str]) -> None:
+        self.path, self.snapshot, self._stop = path, snapshot, threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stage progress", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(PROGRESS_EVERY_S):
+            try:
+                write_text(self.path, self.snapshot())
+            except (OSError, ValueError, RuntimeError):  # a full disk: the stage will say so
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+
+
 @contextmanager
 def track(name: str, record: RunRecord | None = None, footprint: Footprint | None = None,
-          on_finish: Callable[[RunRecord], None] | None = None) -> Iterator[StageResult]:
+          on_finish: Callable[[RunRecord], None] | None = None,
+          progress_file: str | Path | None = None) -> Iterator[StageResult]:
     """Measure the enclosed block as stage ``name``.
 
     Parameters
@@ -126,6 +208,9 @@ def track(name: str, record: RunRecord | None = None, footprint: Footprint | Non
         Energy backends and conversion factors; without one, only time is measured.
     on_finish
         Called with the record after the stage is added (the pipeline saves there).
+    progress_file
+        Where the running totals are saved while the stage runs; the totals an earlier,
+        interrupted attempt left there are added to this attempt's.
 
     Yields
     ------
@@ -133,8 +218,17 @@ def track(name: str, record: RunRecord | None = None, footprint: Footprint | Non
         Fill ``metrics`` and ``artifacts`` inside the block.
     """
     result = StageResult(name=name, started_at=utc_now())
+    path = Path(progress_file) if progress_file else None
+    earlier = _read_progress(path)
     backends = _start_all(footprint.backends) if footprint else []
     t0, c0 = time.perf_counter(), energy.process_cpu_seconds()
+    saver = None
+    if path is not None:
+        def snapshot() -> str:
+            partial = _totals(StageResult(name=name), t0, c0, backends, footprint)
+            add_earlier(partial, earlier)
+            return _progress(partial, earlier)
+        saver = _ProgressSaver(path, snapshot)
     try:
         yield result
     except BaseException as exc:
@@ -145,10 +239,12 @@ def track(name: str, record: RunRecord | None = None, footprint: Footprint | Non
         result.metrics["traceback_tail"] = traceback.format_exc().splitlines()[-3:]
         raise
     finally:
-        result.duration_s = time.perf_counter() - t0
-        result.cpu_time_s = max(0.0, energy.process_cpu_seconds() - c0)
-        if footprint is not None:
-            fill_footprint(result, _stop_all(backends), footprint)
+        if saver is not None:
+            saver.stop()
+        _totals(result, t0, c0, backends, footprint)
+        add_earlier(result, earlier)
+        if path is not None:
+            _settle_progress(path, result, earlier)
         if record is not None:
             record.add_stage(result)
             if on_finish is not None:

@@ -185,16 +185,11 @@ class RunRecord:
         return to_json(self)
 
     def save(self) -> Path:
-        """Write ``record.json`` atomically (temp file + rename)."""
-        import tempfile
+        """Write ``record.json`` atomically (temp file + rename; the temp file is removed
+        when the write fails)."""
+        from greennlp.files import write_text
 
-        path = self.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".record-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-        os.replace(tmp, path)
-        return path
+        return write_text(self.path, json.dumps(self.to_dict(), indent=2))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunRecord":

@@ -32,6 +32,7 @@ class Reports:
         dict
             Artifact name -> path.
         """
+        from greennlp.files import write_text
         from greennlp.report import checklist, html
 
         folder = Path(record.run_dir)
@@ -42,8 +43,7 @@ class Reports:
                    "checklist": ("CHECKLIST.md", checklist.render)}
         paths = {}
         for key, (filename, render) in outputs.items():
-            path = folder / filename
-            path.write_text(render(record), encoding="utf-8")
+            path = write_text(folder / filename, render(record))  # whole, or the old one
             paths[key] = str(path)
         return paths
 

@@ -27,6 +27,16 @@ def hub_dataset(record: RunRecord) -> str | None:
     return source[3:].strip() or None if source.startswith("hf:") else None
 
 
+def published_origin(record: RunRecord) -> str:
+    """Where the data came from, as a card may say it: a file's local path is not published.
+
+    >>> published_origin(RunRecord(run_id="x", run_dir="x", data={"origin": "file data.csv"}))
+    'a user-provided file'
+    """
+    origin = str(record.data.get("origin", "unknown"))
+    return "a user-provided file" if origin.startswith("file ") else origin
+
+
 def license_id(text: Any) -> str | None:
     """The Hub license id a free-text license starts with, or None when it names none.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 from greennlp.record import ModelResult, RunRecord, SearchState
+from greennlp.report.markdown import md_code
 from greennlp.report.views import (ci, configured, family_of, fmt, main_metric, metric_name,
                                    model_costs)
 from greennlp.search.evp import expected_max
@@ -95,7 +96,7 @@ def _dev_for_test(r: RunRecord) -> str:
 
 
 def _code(r: RunRecord) -> str:
-    return (f"greennlp {r.software.get('greennlp', '?')}; command `{r.command}`; the resolved "
+    return (f"greennlp {r.software.get('greennlp', '?')}; command {md_code(r.command)}; the resolved "
             f"configuration is in record.json (`config`).")
 
 

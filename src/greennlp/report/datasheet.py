@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from greennlp.record import RunRecord
 from greennlp.report.audit_views import datasheet_lines
+from greennlp.report.markdown import md, md_code
 from greennlp.report.views import fmt
 
 
@@ -15,7 +16,7 @@ def _labels_table(stats: dict) -> list[str]:
     for lab in labels:
         total = stats["labels"][lab]
         share = total / max(1, stats.get("size", 1))
-        lines.append(f"| {lab} | {total:,} ({share:.1%}) | " +
+        lines.append(f"| {md(lab)} | {total:,} ({share:.1%}) | " +
                      " | ".join(f"{splits[s]['labels'].get(lab, 0):,}" for s in splits) + " |")
     lines.append("| **total** | " + f"{stats.get('size', 0):,} | " +
                  " | ".join(f"{splits[s]['size']:,}" for s in splits) + " |")
@@ -45,6 +46,20 @@ def describe_given(info: dict) -> str:
                                                 f"{made}" if made else "; nothing made") + ".")
 
 
+def _physical_lines(lines: dict | None) -> list[str]:
+    """The file's physical lines against the rows parsed from it, when they differ."""
+    if not lines or not lines.get("differs"):
+        return []
+    first = lines.get("first_multiline")
+    where = (f"; the first is row {first['row']} (from line {first['line']}, spanning "
+             f"{first['lines']} lines): \"{md(first['text'])}\"" if first else "")
+    return [(f"- Physical lines: {lines['physical_lines']:,} in the file against "
+             f"{lines['rows']:,} rows parsed (plus the header; {lines['blank_lines']:,} blank "
+             f"lines); {lines['multiline_rows']:,} rows span several lines{where}. An "
+             f"unbalanced quote merges rows: check them, or set data.strict=true to refuse "
+             f"them.")]
+
+
 def render(record: RunRecord) -> str:
     """DATASHEET.md text of a classification run."""
     d = record.data
@@ -52,16 +67,16 @@ def render(record: RunRecord) -> str:
         return f"# Datasheet\n\nRun {record.run_id} did not finish its data stage.\n"
     c, sp, st = d.get("cleaning", {}), d.get("split", {}), d.get("stats", {})
     leak = st.get("leakage", {})
-    conflicts = "".join(f"\n  - \"{e['text']}\" labelled {', '.join(e['labels'])}"
+    conflicts = "".join(f"\n  - \"{md(e['text'])}\" labelled {', '.join(map(md, e['labels']))}"
                         for e in c.get("conflict_examples", []))
     group_line = ""
     if "groups" in sp:
-        group_line = (f"- Groups (column `{d.get('columns', {}).get('group')}`) per split: "
+        group_line = (f"- Groups (column {md_code(d.get('columns', {}).get('group'))}) per split: "
                       f"{sp['groups']}; groups in both train and test: "
                       f"{sp.get('groups_shared_train_test')}.")
     given_lines = []
     if sp.get("given"):
-        given_lines.append(f"- {describe_given(sp)}")
+        given_lines.append(f"- {md(describe_given(sp))}")
         if "test_exact_in_dev" in leak:
             given_lines.append(
                 f"- Leakage between the given splits: test texts also in dev: "
@@ -74,22 +89,23 @@ def render(record: RunRecord) -> str:
                 f"{gc.get('duplicate_rows_dropped', 0)} duplicate and "
                 f"{gc.get('conflict_rows_dropped', 0)} conflicting rows dropped).")
     lines = [
-        f"# Datasheet: {d.get('source')} (greennlp run {record.run_id})", "",
+        f"# Datasheet: {md(d.get('source'))} (greennlp run {record.run_id})", "",
         "## Motivation",
-        f"- {d.get('description', 'User-provided dataset.')}",
+        f"- {md(d.get('description', 'User-provided dataset.'))}",
         f"- Task in this run: {d.get('task', 'text classification')}.", "",
         "## Composition",
-        f"- Source: {d.get('origin')}.",
+        f"- Source: {md(d.get('origin'))}.",
         f"- Rows read: {fmt(d.get('rows_read'))}; after cleaning: {fmt(c.get('rows_out'))}"
         + (f"; subsampled to {fmt(d.get('subsampled_to'))}" if d.get("subsampled_to") else "") + ".",
-        f"- Columns used: {d.get('columns')}.",
+        f"- Columns used: {md(d.get('columns'))}.",
+        *_physical_lines(d.get("lines")),
         f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct lower-cased "
         f"whitespace tokens.", "",
         "### Label distribution", "", *_labels_table(st), "",
         "### Text length", "", *_length_table(st), "",
         "## Collection process",
-        f"- Homepage: {d.get('homepage', 'n/a')}.",
-        f"- Citation: {d.get('citation') or 'n/a'}", "",
+        f"- Homepage: {md(d.get('homepage', 'n/a'))}.",
+        f"- Citation: {md(d.get('citation') or 'n/a')}", "",
         "## Preprocessing and cleaning",
         "- Unicode NFC normalisation; runs of whitespace collapsed to one space; texts empty "
         f"after that dropped ({c.get('empty_dropped', 0)}).",
@@ -114,7 +130,7 @@ def render(record: RunRecord) -> str:
         "- Model selection uses the dev split only; the test split is evaluated once per "
         "final model.", "",
         "## Distribution",
-        f"- License: {d.get('license', 'unknown')}.", "",
+        f"- License: {md(d.get('license', 'unknown'))}.", "",
         "## Maintenance",
         "- The built-in file is pinned by package version and SHA-256; a changed file "
         "fails the checksum instead of silently changing results.",

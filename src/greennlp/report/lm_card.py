@@ -5,6 +5,7 @@ from __future__ import annotations
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.audit_views import clean_test_lines, datasheet_lines
 from greennlp.report.lm_views import lm_rows
+from greennlp.report.markdown import md, md_code, metadata_id
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
 
@@ -17,7 +18,7 @@ def selected(record: RunRecord) -> ModelResult | None:
 
 def front_matter(record: RunRecord, best: ModelResult) -> dict:
     """Hugging Face header: model-index with test perplexity and bits per character."""
-    dataset = record.data.get("source", "unknown")
+    dataset = metadata_id(record.data.get("source", "unknown"))
     metrics = [{"type": "perplexity", "value": round(best.test["perplexity"]["value"], 3),
                 "name": "Test perplexity"}]
     if "bits_per_char" in best.test:
@@ -65,7 +66,7 @@ def render_card(record: RunRecord) -> str:
         f"({fmt(best.params_non_embedding)} non-embedding); {best.flops_note}.",
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among the models sharing one tokenizer by dev perplexity.",
-        f"- Checkpoint: `{best.checkpoint}`.", "",
+        f"- Checkpoint: {md_code(best.checkpoint)}.", "",
         "## Intended use",
         f"- Task: language modelling ({record.data.get('task', 'next-token prediction')}); "
         "scoring and sampling text like the training corpus.",
@@ -80,7 +81,7 @@ def render_card(record: RunRecord) -> str:
         "end counts as one); comparable across tokenizations. Intervals: percentile bootstrap "
         "over documents.", "",
         "## Evaluation data",
-        f"- {sizes.get('test')} test documents of {record.data.get('origin', '?')}, split by "
+        f"- {sizes.get('test')} test documents of {md(record.data.get('origin', '?'))}, split by "
         f"blocks of neighbouring documents (seed {record.data.get('split', {}).get('seed')}). "
         "See DATASHEET.md.", "",
         "## Training data",
@@ -111,15 +112,15 @@ def render_datasheet(record: RunRecord) -> str:
              for n, v in st.get("splits", {}).items()]
     leak = st.get("leakage", {})
     lines = [
-        f"# Datasheet: {d.get('source')} (greennlp run {record.run_id})", "",
-        "## Motivation", f"- {d.get('description', 'User-provided text.')}",
+        f"# Datasheet: {md(d.get('source'))} (greennlp run {record.run_id})", "",
+        "## Motivation", f"- {md(d.get('description', 'User-provided text.'))}",
         f"- Task in this run: {d.get('task', 'language modelling')}.", "",
-        "## Composition", f"- Source: {d.get('origin')}.",
+        "## Composition", f"- Source: {md(d.get('origin'))}.",
         f"- Rows read: {fmt(d.get('rows_read'))}; documents after cleaning: {fmt(c.get('rows_out'))}.",
         f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct lower-cased "
         "whitespace tokens.", "", *rows, "",
-        "## Collection process", f"- Homepage: {d.get('homepage', 'n/a')}.",
-        f"- Citation: {d.get('citation') or 'n/a'}", "",
+        "## Collection process", f"- Homepage: {md(d.get('homepage', 'n/a'))}.",
+        f"- Citation: {md(d.get('citation') or 'n/a')}", "",
         "## Preprocessing and cleaning",
         f"- Unicode NFC; spaces collapsed inside each line; empty lines and documents dropped "
         f"({c.get('empty_dropped', 0)} documents).",
@@ -133,7 +134,7 @@ def render_datasheet(record: RunRecord) -> str:
         *datasheet_lines(record),
         "## Uses", "- Training and evaluating language models; dev for model selection and early "
         "stopping, test once per final model.", "",
-        "## Distribution", f"- License: {d.get('license', 'unknown')}.", "",
+        "## Distribution", f"- License: {md(d.get('license', 'unknown'))}.", "",
         "## Maintenance", "- Built-in files are pinned by package version and SHA-256.",
     ]
     return "\n".join(lines) + "\n"

@@ -15,8 +15,9 @@ from __future__ import annotations
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.card_facts import (base_model, card_license, hub_dataset, library_name,
-                                        selection_costs)
+                                        published_origin, selection_costs)
 from greennlp.report.compression_views import card_section
+from greennlp.report.markdown import md, md_code
 from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
                                    model_rows)
 
@@ -100,8 +101,8 @@ def render(record: RunRecord) -> str:
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"
     data, split = record.data, record.data.get("split", {})
-    labels = ", ".join(best.labels)
-    per_class = [f"- {k}: {ci(v)}" for k, v in best.test.items()
+    labels = ", ".join(map(md, best.labels))
+    per_class = [f"- {md(k)}: {ci(v)}" for k, v in best.test.items()
                  if k.split("_", 1)[0] in ("precision", "recall", "f1") and not k.startswith("macro")]
     body = [
         f"# Model card: {best.name} (greennlp run {record.run_id})", "",
@@ -112,7 +113,7 @@ def render(record: RunRecord) -> str:
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev accuracy.",
         _search_line(record, best),
-        f"- Checkpoint: `{run_relative(record, best.checkpoint)}` in the run's folder "
+        f"- Checkpoint: {md_code(run_relative(record, best.checkpoint))} in the run's folder "
         f"(a transformers folder for transformer classifiers; `greennlp export` writes ONNX).",
         "",
         "## Intended use",
@@ -132,7 +133,7 @@ def render(record: RunRecord) -> str:
         f"- Test was evaluated once per final model ({record.test_evaluations} test "
         f"evaluations in this run); model selection used dev only.", "",
         "## Evaluation data",
-        f"- {split.get('sizes', {}).get('test')} test examples from {data.get('origin', '?')}, "
+        f"- {split.get('sizes', {}).get('test')} test examples from {md(published_origin(record))}, "
         f"split by {split.get('method')} (seed {split.get('seed')}). See DATASHEET.md.", "",
         "## Training data",
         f"- {split.get('sizes', {}).get('train')} training examples and "
@@ -193,12 +194,9 @@ def selection_cost_lines(record: RunRecord, best: ModelResult) -> list[str]:
 def provenance_lines(record: RunRecord, best: ModelResult) -> list[str]:
     """Where the data and the base model come from, and what that means for the license."""
     lic, base = card_license(record, best), base_model(record, best)
-    origin = str(record.data.get("origin", "unknown"))
-    if origin.startswith("file "):  # a local path is not published
-        origin = "a user-provided file"
     lines = ["## License and provenance",
-             f"- Training data: {origin}; license: "
-             f"{record.data.get('license', 'unknown')}."]
+             f"- Training data: {md(published_origin(record))}; license: "
+             f"{md(record.data.get('license', 'unknown'))}."]
     if base["family_is_pretrained"]:
         lines.append(f"- Base model: {base['base_model'] or 'a local folder (not on the Hub)'}; "
                      f"license: {lic['base_model'] or 'unknown'}.")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from greennlp.files import atomic_folder
 from greennlp.models import family as family_of
 from greennlp.record import SeedRow, SeedRuns, SeedStats
 from greennlp.run import Run
@@ -49,14 +50,15 @@ def seed_family(run: Run, family: str, count: int) -> SeedRuns:
     cfg, base_seed = final_config(run, family)
     rows = [_row(base_seed, final.dev, final.test, stage=(final.stages or [""])[0])]
     for k in range(1, count):
-        seed = base_seed + k
+        seed = (base_seed + k) % 2**32  # every library takes seeds below 2**32
         name = f"seed:{family}:s{seed}"
         folder = Path(run.run_dir) / "models" / family / "seeds" / f"s{seed}"
 
         def train_and_score(st, seed=seed, name=name, folder=folder) -> dict[str, Any]:
             model, info = fit_family(family, cfg, run.splits, seed, folder,
                                      desc=f"{family} seed {seed}")
-            model.save(folder / "final")
+            with atomic_folder(folder / "final") as tmp:
+                model.save(tmp)
             dev, test = run.evaluate_classifier(name, model, folder / "final")
             st.metrics = _row(seed, dev["metrics"], test["metrics"],
                               epochs_run=info.get("epochs_run"), checkpoint=str(folder / "final"))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from greennlp.files import atomic_folder
 from greennlp.measure import Footprint, track
 from greennlp.record import StageResult, TrialState
 from greennlp.search.space import apply
@@ -57,11 +58,13 @@ def run_stretch(task: TrialTask, trial: TrialState, until_epoch: int,
 
     footprint = footprint or Footprint.from_config(task.measure_cfg)
     folder = Path(task.folder) / f"trial{trial.trial_id:03d}"
-    with track(stage_name(task.family, trial.trial_id), None, footprint) as part:
+    with track(stage_name(task.family, trial.trial_id), None, footprint,
+               progress_file=folder / "progress.json") as part:
         model, info = fit_family(task.family, trial_config(task, trial), task.splits, trial.seed,
                                  folder, until_epoch=until_epoch,
                                  desc=f"{task.family} trial {trial.trial_id}")
-        model.save(folder / "final")  # best weights so far: the search may stop here
+        with atomic_folder(folder / "final") as tmp:  # best weights so far: the search
+            model.save(tmp)  # may stop here
     return part, {k: info.get(k) for k in ("best_dev_accuracy", "epochs_run", "finished", "history")}
 
 

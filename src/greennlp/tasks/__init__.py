@@ -12,15 +12,22 @@ import importlib
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from greennlp.config import RunConfig, parse_config
+from greennlp.config import RunConfig, from_dict, parse_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
-from greennlp.run import Log, Run, find_record, record_failed_start, reopen
+from greennlp.run import (
+    Log,
+    Run,
+    find_record,
+    record_failed_start,
+    reopen,
+    resume_command,
+)
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
-           "resume", "start", "summary", "task", "write_reports"]
+           "resume", "resume_command", "start", "summary", "task", "write_reports"]
 
 
 class Task(Protocol):
@@ -71,8 +78,11 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     overrides
         Dotted ``key=value`` strings applied last, e.g. ``transformer.train.epochs=2``.
     """
+    from greennlp.measure.tables import carbon_intensity
+
     cfg = parse_config(source, overrides)
     task(cfg.task).check(cfg)
+    carbon_intensity(cfg.measure.region)  # an unknown region fails here, before any work
     return cfg
 
 
@@ -106,10 +116,11 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     if record.config.get("task") == "trainer":
         raise UserError(f"Run {record.run_id} was recorded from a Trainer script by "
                         f"GreenNLPCallback; run the script again to record a new run.")
-    run = reopen(record, log)
-    follower = task(run.cfg.task).join(run.cfg, run.record)
+    cfg = from_dict(RunConfig, record.config)
+    follower = task(cfg.task).join(cfg, record)  # a torchrun rank > 0 never writes or locks
     if follower is not None:
         return follower
+    run = reopen(record, log, cfg=cfg)
     run.record.notes.append(f"resumed at {utc_now()}")
     run.persist()
     return run
@@ -159,7 +170,7 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
     record = find_record(run_id, output_dir)
     if not record.stage("data"):
         raise UserError(f"Run {record.run_id} has no finished data stage; resume it with "
-                        f"`greennlp run --resume {record.run_id}` first.")
+                        f"`{resume_command(record)}` first.")
     cfg = compress_config(record.config, source, overrides, output_dir)
     task(cfg.task).check(cfg)
     run = reopen(record, log, cfg=cfg)

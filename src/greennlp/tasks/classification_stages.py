@@ -14,6 +14,7 @@ from greennlp.data import Splits, prepare
 from greennlp.errors import UserError
 from greennlp.evaluate.compare import within_run
 from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
+from greennlp.files import atomic_folder
 from greennlp.models import family, load_model
 from greennlp.models.accounting import MATMUL_NOTE
 from greennlp.record import Comparison, ModelResult, StageResult, Training, build
@@ -56,7 +57,8 @@ def stage_train(run: Run, name: str) -> None:
             model, info = fit_family(name, family_config(run, name), run.splits, run.cfg.seed,
                                      folder, desc=desc, mlm=run.cfg.lm.mlm)
             info.setdefault("seed", run.cfg.seed)
-            model.save(folder / "final")
+            with atomic_folder(folder / "final") as tmp:
+                model.save(tmp)
             stages = []
         run.record.seeds[f"model:{name}"] = info["seed"]
         counts = model.parameter_counts()

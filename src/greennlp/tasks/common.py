@@ -31,6 +31,15 @@ def data_stage(run: Run, make: Callable[[], tuple[Any, dict]], load: Callable[[P
 
     def work(st) -> Any:
         splits, summary = make()
+        lines = summary.get("lines") or {}
+        if lines.get("differs"):
+            first = lines.get("first_multiline")
+            run.note(f"data: {lines['physical_lines']} physical lines but {lines['rows']} rows "
+                     f"(+ header, {lines['blank_lines']} blank lines); {lines['multiline_rows']} "
+                     f"rows span several lines" + (
+                         f", the first is row {first['row']} from line {first['line']} "
+                         f"({first['lines']} lines): \"{first['text'][:60]}\"" if first else "")
+                     + "; data.strict=true refuses such files.")
         splits.save(folder)
         run.record.data = summary
         sizes = summary["split"]["sizes"]

@@ -17,7 +17,7 @@ from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.dynamics import DynamicsRecorder
-from greennlp.train.loop import train
+from greennlp.train.loop import NonFiniteLoss, train
 from greennlp.train.mlm import pretrain_mlm
 
 
@@ -113,5 +113,8 @@ def fit_family(name: str, section, splits: Splits, seed: int, folder: Path,
         The fitted model (best dev weights) and training facts.
     """
     fam = family(name)
-    return TRAINERS[fam.training](fam, section, splits, seed, folder, until_epoch=until_epoch,
-                                  desc=desc or f"train {name}", mlm=mlm)
+    try:
+        return TRAINERS[fam.training](fam, section, splits, seed, folder, until_epoch=until_epoch,
+                                      desc=desc or f"train {name}", mlm=mlm)
+    except NonFiniteLoss as exc:  # name the settings of this family
+        raise NonFiniteLoss(str(exc).replace("train.", f"{fam.section}.train.")) from None
