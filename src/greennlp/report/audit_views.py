@@ -4,9 +4,11 @@ Everything is read from ``record.data["audit"]``; nothing is measured here."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from greennlp.record import RunRecord
+from greennlp.report.markdown import md, md_plain
 from greennlp.report.views import ci, fmt, main_metric, metric_name
 
 
@@ -15,11 +17,11 @@ def _audit(record: RunRecord) -> dict[str, Any]:
 
 
 def _quote(text: str) -> str:
-    return '"' + " ".join(text.split()).replace("|", "/") + '"'
+    return '"' + md(" ".join(text.split())) + '"'
 
 
 def _pair(e: dict) -> str:
-    labels = f" ({e['a_label']} / {e['b_label']})" if "a_label" in e else ""
+    labels = f" ({md(e['a_label'])} / {md(e['b_label'])})" if "a_label" in e else ""
     return (f"  - Jaccard {e['jaccard']:.2f}{labels}: {e['a_split']} {_quote(e['a'])} ~ "
             f"{e['b_split']} {_quote(e['b'])}")
 
@@ -89,7 +91,7 @@ def dynamics_lines(record: RunRecord) -> list[str]:
     for k, v in m["categories"].items():
         if v["top"]:
             lines.append(f"- Most {k.replace('_', ' ')}-like training examples:")
-            lines += [f"  - [{e['label']}] {_quote(e['text'])} (vote {e['score']:.2f}, mean loss "
+            lines += [f"  - [{md(e['label'])}] {_quote(e['text'])} (vote {e['score']:.2f}, mean loss "
                       f"{e['mean_loss']:.2f})" for e in v["top"]]
     lines += ["", "Dataset cartography (Swayamdipta et al. 2020): confidence = mean probability "
               "of the label over epochs, variability = its standard deviation.", "",
@@ -98,7 +100,7 @@ def dynamics_lines(record: RunRecord) -> list[str]:
     for k, v in c["regions"].items():
         if v["top"]:
             lines.append(f"- {k}:")
-            lines += [f"  - [{e['label']}] {_quote(e['text'])} (confidence {e['confidence']:.2f}, "
+            lines += [f"  - [{md(e['label'])}] {_quote(e['text'])} (confidence {e['confidence']:.2f}, "
                       f"variability {e['variability']:.2f})" for e in v["top"]]
     return lines
 
@@ -140,7 +142,10 @@ def clean_test_lines(record: RunRecord) -> list[str]:
 
 def markdown_to_html(lines: list[str]) -> str:
     """The few markdown forms these lines use (tables, bullets, paragraphs), as HTML."""
-    from html import escape
+    from html import escape as html_escape
+
+    def escape(text: str) -> str:
+        return html_escape(md_plain(text))
 
     out, table, items = [], [], []
 
@@ -149,7 +154,7 @@ def markdown_to_html(lines: list[str]) -> str:
             rows = [r for r in table if not set(r.replace("|", "")) <= set("-")]
             head, body = rows[0], rows[1:]
             cells = lambda r, tag: "".join(f"<{tag}>{escape(c.strip())}</{tag}>"  # noqa: E731
-                                           for c in r.strip("|").split("|"))
+                                           for c in re.split(r"(?<!\\)\|", r.strip("|")))
             out.append("<table><tr>" + cells(head, "th") + "</tr>" +
                        "".join("<tr>" + cells(r, "td") + "</tr>" for r in body) + "</table>")
             table.clear()
@@ -201,7 +206,7 @@ def audit_report(record: RunRecord) -> str:
     timing = [f"- {s.name}: {s.duration_s:.1f} s" for s in record.stages
               if s.name == "data" or s.name.startswith("audit")]
     source = record.data.get("source") or record.data.get("origin")
-    return "\n".join([f"# Data audit: {source} (greennlp run {record.run_id})", "",
+    return "\n".join([f"# Data audit: {md(source)} (greennlp run {record.run_id})", "",
                       f"- Documents: {fmt(a.get('documents'))}; time per stage:", *timing, "",
                       "## Near-duplicates and contamination", "", *near_duplicate_lines(record), "",
                       *(["## Label quality: training dynamics", "", *dynamics_lines(record), ""]

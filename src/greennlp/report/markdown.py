@@ -18,6 +18,7 @@ from typing import Any
 NEWLINE = "\u21b5"  # a visible mark where the value had a line break
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # < > & are HTML-escaped
 _BREAKS = re.compile(r"\r\n|\r|\n|\u2028|\u2029")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]|~])")  # what md() backslash-escaped
 
 
 def md(value: Any) -> str:
@@ -31,6 +32,15 @@ def md(value: Any) -> str:
     text = _BREAKS.sub(f" {NEWLINE} ", str(value))
     text = _SPECIAL.sub(r"\\\1", text)
     return html.escape(text, quote=False)
+
+
+def md_plain(text: str) -> str:
+    """The text that :func:`md` escaped, back as plain text (to be HTML-escaped again).
+
+    >>> md_plain(md('<b> a|b_c'))
+    '<b> a|b_c'
+    """
+    return html.unescape(_ESCAPED.sub(r"\1", text))
 
 
 def metadata_id(value: Any) -> str:
