@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from greennlp import store
 from greennlp.cli import app
+from greennlp.report.markdown import md
 from tests.conftest import TINY_OVERRIDES, make_frame
 
 runner = CliRunner()
@@ -29,7 +30,7 @@ def test_a_csv_with_its_own_test_file_is_scored_on_that_file(tmp_path):
     assert record["data"]["split"]["sizes"]["test"] == 60
     assert sum(map(sum, record["models"][0]["confusion_matrix"])) == 60  # scored on the file
     sheet = (tmp_path / "runs" / run["run_id"] / "DATASHEET.md").read_text()
-    assert f"test (file {tmp_path / 'test.csv'})" in sheet and "made by greennlp" in sheet
+    assert md(f"test (file {tmp_path / 'test.csv'})") in sheet and "made by greennlp" in sheet
 
 
 def test_a_test_file_with_other_labels_exits_2_and_the_run_is_failed(tmp_path):

@@ -327,7 +327,8 @@ def test_a_diverging_loss_fails_the_stage_and_names_the_setting(tmp_path, csv_pa
     monkeypatch.setattr(torch.nn.functional, "cross_entropy",
                         lambda *a, **k: real(*a, **k) * float("nan"))
     out = tmp_path / "runs"
-    result = runner.invoke(app, ["run", *SMALL, "models=[transformer]", "transformer.num_layers=1",
+    result = runner.invoke(app, ["run", *SMALL, "models=[transformer]", "audit.dynamics=false",
+                                 "transformer.num_layers=1",
                                  "transformer.hidden_size=16", "transformer.num_heads=2",
                                  "transformer.intermediate_size=32", "transformer.vocab_size=200",
                                  f"data.source={csv_path}", f"output_dir={out}"])
