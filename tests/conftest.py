@@ -55,6 +55,8 @@ TINY_OVERRIDES = [
     "transformer.num_layers=1", "transformer.hidden_size=16", "transformer.num_heads=2",
     "transformer.intermediate_size=32", "transformer.vocab_size=200",
     "transformer.train.epochs=2", "transformer.train.batch_size=16",
+    "transformer.train.min_steps=0", "minilm.train.min_steps=0",
+    "compress.distill.train.min_steps=0", "compress.prune.train.min_steps=0",
     "evaluate.bootstrap_samples=100", "evaluate.latency_examples=4",
     "evaluate.throughput_batches=1", "evaluate.repeats=1",
     "search.enabled=false", "seeds.count=1", "compress.methods=[]",

@@ -25,6 +25,7 @@ from greennlp import store
 from greennlp.config import RunConfig, from_dict, to_dict
 from greennlp.errors import UserError
 from greennlp.evaluate import score_split
+from greennlp.evaluate.baselines import label_profile, sanity
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
@@ -126,6 +127,7 @@ class Run:
         dev = score_split(model, self.splits.dev, ecfg, seed=seed)
         test = self.test_pass(key, lambda frame: score_split(model, frame, ecfg, seed=seed))
         np.save(Path(checkpoint).parent / "test_proba.npy", test["proba"])
+        np.save(Path(checkpoint).parent / "dev_proba.npy", dev["proba"])  # calibration, selective
         return dev, test
 
     # -- the whole run ----------------------------------------------------------------------
@@ -155,6 +157,28 @@ class Run:
             if self.record.status == "completed":
                 write_reports(self.record)
         return self.record
+
+
+def check_sanity(run: Run, name: str, dev: dict[str, Any], test: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The sanity check of a model on dev and on test (:func:`greennlp.evaluate.baselines.sanity`).
+
+    The majority baseline of a split is the share of the training majority class in it,
+    read from the split's confusion counts (no extra pass over test). A failed test check
+    is said loudly (console and the record's notes, hence the report); decisions (e.g.
+    not compressing a model) use the dev check.
+    """
+    labels = run.splits.labels
+    major = labels.index(label_profile(run.splits.train["label"].tolist())["majority_class"])
+    out = {}
+    for split, scored in (("dev", dev), ("test", test)):
+        cm = np.asarray(scored["confusion_matrix"])
+        out[split] = sanity(name, cm, labels, scored["metrics"]["accuracy"],
+                            float(cm[major].sum() / max(1, cm.sum())), split=split,
+                            collapse_share=run.cfg.evaluate.collapse_share)
+    if out["test"]["warning"]:
+        run.note(out["test"]["warning"])
+    return out
 
 
 def seed_everything(seed: int) -> None:

@@ -22,7 +22,7 @@ def _splits(frame):
 def _fit(frame, tmp_path, **train):
     splits = _splits(frame)
     model = build_scratch_encoder(TINY, splits.train["text"], ["neg", "pos"], seed=0)
-    cfg = TrainConfig(**{"epochs": 8, "batch_size": 16, "lr": 5e-3, **train})
+    cfg = TrainConfig(**{"epochs": 8, "batch_size": 16, "lr": 5e-3, "min_steps": 0, **train})
     return fit_encoder(model, cfg, splits, seed=0, ckpt_dir=tmp_path, desc="t")
 
 

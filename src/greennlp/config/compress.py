@@ -85,7 +85,7 @@ class PieConfig:
     seeds: int = rule(3, low=1, high=50, doc="members per population; odd avoids tied votes")
     sparsity: float = rule(0.9, low=0.01, high=0.99)
     checkpoints: tuple[str, ...] = rule((), doc="already trained dense seed replicas to reuse")
-    finetune: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-4, patience=1))
+    finetune: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-4, patience=1, min_steps=0))
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def _read_hf(name: str, cfg) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, meta
 
 
-def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd.DataFrame:
+def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str,
+            keep: tuple[str, ...] = ()) -> pd.DataFrame:
     out = {}
     for role, column in roles.items():
         if column is None:
@@ -83,10 +84,17 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
                             f"are {', '.join(map(str, frame.columns))}: set "
                             f"data.{role}_column to one of them.")
         out[role] = frame[column]
+    for column in keep:
+        if column not in frame.columns:
+            raise UserError(f"Column '{column}' (evaluate.slice_columns / sensitive_columns) is "
+                            f"missing from {where}; its columns are "
+                            f"{', '.join(map(str, frame.columns))}: name one of them.")
+        if column not in out:
+            out[column] = frame[column].astype("string").fillna("<missing>")
     return pd.DataFrame(out)
 
 
-def load_raw(cfg) -> RawData:
+def load_raw(cfg, keep: tuple[str, ...] = ()) -> RawData:
     """Load the dataset described by a :class:`greennlp.config.DataConfig`.
 
     Returns
@@ -122,7 +130,7 @@ def load_raw(cfg) -> RawData:
     else:
         raise UserError(f"Unknown dataset '{source}' in data.source; use a built-in name "
                         f"({', '.join(BUILTINS)}), a .csv/.jsonl/.parquet path, or hf:NAME.")
-    out = _select(frame, roles, where)
+    out = _select(frame, roles, where, tuple(c for c in keep if c not in roles.values()))
     if len(out) == 0:
         raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
     out["text"] = out["text"].astype("string").fillna("")

@@ -111,10 +111,31 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
     return TrainState(**blob["state"])
 
 
+def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) -> int:
+    """Epochs to plan for: ``cfg.epochs``, stretched to reach ``cfg.min_steps`` optimizer
+    steps (at most ``cfg.max_epochs``) so that a small dataset gets enough updates.
+
+    The floor is off when ``cfg.max_steps`` caps training, and for a paused stretch
+    (``until_epoch``: successive halving sets its own budget).
+
+    >>> from types import SimpleNamespace as NS
+    >>> planned_epochs(NS(epochs=1, min_steps=250, max_epochs=10, max_steps=None), 33)
+    8
+    >>> planned_epochs(NS(epochs=1, min_steps=250, max_epochs=10, max_steps=None), 280)
+    1
+    """
+    floor = getattr(cfg, "min_steps", 0)
+    if not floor or cfg.max_steps or until_epoch is not None:
+        return cfg.epochs
+    need = math.ceil(floor / max(1, steps_per_epoch))
+    return max(cfg.epochs, min(getattr(cfg, "max_epochs", cfg.epochs), need))
+
+
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
           dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
           desc: str = "train", checkpoint_extra: dict | None = None,
-          until_epoch: int | None = None) -> TrainState:
+          until_epoch: int | None = None,
+          loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor] | None = None) -> TrainState:
     """Train ``model`` in place and leave it holding its best-on-dev weights.
 
     Parameters
@@ -138,6 +159,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
         Pause after this many epochs (a later call resumes). The learning-rate schedule
         still spans ``cfg.epochs``, so pausing and resuming equals one uninterrupted run:
         this is how successive halving grows a trial's budget rung by rung.
+    loss_fn
+        ``loss_fn(model, batch)`` replaces ``model(**batch).loss`` (e.g. a class-weighted
+        cross-entropy).
 
     Returns
     -------
@@ -153,7 +177,8 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     device = next(model.parameters()).device
     bf16 = use_bf16(cfg.precision, device)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
-    total_steps = steps_per_epoch * cfg.epochs
+    epochs = planned_epochs(cfg, steps_per_epoch, until_epoch)
+    total_steps = steps_per_epoch * epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
     optimizer = make_optimizer(model, cfg)
@@ -165,8 +190,8 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     if (ckpt_dir / LAST / "trainer_state.pt").exists():
         state = _load_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler)
         state.resumed_from_epoch = state.epoch
-    done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
-    stop_at = min(cfg.epochs, until_epoch or cfg.epochs)
+    done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
+    stop_at = min(epochs, until_epoch or epochs)
     with progress_bar(desc, total=n_batches * max(0, stop_at - state.epoch),
                       disable=done or state.epoch >= stop_at) as bar:
         while not done and state.epoch < stop_at:
@@ -175,7 +200,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             optimizer.zero_grad(set_to_none=True)
             for i, batch in enumerate(batches(state.epoch)):
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    loss = model(**batch).loss
+                    loss = model(**batch).loss if loss_fn is None else loss_fn(model, batch)
                 (loss / cfg.grad_accum_steps).backward()
                 loss_sum, seen = loss_sum + loss.item(), seen + 1
                 if (i + 1) % cfg.grad_accum_steps == 0 or i + 1 == n_batches:
@@ -200,8 +225,8 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             else:
                 state.bad_epochs += 1
             state.epoch += 1
-            state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < cfg.epochs
-            done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
+            state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < epochs
+            done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
             state.finished = done
             if distributed.is_main():
                 _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
