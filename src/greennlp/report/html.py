@@ -11,6 +11,7 @@ import jinja2
 
 from greennlp.record import RunRecord
 from greennlp.report import checklist, compression_views, plots
+from greennlp.report.analysis_views import html as analysis_html
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
 from greennlp.report.views import (baseline_rows, ci, energy_sources, fmt, is_estimate,
                                    model_rows, sanity_warnings, selection_text)

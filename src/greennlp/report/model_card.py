@@ -127,7 +127,10 @@ def render(record: RunRecord) -> str:
         *card_section(record),
         "## Ethical considerations",
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
-        "their biases. It has not been audited for performance across demographic groups.", "",
+        "their biases. " + ("Group differences over the sensitive columns are under Factors."
+                            if best.analysis.get("fairness") else
+                            "It has not been audited for performance across demographic groups "
+                            "(name them with evaluate.sensitive_columns)."), "",
         "## Caveats and recommendations",
         *[f"- **{w}**" for w in sanity_warnings(record)],
         f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "

@@ -126,7 +126,9 @@ def baseline_rows(record: RunRecord) -> list[dict[str, Any]]:
     return [{"name": f"baseline: {kind}", "family": "baseline", "params": None,
              "params_non_embedding": None, "flops": None, "dev_accuracy": None,
              "test_accuracy": scores.get("accuracy"), "test_macro_f1": scores.get("macro_f1"),
-             "latency_ms": None, "throughput": None, "size_mb": None}
+             "latency_ms": None, "throughput": None, "size_mb": None,
+             **{f"{k}_{u}": None for k in ("train", "evaluate")
+                for u in ("duration_s", "energy_kwh", "co2_kg", "cost_usd")}}
             for kind, scores in record.baselines.items()]
 
 

@@ -31,10 +31,11 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.search.seeds import stage_seeds
     from greennlp.search.stages import stage_search
     from greennlp.tasks import classification_stages as s
+    from greennlp.tasks.analysis_stages import stage_analysis
 
     return (s.stage_data, stage_search, s.stage_models, stage_seeds,
             stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
-            s.stage_compare, report_stage(classification_reports))
+            stage_analysis, s.stage_compare, report_stage(classification_reports))
 
 
 def reports() -> Reports:
