@@ -4,8 +4,8 @@ Confidence is the top probability; an example is correct when its top class is t
 one. ECE (Naeini et al. 2015; Guo et al. 2017) is the share-weighted mean gap between
 accuracy and confidence over bins; MCE the largest gap. Equal-width bins follow
 torchmetrics (``[b_k, b_k+1)`` over ``linspace(0, 1, bins + 1)``, a confidence of exactly
-1 in a bin of its own), and the tests check ours against it; equal-mass bins hold the
-same number of examples each (sorted by confidence). Brier is the multi-class form
+1 in a bin of its own), and the tests check ours against it; equal-mass bins are cut at
+the confidence quantiles (equal counts, except that tied confidences share a bin). Brier is the multi-class form
 ``mean_i sum_k (p_ik - y_ik)^2``; NLL is ``mean_i -log p_i,true``.
 
 Intervals: the test examples are resampled (percentile bootstrap) with the bins kept as
@@ -32,11 +32,8 @@ def _bins(conf: np.ndarray, bins: int, strategy: str) -> np.ndarray:
     if strategy == "width":
         edges = np.linspace(0.0, 1.0, bins + 1)
         return np.searchsorted(edges, conf, side="right") - 1  # 1.0 gets bin ``bins``
-    order = np.argsort(conf, kind="stable")
-    out = np.empty(len(conf), dtype=np.int64)
-    for b, chunk in enumerate(np.array_split(order, bins)):
-        out[chunk] = b
-    return out
+    inner = np.quantile(conf, np.linspace(0.0, 1.0, bins + 1)[1:-1])  # ties share a bin
+    return np.searchsorted(inner, conf, side="right")
 
 
 def _per_example(proba: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:

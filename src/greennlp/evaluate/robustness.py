@@ -9,7 +9,7 @@ contractions are expanded ("don't" -> "do not"), or formed when there is nothing
 expand. The flip rate is the share of perturbed examples whose predicted label changes.
 
 >>> perturb(["Don't stop, it's great!"], "contractions")
-['do not stop, it is great!']
+['Do not stop, it is great!']
 >>> perturb(["Don't stop, it's great!"], "no_punctuation")
 ['Dont stop its great']
 """
@@ -64,11 +64,16 @@ def _dropout(text: str, rate: float, rng: np.random.Generator) -> str:
     return " ".join(kept or words[:1])
 
 
+def _same_case(found: str, replacement: str) -> str:
+    return replacement[0].upper() + replacement[1:] if found[:1].isupper() else replacement
+
+
 def _contractions(text: str) -> str:
-    expanded = _EXPAND.sub(lambda m: CONTRACTIONS[m.group(0).lower()], text)
+    expanded = _EXPAND.sub(lambda m: _same_case(m.group(0), CONTRACTIONS[m.group(0).lower()]),
+                           text)
     if expanded != text:
         return expanded
-    return _CONTRACT.sub(lambda m: _FORM[m.group(0).lower()], text)
+    return _CONTRACT.sub(lambda m: _same_case(m.group(0), _FORM[m.group(0).lower()]), text)
 
 
 EDITS: dict[str, Callable[[str, float, np.random.Generator], str]] = {
