@@ -18,10 +18,13 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
     run = tasks.start(_cfg(csv_path, tmp_path), log=lambda m: None)
     record = tasks.execute(run)
     assert record.status == "completed"
-    assert [s.name for s in record.stages] == ["data", "train:tfidf_logreg", "evaluate:tfidf_logreg",
-                                               "train:transformer", "evaluate:transformer", "compare",
-                                               "report"]
-    assert record.test_evaluations == 2
+    assert [s.name for s in record.stages] == ["data", "baselines", "train:tfidf_logreg",
+                                               "evaluate:tfidf_logreg", "train:transformer",
+                                               "evaluate:transformer", "analyze:tfidf_logreg",
+                                               "analyze:transformer", "compare", "report"]
+    # test once per final model, plus the audits: baselines and one robustness pass per model
+    assert record.test_evaluations == 2 + record.audit_test_evaluations
+    assert record.audit_test_evaluations == 1 + 2
     for m in record.models:
         assert m.params_total > 0 and m.flops_per_example > 0
         assert m.dev["accuracy"]["low"] <= m.dev["accuracy"]["value"] <= m.dev["accuracy"]["high"]
@@ -65,7 +68,8 @@ def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, 
     after = {s.name: s.started_at for s in resumed.stages}
     for name, started in before.items():
         assert after[name] == started, f"{name} was rerun"
-    assert resumed.test_evaluations == 2  # test evaluated once per final model, even across resume
+    # test evaluated once per final model (and audit), even across resume
+    assert resumed.test_evaluations == 2 + resumed.audit_test_evaluations == 2 + 3
 
 
 def test_minilm_is_skipped_with_a_note_when_the_extra_is_missing(csv_path, tmp_path, monkeypatch):

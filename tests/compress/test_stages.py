@@ -61,8 +61,9 @@ def test_every_variant_is_a_final_model_with_costs(finished):
     # Test once per final model and seed replica (the audit trained seed 1 as one), once
     # for the early-exit curve, once per pruned audit member.
     assert record.seed_runs["transformer"].seeds == [0, 1]
-    assert record.test_evaluations == len(record.models) + 1 + 1 + pie.test_evaluations
-    assert record.audit_test_evaluations == 1 + pie.test_evaluations
+    # ... and the baselines and one robustness pass per model and variant
+    assert record.test_evaluations == len(record.models) + 1 + record.audit_test_evaluations
+    assert record.audit_test_evaluations == 1 + pie.test_evaluations + 1 + len(record.models)
     assert pie.dense_sources[0] == "this run's model"
     assert pie.dense_sources[1] == "seed replica (seed:transformer:s1)"
     # Seed 0's pruned member is the run's own transformer+prune-50 (same recipe): reused.
@@ -139,5 +140,5 @@ def test_resume_after_a_crash_in_compression_skips_finished_stages(csv_path, tmp
     # finished (before the shared run.stage() it was skipped: its source was not loaded)
     assert resumed.model("transformer+prune-50").test and not any("skipped" in n
                                                                    for n in resumed.notes)
-    assert resumed.test_evaluations == len(resumed.models)
+    assert resumed.test_evaluations == len(resumed.models) + resumed.audit_test_evaluations
     assert json.loads((run.run_dir / "record.json").read_text())["status"] == "completed"
