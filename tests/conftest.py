@@ -57,6 +57,7 @@ TINY_OVERRIDES = [
     "transformer.train.epochs=2", "transformer.train.batch_size=16",
     "transformer.train.min_steps=0", "minilm.train.min_steps=0",
     "compress.distill.train.min_steps=0", "compress.prune.train.min_steps=0",
+    "compress.pie.finetune.min_steps=0",
     "evaluate.bootstrap_samples=100", "evaluate.latency_examples=4",
     "evaluate.throughput_batches=1", "evaluate.repeats=1",
     "search.enabled=false", "seeds.count=1", "compress.methods=[]",

@@ -136,7 +136,8 @@ def test_compression_skips_a_model_that_failed_its_sanity_check():
     record.add_model(ModelResult(name="transformer", family="transformer",
                                  sanity={"dev": {"warning": None}}))
     notes: list[str] = []
-    run = SimpleNamespace(record=record, note=notes.append)
+    run = SimpleNamespace(record=record, note=notes.append,
+                          cfg=SimpleNamespace(compress=SimpleNamespace(skip_failed=True)))
     steps = [Step("minilm", object, "int8-torch"), Step("minilm+distill-3", object, "onnx-int8"),
              Step("transformer", object, "prune-50")]
     kept = _skip_failed(run, steps)

@@ -70,6 +70,8 @@ def failed_sanity(run: Run, name: str | None) -> str | None:
     Judged on dev, so that what is compressed is never chosen by looking at test.
     """
     model = run.record.model(name) if name else None
+    if not getattr(run.cfg.compress, "skip_failed", True):
+        return None
     dev = (model.sanity or {}).get("dev", {}) if model else {}
     return dev.get("warning")
 

@@ -85,7 +85,7 @@ class PieConfig:
     seeds: int = rule(3, low=1, high=50, doc="members per population; odd avoids tied votes")
     sparsity: float = rule(0.9, low=0.01, high=0.99)
     checkpoints: tuple[str, ...] = rule((), doc="already trained dense seed replicas to reuse")
-    finetune: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-4, patience=1, min_steps=0))
+    finetune: TrainConfig = rule(TrainConfig(epochs=1, lr=5e-4, patience=1))
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ class CompressConfig:
                                   doc="accuracy a variant may lose and still count as good")
     energy_seconds: float = rule(2.0, low=0.0, doc="least wall time of each energy-per-1M "
                                                    "examples measurement")
+    skip_failed: bool = rule(True, doc="skip compressing (and auditing) a model that failed its "
+                                       "sanity check on dev: one class for nearly all inputs, or "
+                                       "no better than the majority-class baseline")
     prune: PruneConfig = rule(PruneConfig())
     quantize: QuantizeConfig = rule(QuantizeConfig())
     distill: DistillConfig = rule(DistillConfig())
