@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greennlp.evaluate.baselines import (baseline_scores, label_profile,
-                                         resolve_selection_metric, sanity)
+from greennlp.evaluate.baselines import (
+    baseline_scores,
+    label_profile,
+    resolve_selection_metric,
+    sanity,
+)
 
 SPAM = ["ham"] * 87 + ["spam"] * 13  # 13% minority
 

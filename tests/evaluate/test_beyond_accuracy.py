@@ -137,7 +137,10 @@ def test_automatic_slices():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fairness_matches_fairlearn(seed):
-    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+    from fairlearn.metrics import (
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
 
     rng = np.random.default_rng(seed)
     y, p = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
@@ -164,7 +167,7 @@ def test_flip_rate_known_by_construction():
     # a "model" that says 1 when a text has a capital letter: casing flips exactly the
     # texts whose case it changes from having capitals to not, and vice versa
     texts = ["Hello there", "all lower", "MIXED case", "plain", "x!"]
-    model = lambda batch: np.array([int(any(c.isupper() for c in t)) for t in batch])  # noqa
+    model = lambda batch: np.array([int(any(c.isupper() for c in t)) for t in batch])
     pred = model(texts)
     true = np.array([1, 0, 1, 0, 0])
     batch, where = robustness.perturbed_inputs(texts, ["casing", "no_punctuation"], 0.1, 0)

@@ -41,7 +41,7 @@ class Prior:
 
     family = "prior"
 
-    def fit(self, texts, labels) -> "Prior":
+    def fit(self, texts, labels) -> Prior:
         self.labels = sorted(set(labels))
         self.p_ = np.array([list(labels).count(lab) for lab in self.labels], float)
         self.p_ /= self.p_.sum()
@@ -65,7 +65,7 @@ class Prior:
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> "Prior":
+    def load(cls, folder: Path) -> Prior:
         data = json.loads((Path(folder) / "prior.json").read_text())
         model = cls()
         model.labels, model.p_ = data["labels"], np.array(data["p"])

@@ -20,7 +20,8 @@ for a binary problem (the tests check against fairlearn).
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -124,12 +125,12 @@ def group_fairness(true: np.ndarray, pred: np.ndarray, groups: Sequence[Any],
                 tpr.append((pos & hit).sum() / pos.sum())
             if (~pos).any():
                 fpr.append((~pos & hit).sum() / (~pos).sum())
-        spread = lambda xs: float(max(xs) - min(xs)) if xs else 0.0  # noqa: E731
+        spread = lambda xs: float(max(xs) - min(xs)) if xs else 0.0
         per_class[lab] = {"demographic_parity_difference": spread(sel),
                           "equalized_odds_difference": max(spread(tpr), spread(fpr))}
-    worst = lambda key: max(per_class.items(), key=lambda kv: kv[1][key])  # noqa: E731
+    worst = lambda key: max(per_class.items(), key=lambda kv: kv[1][key])
     dp, eo = worst("demographic_parity_difference"), worst("equalized_odds_difference")
-    return {"groups": int(len(np.unique(groups))), "per_class": per_class,
+    return {"groups": len(np.unique(groups)), "per_class": per_class,
             "demographic_parity_difference": dp[1]["demographic_parity_difference"],
             "demographic_parity_class": dp[0],
             "equalized_odds_difference": eo[1]["equalized_odds_difference"],

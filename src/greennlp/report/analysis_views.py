@@ -108,9 +108,9 @@ def card_factors(record: RunRecord, best: ModelResult) -> list[str]:
     if not slices:
         return ["- Slices were not analysed in this run."]
     worst = slices.get("worst")
-    lines = [f"- Test accuracy by slice (automatic: true label, text-length quartile, share of "
-             f"unseen words, negation; plus named columns); slices of at least "
-             f"{slices['min_size']} examples are compared."]
+    lines = [(f"- Test accuracy by slice (automatic: true label, text-length quartile, share "
+              f"of unseen words, negation; plus named columns); slices of at least "
+              f"{slices['min_size']} examples are compared.")]
     if worst:
         lines.append(f"- Worst slice: **{worst['family']} = {worst['slice']}** ({worst['n']} "
                      f"examples): accuracy {_fmt3(worst['accuracy'])}, "
