@@ -64,6 +64,13 @@ def reference_name(run: Run) -> str | None:
     return max(encoders, key=lambda m: m.dev[metric]["value"]).name if encoders else None
 
 
+def failed_reference(record, best: dict[str, Any]) -> str:
+    """A caveat for the console when the best variant's reference failed its sanity check."""
+    ref = record.model(best["reference"])
+    return (f" (caveat: {ref.name} failed its sanity check, so this says little)"
+            if ref and (ref.sanity or {}).get("test", {}).get("warning") else "")
+
+
 def failed_sanity(run: Run, name: str | None) -> str | None:
     """Why model ``name`` must not be compressed: its dev sanity check failed (None if fine).
 
@@ -268,7 +275,8 @@ def stage_compress(run: Run) -> None:
         run.log(f"best variant within {run.cfg.compress.max_drop_points:g} point(s) of "
                 f"{best['reference']} on dev: {best['name']}, test accuracy "
                 f"{-best['drop_points']:+.2f} points, {best['throughput_speedup']:.1f}x throughput "
-                f"at batch 32, {best['latency_speedup']:.1f}x lower latency at batch 1")
+                f"at batch 32, {best['latency_speedup']:.1f}x lower latency at batch 1"
+                + failed_reference(run.record, best))
 
 
 def compress_config(own: dict, source: str | None, overrides: tuple[str, ...],

@@ -84,7 +84,17 @@ def context(record: RunRecord, figures: bool = True) -> dict[str, Any]:
               for m in early_exit_models(record)]
     return {"enabled": True, "rows": variant_table(record), "summary": summary,
             "best": summary.get("best"), "pareto_png": _b64(plots.pareto(record)) if figures else None,
-            "curves": curves, "pie": record.compression.pie, "fmt": fmt, "share": _none}
+            "curves": curves, "pie": record.compression.pie, "fmt": fmt, "share": _none,
+            "caveat": failed_reference(record, summary.get("best"))}
+
+
+def failed_reference(record: RunRecord, best: dict[str, Any] | None) -> str:
+    """A caveat when the best variant's reference failed its sanity check on test."""
+    ref = record.model(best["reference"]) if best else None
+    warning = (ref.sanity or {}).get("test", {}).get("warning") if ref else None
+    return (f" Caveat: {best['reference']} failed its sanity check (one class for nearly all "
+            f"inputs, or no better than the majority class), so this comparison says little."
+            if warning else "")
 
 
 def best_sentence(best: dict[str, Any] | None, max_drop: float) -> str:
@@ -106,7 +116,8 @@ def card_section(record: RunRecord) -> list[str]:
     if not ctx["enabled"]:
         return []
     max_drop = ctx["summary"].get("max_drop_points", 1.0)
-    lines = ["## Compression", f"- {best_sentence(ctx['best'], max_drop)}",
+    lines = ["## Compression",
+             f"- {best_sentence(ctx['best'], max_drop)}{failed_reference(record, ctx['best'])}",
              "- Energy per 1M examples is an estimate from the run's energy backends while "
              "running batches of 32 (see Environmental impact for the method).", "",
              "| model | from | what was done | test accuracy (95% CI) | latency b=1 (ms) | "
