@@ -143,7 +143,7 @@ class EvaluateConfig:
                                   doc="selective prediction: the accuracy whose coverage is "
                                       "reported (threshold chosen on dev, applied on test)")
     calibration_bins: int = rule(15, low=2, high=100, doc="bins of the ECE / reliability diagram")
-    robustness_examples: int = rule(400, low=0, doc="test examples perturbed per model (a "
+    robustness_examples: int = rule(300, low=0, doc="test examples perturbed per model (a "
                                                     "seeded sample; 0 turns robustness off)")
     perturbations: tuple[str, ...] = rule(PERTURBATIONS,
                                           doc="seeded text perturbations for robustness")
