@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,14 @@ def test_every_variant_is_a_final_model_with_costs(finished):
                      "transformer+onnx-int8", "transformer+distill-L1",
                      "transformer+distill-L1+onnx-int8", "transformer+early-exit",
                      "transformer+prune-50", "transformer+random-prune-50"]
+    from greennlp.report.analysis_views import variant_deltas
+
+    deltas = variant_deltas(record)  # beyond accuracy, each variant against its dense source
+    assert set(deltas) == set(names[2:])
+    assert all(d["reference"] == "transformer" and d["ece"] is not None
+               and d["flip_rate"] is not None for d in deltas.values())
+    html = (Path(record.run_dir) / "report.html").read_text()
+    assert "worst-slice change (points)" in html and "flip-rate change" in html
     for m in record.models:
         for key in ("latency_ms_b1", "throughput_b32", "size_mb", "energy_kwh_per_1m",
                     "cost_usd_per_1m", "co2_kg_per_1m"):
