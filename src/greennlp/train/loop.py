@@ -113,7 +113,9 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
 
 def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) -> int:
     """Epochs to plan for: ``cfg.epochs``, stretched to reach ``cfg.min_steps`` optimizer
-    steps (at most ``cfg.max_epochs``) so that a small dataset gets enough updates.
+    steps (at most ``cfg.max_epochs``) so that a small dataset gets enough updates. When
+    stretched, early stopping on dev waits until the floor is reached (a model that starts
+    on a plateau, e.g. predicting the majority class, gets its steps).
 
     The floor is off when ``cfg.max_steps`` caps training, and for a paused stretch
     (``until_epoch``: successive halving sets its own budget).
@@ -178,6 +180,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     bf16 = use_bf16(cfg.precision, device)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
     epochs = planned_epochs(cfg, steps_per_epoch, until_epoch)
+    floor = getattr(cfg, "min_steps", 0) if epochs > cfg.epochs else 0  # no early stop before it
     total_steps = steps_per_epoch * epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
@@ -225,7 +228,8 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             else:
                 state.bad_epochs += 1
             state.epoch += 1
-            state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < epochs
+            state.stopped_early = (state.bad_epochs >= cfg.patience and state.epoch < epochs
+                                   and state.step >= floor)
             done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
             state.finished = done
             if distributed.is_main():
