@@ -45,28 +45,36 @@ def _per_example(proba: np.ndarray, true: np.ndarray) -> dict[str, np.ndarray]:
             "nll": -np.log(np.clip(proba[np.arange(len(true)), true], EPS, None))}
 
 
-def _weighted(ex: dict[str, np.ndarray], weights: np.ndarray, bins: int,
-              strategy: str) -> dict[str, np.ndarray]:
-    """Every score under example weights (rows of ``weights``: 1s, or bootstrap counts)."""
-    idx = _bins(ex["conf"], bins, strategy)
-    onehot = np.zeros((len(idx), bins + 1))
-    onehot[np.arange(len(idx)), idx] = 1.0
+def _weighted_all(ex: dict[str, np.ndarray], weights: np.ndarray, bins: int
+                  ) -> dict[str, np.ndarray]:
+    """Every score under example weights (rows of ``weights``: 1s, or bootstrap counts),
+    from one matrix product: per-bin counts, hits and confidence sums of both binnings."""
+    n_ex, width = len(ex["conf"]), bins + 1
+    parts = []
+    for strategy in ("width", "mass"):
+        onehot = np.zeros((n_ex, width))
+        onehot[np.arange(n_ex), _bins(ex["conf"], bins, strategy)] = 1.0
+        parts += [onehot, onehot * ex["correct"][:, None], onehot * ex["conf"][:, None]]
+    sums = weights @ np.hstack(parts + [ex["brier"][:, None], ex["nll"][:, None]])
     n = weights.sum(1)
-    count = weights @ onehot
-    gap = np.abs(weights @ (onehot * ex["correct"][:, None]) - weights @ (onehot * ex["conf"][:, None]))
-    per_bin = np.divide(gap, count, out=np.zeros_like(gap), where=count > 0)
-    return {"ece": gap.sum(1) / n, "mce": per_bin.max(1), "brier": weights @ ex["brier"] / n,
-            "nll": weights @ ex["nll"] / n}
+    out = {"brier": sums[:, -2] / n, "nll": sums[:, -1] / n}
+    for k, strategy in enumerate(("width", "mass")):
+        count, hits, conf = (sums[:, (3 * k + j) * width:(3 * k + j + 1) * width]
+                             for j in range(3))
+        gap = np.abs(hits - conf)
+        out[f"ece_{strategy}"] = gap.sum(1) / n
+        out[f"mce_{strategy}"] = np.divide(gap, count, out=np.zeros_like(gap),
+                                           where=count > 0).max(1)
+    return out
 
 
 def scores(proba: np.ndarray, true: np.ndarray, bins: int = 15) -> dict[str, float]:
     """ECE (equal-width and equal-mass bins), MCE (equal width), Brier and NLL."""
     ex = _per_example(proba, true)
-    ones = np.ones((1, len(ex["conf"])))
-    width, mass = _weighted(ex, ones, bins, "width"), _weighted(ex, ones, bins, "mass")
-    return {"ece": float(width["ece"][0]), "ece_equal_mass": float(mass["ece"][0]),
-            "mce": float(width["mce"][0]), "brier": float(width["brier"][0]),
-            "nll": float(width["nll"][0]), "accuracy": float(ex["correct"].mean()),
+    s = _weighted_all(ex, np.ones((1, len(ex["conf"]))), bins)
+    return {"ece": float(s["ece_width"][0]), "ece_equal_mass": float(s["ece_mass"][0]),
+            "mce": float(s["mce_width"][0]), "brier": float(s["brier"][0]),
+            "nll": float(s["nll"][0]), "accuracy": float(ex["correct"].mean()),
             "mean_confidence": float(ex["conf"].mean())}
 
 
@@ -77,12 +85,12 @@ def scores_with_ci(proba: np.ndarray, true: np.ndarray, bins: int = 15, *, n_sam
     ex = _per_example(proba, true)
     n = len(ex["conf"])
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n, size=(n_samples, n))
-    weights = np.zeros((n_samples, n))
-    np.add.at(weights, (np.repeat(np.arange(n_samples), n), draws.ravel()), 1.0)
-    width, mass = _weighted(ex, weights, bins, "width"), _weighted(ex, weights, bins, "mass")
-    boot = {"ece": width["ece"], "ece_equal_mass": mass["ece"], "mce": width["mce"],
-            "brier": width["brier"], "nll": width["nll"]}
+    draws = rng.integers(0, n, size=(n_samples, n)) + (np.arange(n_samples) * n)[:, None]
+    weights = np.bincount(draws.ravel(), minlength=n_samples * n).reshape(n_samples, n)
+    weights = weights.astype(np.float64)
+    s = _weighted_all(ex, weights, bins)
+    boot = {"ece": s["ece_width"], "ece_equal_mass": s["ece_mass"], "mce": s["mce_width"],
+            "brier": s["brier"], "nll": s["nll"]}
     alpha = (1.0 - confidence) / 2.0
     out = {}
     for key, values in boot.items():
