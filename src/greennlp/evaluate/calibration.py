@@ -5,8 +5,8 @@ one. ECE (Naeini et al. 2015; Guo et al. 2017) is the share-weighted mean gap be
 accuracy and confidence over bins; MCE the largest gap. Equal-width bins follow
 torchmetrics (``[b_k, b_k+1)`` over ``linspace(0, 1, bins + 1)``, a confidence of exactly
 1 in a bin of its own), and the tests check ours against it; equal-mass bins are cut at
-the confidence quantiles (equal counts, except that tied confidences share a bin). Brier is the multi-class form
-``mean_i sum_k (p_ik - y_ik)^2``; NLL is ``mean_i -log p_i,true``.
+the confidence quantiles (equal counts, except that tied confidences share a bin). Brier
+is the multi-class form ``mean_i sum_k (p_ik - y_ik)^2``; NLL is ``mean_i -log p_i,true``.
 
 Intervals: the test examples are resampled (percentile bootstrap) with the bins kept as
 drawn on the full set, so one matrix product scores every resample at once.
