@@ -18,11 +18,14 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
     run = tasks.start(_cfg(csv_path, tmp_path), log=lambda m: None)
     record = tasks.execute(run)
     assert record.status == "completed"
-    assert [s.name for s in record.stages] == ["data", "audit", "train:tfidf_logreg",
+    assert [s.name for s in record.stages] == ["data", "baselines", "audit", "train:tfidf_logreg",
                                                "evaluate:tfidf_logreg", "train:transformer",
-                                               "evaluate:transformer", "audit:clean_test",
+                                               "evaluate:transformer", "analyze:tfidf_logreg",
+                                               "analyze:transformer", "audit:clean_test",
                                                "compare", "report"]
-    assert record.test_evaluations == 2
+    # test once per final model, plus the audits: baselines and one robustness pass per model
+    assert record.test_evaluations == 2 + record.audit_test_evaluations
+    assert record.audit_test_evaluations == 1 + 2
     for m in record.models:
         assert m.params_total > 0 and m.flops_per_example > 0
         assert m.dev["accuracy"]["low"] <= m.dev["accuracy"]["value"] <= m.dev["accuracy"]["high"]
@@ -66,7 +69,8 @@ def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, 
     after = {s.name: s.started_at for s in resumed.stages}
     for name, started in before.items():
         assert after[name] == started, f"{name} was rerun"
-    assert resumed.test_evaluations == 2  # test evaluated once per final model, even across resume
+    # test evaluated once per final model (and audit), even across resume
+    assert resumed.test_evaluations == 2 + resumed.audit_test_evaluations == 2 + 3
 
 
 def test_minilm_is_skipped_with_a_note_when_the_extra_is_missing(csv_path, tmp_path, monkeypatch):

@@ -22,14 +22,16 @@ def finished(csv_path, tmp_path):
 
 def test_a_second_test_evaluation_of_a_model_is_refused(finished):
     run = finished
-    assert run.record.tested == ["tfidf_logreg"] and run.record.test_evaluations == 1
+    audits = ["audit:baselines", "audit:robustness:tfidf_logreg"]
+    assert run.record.tested == ["audit:baselines", "tfidf_logreg", audits[1]]
+    assert run.record.test_evaluations == 3
     model = run.models["tfidf_logreg"]
     with pytest.raises(RepeatedTestEvaluation, match="tfidf_logreg was already evaluated on test"):
         run.evaluate_classifier("tfidf_logreg", model, run.record.model("tfidf_logreg").checkpoint)
-    assert run.record.test_evaluations == 1  # refused before the test data was touched
+    assert run.record.test_evaluations == 3  # refused before the test data was touched
     # the ledger survives a reload: a resumed or reopened run refuses too
     reloaded = RunRecord.load(run.run_dir)
-    assert reloaded.tested == ["tfidf_logreg"]
+    assert reloaded.tested == ["audit:baselines", "tfidf_logreg", audits[1]]
 
 
 def test_test_passes_of_a_failed_stage_are_counted_but_not_committed(finished):
@@ -41,11 +43,11 @@ def test_test_passes_of_a_failed_stage_are_counted_but_not_committed(finished):
 
     with pytest.raises(RuntimeError, match="power cut"):
         run.stage("audit:probe", crash_after_test)
-    assert run.record.test_evaluations == 2  # the pass happened and is counted
+    assert run.record.test_evaluations == 4  # the pass happened and is counted
     assert "audit:probe" not in run.record.tested  # the stage that made it did not finish
     assert run.record.any_stage("audit:probe").status == "failed"
     assert run.stage("audit:probe", lambda st: run.test_pass("audit:probe", len)) > 0
-    assert run.record.tested[-1] == "audit:probe" and run.record.audit_test_evaluations == 1
+    assert run.record.tested[-1] == "audit:probe" and run.record.audit_test_evaluations == 3
 
 
 def test_a_finished_stage_is_skipped_and_its_outputs_reloaded(finished):

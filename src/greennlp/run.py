@@ -28,6 +28,7 @@ from greennlp.config import RunConfig, from_dict, to_dict
 from greennlp.errors import UserError
 from greennlp.evaluate import score_split
 from greennlp.files import write_bytes
+from greennlp.evaluate.baselines import label_profile, sanity
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
@@ -149,9 +150,10 @@ class Run:
         ecfg, seed = self.cfg.evaluate, self.cfg.seed
         dev = score_split(model, self.splits.dev, ecfg, seed=seed)
         test = self.test_pass(key, lambda frame: score_split(model, frame, ecfg, seed=seed))
-        buffer = io.BytesIO()
-        np.save(buffer, test["proba"])
-        write_bytes(Path(checkpoint).parent / "test_proba.npy", buffer.getvalue())
+        for name, split in (("test", test), ("dev", dev)):  # dev: calibration, selective
+            buffer = io.BytesIO()
+            np.save(buffer, split["proba"])
+            write_bytes(Path(checkpoint).parent / f"{name}_proba.npy", buffer.getvalue())
         return dev, test
 
     # -- the whole run ----------------------------------------------------------------------
@@ -184,6 +186,28 @@ class Run:
             finally:
                 self.release()
         return self.record
+
+
+def check_sanity(run: Run, name: str, dev: dict[str, Any], test: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The sanity check of a model on dev and on test (:func:`greennlp.evaluate.baselines.sanity`).
+
+    The majority baseline of a split is the share of the training majority class in it,
+    read from the split's confusion counts (no extra pass over test). A failed test check
+    is said loudly (console and the record's notes, hence the report); decisions (e.g.
+    not compressing a model) use the dev check.
+    """
+    labels = run.splits.labels
+    major = labels.index(label_profile(run.splits.train["label"].tolist())["majority_class"])
+    out = {}
+    for split, scored in (("dev", dev), ("test", test)):
+        cm = np.asarray(scored["confusion_matrix"])
+        out[split] = sanity(name, cm, labels, scored["metrics"]["accuracy"],
+                            float(cm[major].sum() / max(1, cm.sum())), split=split,
+                            collapse_share=run.cfg.evaluate.collapse_share)
+    if out["test"]["warning"]:
+        run.note(out["test"]["warning"])
+    return out
 
 
 def seed_everything(seed: int) -> None:

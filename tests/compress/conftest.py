@@ -10,7 +10,7 @@ from tests.conftest import make_frame
 
 TINY = TransformerConfig(vocab_size=200, hidden_size=16, num_layers=3, num_heads=2,
                          intermediate_size=32, max_length=32, dropout=0.0)
-FAST = TrainConfig(epochs=2, batch_size=16, lr=3e-3, patience=2)
+FAST = TrainConfig(epochs=2, batch_size=16, lr=3e-3, patience=2, min_steps=0)
 
 
 def tiny_splits(seed: int = 0) -> Splits:

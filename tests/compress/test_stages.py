@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ COMPRESS = [
     "compress.early_exit.thresholds=[0.6,0.9]", "compress.early_exit.train.epochs=1",
     "compress.prune.sparsities=[0.5]", "compress.pie.seeds=2", "compress.pie.sparsity=0.5",
     "compress.max_drop_points=100", "compress.energy_seconds=0.1",
+    "compress.skip_failed=false",  # the tiny transformer may not beat the majority class
 ]
 
 
@@ -44,6 +46,14 @@ def test_every_variant_is_a_final_model_with_costs(finished):
                      "transformer+onnx-int8", "transformer+distill-L1",
                      "transformer+distill-L1+onnx-int8", "transformer+early-exit",
                      "transformer+prune-50", "transformer+random-prune-50"]
+    from greennlp.report.analysis_views import variant_deltas
+
+    deltas = variant_deltas(record)  # beyond accuracy, each variant against its dense source
+    assert set(deltas) == set(names[2:])
+    assert all(d["reference"] == "transformer" and d["ece"] is not None
+               and d["flip_rate"] is not None for d in deltas.values())
+    html = (Path(record.run_dir) / "report.html").read_text()
+    assert "worst-slice change (points)" in html and "flip-rate change" in html
     for m in record.models:
         for key in ("latency_ms_b1", "throughput_b32", "size_mb", "energy_kwh_per_1m",
                     "cost_usd_per_1m", "co2_kg_per_1m"):
@@ -61,8 +71,9 @@ def test_every_variant_is_a_final_model_with_costs(finished):
     # Test once per final model and seed replica (the audit trained seed 1 as one), once
     # for the early-exit curve, once per pruned audit member.
     assert record.seed_runs["transformer"].seeds == [0, 1]
-    assert record.test_evaluations == len(record.models) + 1 + 1 + pie.test_evaluations
-    assert record.audit_test_evaluations == 1 + pie.test_evaluations
+    # ... and the baselines and one robustness pass per model and variant
+    assert record.test_evaluations == len(record.models) + 1 + record.audit_test_evaluations
+    assert record.audit_test_evaluations == 1 + pie.test_evaluations + 1 + len(record.models)
     assert pie.dense_sources[0] == "this run's model"
     assert pie.dense_sources[1] == "seed replica (seed:transformer:s1)"
     # Seed 0's pruned member is the run's own transformer+prune-50 (same recipe): reused.
@@ -139,5 +150,5 @@ def test_resume_after_a_crash_in_compression_skips_finished_stages(csv_path, tmp
     # finished (before the shared run.stage() it was skipped: its source was not loaded)
     assert resumed.model("transformer+prune-50").test and not any("skipped" in n
                                                                    for n in resumed.notes)
-    assert resumed.test_evaluations == len(resumed.models)
+    assert resumed.test_evaluations == len(resumed.models) + resumed.audit_test_evaluations
     assert json.loads((run.run_dir / "record.json").read_text())["status"] == "completed"

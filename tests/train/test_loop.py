@@ -22,7 +22,7 @@ def _splits(frame):
 def _fit(frame, tmp_path, **train):
     splits = _splits(frame)
     model = build_scratch_encoder(TINY, splits.train["text"], ["neg", "pos"], seed=0)
-    cfg = TrainConfig(**{"epochs": 8, "batch_size": 16, "lr": 5e-3, **train})
+    cfg = TrainConfig(**{"epochs": 8, "batch_size": 16, "lr": 5e-3, "min_steps": 0, **train})
     return fit_encoder(model, cfg, splits, seed=0, ckpt_dir=tmp_path, desc="t")
 
 
@@ -88,3 +88,35 @@ def test_optimizer_scales_the_learning_rate_of_prefixed_parameters():
     assert by_param[id(net[1].bias)]["weight_decay"] == 0.0  # no decay on biases
     assert by_param[id(net[1].weight)]["weight_decay"] == 0.01
     assert sum(len(g["params"]) for g in opt.param_groups) == 4
+
+
+def test_a_small_dataset_gets_the_floor_of_steps(frame, tmp_path):
+    from greennlp.train.loop import planned_epochs
+
+    # 160 examples in batches of 16: 10 steps an epoch; a floor of 40 steps plans 4 epochs
+    _, info = _fit(frame, tmp_path, epochs=1, min_steps=40, max_epochs=10, patience=1)
+    assert info["epochs_run"] == 4 and info["steps"] == 40
+    cfg = TrainConfig(epochs=1, min_steps=40, max_epochs=3)
+    assert planned_epochs(cfg, 10) == 3  # capped by max_epochs
+    assert planned_epochs(TrainConfig(epochs=1, min_steps=40, max_steps=5), 10) == 1
+    assert planned_epochs(cfg, 10, until_epoch=1) == 1  # a search stretch keeps its budget
+
+
+def test_class_weighted_loss_is_weighted_cross_entropy():
+    import torch
+
+    from greennlp.train.classifiers import class_weights, weighted_loss
+
+    weights = class_weights("auto", ["ham", "spam"], ["ham"] * 87 + ["spam"] * 13)
+    assert weights == pytest.approx([100 / (2 * 87), 100 / (2 * 13)])
+    assert class_weights("auto", ["a", "b"], ["a", "b"] * 5) is None
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-1.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+
+    class Head(torch.nn.Module):
+        def forward(self, x):
+            return type("Out", (), {"logits": x})()
+    loss = weighted_loss(weights)(Head(), {"x": logits, "labels": labels})
+    w = torch.tensor(weights)
+    each = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    assert loss.item() == pytest.approx(((each * w[labels]).sum() / w[labels].sum()).item())

@@ -18,7 +18,7 @@ from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
 from greennlp.files import atomic_folder
 from greennlp.measure import Footprint, track
 from greennlp.record import Fidelity, ModelResult, PairedTiming, VariantInfo
-from greennlp.run import Run
+from greennlp.run import Run, check_sanity
 
 Predict = Callable[[Sequence[str], int], Any]
 
@@ -165,4 +165,5 @@ def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dic
         result.compression.fidelity_dev = Fidelity(**fidelity(parent_dev_proba, dev["proba"]))
     result.dev, result.test = dev["metrics"], test["metrics"]
     result.confusion_matrix = test["confusion_matrix"]
+    result.sanity = check_sanity(run, name, dev, test)
     return result

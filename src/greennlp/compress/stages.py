@@ -59,9 +59,43 @@ def reference_name(run: Run) -> str | None:
     if ccfg.reference in run.models and run.record.model(ccfg.reference):
         return ccfg.reference
     compressible = names(compressible=True)
+    metric = run.record.selection_metric
     encoders = [m for m in run.record.models if not m.variant_of and m.name in run.models
                 and m.family in compressible]
-    return max(encoders, key=lambda m: m.dev["accuracy"]["value"]).name if encoders else None
+    return max(encoders, key=lambda m: m.dev[metric]["value"]).name if encoders else None
+
+
+def failed_reference(record, best: dict[str, Any]) -> str:
+    """A caveat for the console when the best variant's reference failed its sanity check."""
+    ref = record.model(best["reference"])
+    return (f" (caveat: {ref.name} failed its sanity check, so this says little)"
+            if ref and (ref.sanity or {}).get("test", {}).get("warning") else "")
+
+
+def failed_sanity(run: Run, name: str | None) -> str | None:
+    """Why model ``name`` must not be compressed: its dev sanity check failed (None if fine).
+
+    Judged on dev, so that what is compressed is never chosen by looking at test.
+    """
+    model = run.record.model(name) if name else None
+    if not getattr(run.cfg.compress, "skip_failed", True):
+        return None
+    dev = (model.sanity or {}).get("dev", {}) if model else {}
+    return dev.get("warning")
+
+
+def _skip_failed(run: Run, steps: list[Step]) -> list[Step]:
+    """Drop the variants whose source chain starts at a model that failed its sanity check."""
+    kept = []
+    for step in steps:
+        why = failed_sanity(run, _root(step.parent))
+        if why:
+            run.note(f"compression: {step.name} skipped: its source {_root(step.parent)} failed "
+                     f"the sanity check on dev ({why.removeprefix('WARNING: ')}); compressing "
+                     f"a model that learned nothing would only measure noise")
+            continue
+        kept.append(step)
+    return kept
 
 
 def _depth(run: Run, name: str) -> int:
@@ -125,7 +159,7 @@ def plan(run: Run) -> list[Step]:
         steps += _early_exit_step(run, student)
     if "prune" in ccfg.methods:
         steps += _prune_steps(run)
-    return steps
+    return _skip_failed(run, steps)
 
 
 def _root(name: str) -> str:
@@ -202,6 +236,11 @@ def _pie(run: Run) -> None:
     pcfg = run.cfg.compress.pie
     if pcfg.model not in run.models or run.record.stage("compress:pie"):
         return
+    why = failed_sanity(run, pcfg.model)
+    if why:
+        run.note(f"compression: PIE audit skipped: {pcfg.model} failed the sanity check on dev "
+                 f"({why.removeprefix('WARNING: ')})")
+        return
     dense = dense_population(run, pcfg)  # may train seed replicas: their own stages, first
 
     def audit(st) -> PieAudit:
@@ -239,7 +278,8 @@ def stage_compress(run: Run) -> None:
         run.log(f"best variant within {run.cfg.compress.max_drop_points:g} point(s) of "
                 f"{best['reference']} on dev: {best['name']}, test accuracy "
                 f"{-best['drop_points']:+.2f} points, {best['throughput_speedup']:.1f}x throughput "
-                f"at batch 32, {best['latency_speedup']:.1f}x lower latency at batch 1")
+                f"at batch 32, {best['latency_speedup']:.1f}x lower latency at batch 1"
+                + failed_reference(run.record, best))
 
 
 def compress_config(own: dict, source: str | None, overrides: tuple[str, ...],

@@ -31,9 +31,9 @@ def root_of(record: RunRecord, model: ModelResult) -> ModelResult:
     return model
 
 
-def _acc(m: ModelResult, split: str) -> float | None:
+def _acc(m: ModelResult, split: str, metric: str = "accuracy") -> float | None:
     scores = getattr(m, split)
-    return scores["accuracy"]["value"] if "accuracy" in scores else None
+    return scores[metric]["value"] if metric in scores else None
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -42,7 +42,7 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def variant_rows(record: RunRecord) -> list[dict[str, Any]]:
     """Each evaluated variant against its dense root: drops (points) and speed-ups (x)."""
-    rows = []
+    rows, metric = [], record.selection_metric
     for m in record.models:
         root = root_of(record, m)
         if not m.variant_of or root is m or not m.test or not root.test:
@@ -53,7 +53,9 @@ def variant_rows(record: RunRecord) -> list[dict[str, Any]]:
         rows.append({
             "name": m.name, "reference": root.name, "method": c.method if c else "?",
             "dev_accuracy": _acc(m, "dev"), "test_accuracy": _acc(m, "test"),
-            "dev_drop_points": 100 * (_acc(root, "dev") - _acc(m, "dev")),
+            "dev_drop_points": 100 * (_acc(root, "dev", metric) - _acc(m, "dev", metric)),
+            "selection_metric": metric,
+            "test_metric_drop_points": 100 * (_acc(root, "test", metric) - _acc(m, "test", metric)),
             "drop_points": 100 * (_acc(root, "test") - _acc(m, "test")),
             "throughput_speedup": paired.throughput_speedup if side_by_side else
             _ratio(e.get("throughput_b32"), r.get("throughput_b32")),
@@ -88,5 +90,5 @@ def summarize(record: RunRecord, max_drop_points: float = 1.0, reference: str | 
     best = max(ok, key=lambda r: r["throughput_speedup"], default=None)
     return {"variants": rows, "pareto": frontier(record), "best": best,
             "max_drop_points": max_drop_points,
-            "selection": "fastest at batch 32 among variants within max_drop_points of their "
-                         "reference on dev accuracy; the drop shown is on test"}
+            "selection": f"fastest at batch 32 among variants within max_drop_points of their "
+                         f"reference on dev {record.selection_metric}; the drop shown is on test"}

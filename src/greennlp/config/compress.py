@@ -99,6 +99,9 @@ class CompressConfig:
                                   doc="accuracy a variant may lose and still count as good")
     energy_seconds: float = rule(2.0, low=0.0, doc="least wall time of each energy-per-1M "
                                                    "examples measurement")
+    skip_failed: bool = rule(True, doc="skip compressing (and auditing) a model that failed its "
+                                       "sanity check on dev: one class for nearly all inputs, or "
+                                       "no better than the majority-class baseline")
     prune: PruneConfig = rule(PruneConfig())
     quantize: QuantizeConfig = rule(QuantizeConfig())
     distill: DistillConfig = rule(DistillConfig())

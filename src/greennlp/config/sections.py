@@ -85,6 +85,15 @@ class TrainConfig:
     precision: str = rule("auto", choices=("auto", "fp32", "bf16"),
                           doc="auto = bf16 autocast on GPUs that support it, fp32 on CPU")
     max_steps: int | None = rule(None, low=1, doc="stop after this many optimizer steps")
+    min_steps: int = rule(250, low=0, doc="a floor of optimizer steps: small datasets get more "
+                                          "epochs (up to max_epochs, early stopping on dev "
+                                          "still applies); max_steps, when set, wins")
+    max_epochs: int = rule(10, low=1, doc="most epochs the min_steps floor may stretch "
+                                          "training to (never fewer than epochs)")
+    class_weights: str = rule("auto", choices=("auto", "none", "balanced"),
+                              doc="weight the loss by inverse class frequency; auto = balanced "
+                                  "when the training labels are imbalanced (largest class at "
+                                  "least twice the smallest)")
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,9 @@ class PretrainedConfig:
                                   "a second took dev accuracy from 0.819 to 0.829")
 
 
+PERTURBATIONS = ("typos", "casing", "no_punctuation", "contractions", "word_dropout")
+
+
 @dataclass(frozen=True)
 class PretrainedEncoderConfig:
     """Fine-tuning any Hugging Face encoder for sequence classification (family
@@ -136,6 +148,37 @@ class EvaluateConfig:
     latency_examples: int = rule(64, low=4, doc="batch-1 calls timed per repeat")
     throughput_batches: int = rule(8, low=1, doc="batches of 32 timed per repeat")
     repeats: int = rule(3, low=1, doc="timing repeats; the median is reported")
+    selection_metric: str = rule("auto", choices=("auto", "accuracy", "macro_f1", "weighted_f1",
+                                                  "macro_recall"),
+                                 doc="the dev score that selects and compares models (training "
+                                     "epochs, search trials, the reported model, compression); "
+                                     "auto = macro_f1 when the training labels are imbalanced "
+                                     "(largest class at least twice the smallest), else accuracy")
+    collapse_share: float = rule(0.95, low=0.5, high=1.0,
+                                 doc="warn when a model predicts one class for at least this "
+                                     "share of the inputs (and the data are not that skewed)")
+    slice_columns: tuple[str, ...] = rule((), doc="columns of the data file to slice the test "
+                                                  "scores by (beside the automatic slices)")
+    sensitive_columns: tuple[str, ...] = rule((), doc="columns with demographic groups: "
+                                                      "demographic-parity and equalized-odds "
+                                                      "differences per column")
+    target_accuracy: float = rule(0.9, low=0.0, high=1.0,
+                                  doc="selective prediction: the accuracy whose coverage is "
+                                      "reported (threshold chosen on dev, applied on test)")
+    calibration_bins: int = rule(15, low=2, high=100, doc="bins of the ECE / reliability diagram")
+    robustness_examples: int = rule(300, low=0, doc="test examples perturbed per model (a "
+                                                    "seeded sample; 0 turns robustness off)")
+    perturbations: tuple[str, ...] = rule(PERTURBATIONS,
+                                          doc="seeded text perturbations for robustness")
+    perturbation_rate: float = rule(0.1, low=0.0, high=1.0,
+                                    doc="share of characters (typos) or words (word dropout) hit")
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        bad = [p for p in self.perturbations if p not in PERTURBATIONS]
+        if bad:
+            raise UserError(f"Config key '{prefix}perturbations' has {bad[0]!r}; choose from: "
+                            f"{', '.join(PERTURBATIONS)}.")
 
 
 @dataclass(frozen=True)

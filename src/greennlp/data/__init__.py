@@ -15,8 +15,9 @@ from greennlp.data.stats import describe
 from greennlp.errors import UserError
 
 
-def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
-    """Load, clean and split the dataset of a :class:`~greennlp.config.DataConfig`.
+def prepare(cfg, seed: int, keep: tuple[str, ...] = ()) -> tuple[Splits, dict[str, Any]]:
+    """Load, clean and split the dataset of a :class:`~greennlp.config.DataConfig`;
+    ``keep`` names further columns of the source to carry along (slices, groups).
 
     Returns
     -------
@@ -24,7 +25,7 @@ def prepare(cfg, seed: int) -> tuple[Splits, dict[str, Any]]:
         The splits and the data section of the run record (origin, license, cleaning
         report, split method, statistics).
     """
-    raw = load_raw(cfg)
+    raw = load_raw(cfg, keep)
     frame, cleaning = clean(raw.frame, drop_duplicates=cfg.drop_duplicates,
                             drop_conflicts=cfg.drop_conflicts)
     if len(frame) == 0:

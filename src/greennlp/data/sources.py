@@ -121,7 +121,8 @@ def _read_hf(name: str, cfg) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     return frames, meta
 
 
-def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd.DataFrame:
+def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str,
+            keep: tuple[str, ...] = ()) -> pd.DataFrame:
     out = {}
     for role, column in roles.items():
         if column is None:
@@ -131,6 +132,13 @@ def _select(frame: pd.DataFrame, roles: dict[str, str | None], where: str) -> pd
                             f"are {', '.join(map(str, frame.columns))}: set "
                             f"data.{role}_column to one of them.")
         out[role] = frame[column]
+    for column in keep:
+        if column not in frame.columns:
+            raise UserError(f"Column '{column}' (evaluate.slice_columns / sensitive_columns) is "
+                            f"missing from {where}; its columns are "
+                            f"{', '.join(map(str, frame.columns))}: name one of them.")
+        if column not in out:
+            out[column] = frame[column].astype("string").fillna("<missing>")
     return pd.DataFrame(out)
 
 
@@ -169,8 +177,8 @@ def _labelled(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_columns
-                 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_columns,
+                 extra: tuple[str, ...]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """The dev / test files of ``data.dev_source`` / ``data.test_source``, as selected frames."""
     frames, origin = {}, {}
     for name, source in (("dev", cfg.dev_source), ("test", cfg.test_source)):
@@ -183,11 +191,12 @@ def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_colu
             raise UserError(f"The {name} file {path} lacks the column '{lacking[0]}' that the "
                             f"{train_where} has; give data.{name}_source the training file's "
                             f"columns ({', '.join(map(str, train_columns))}).")
-        frames[name], origin[name] = _select(frame, roles, f"{name} file {path}"), f"file {path}"
+        frames[name] = _select(frame, roles, f"{name} file {path}", extra)
+        origin[name] = f"file {path}"
     return frames, origin
 
 
-def load_raw(cfg) -> RawData:
+def load_raw(cfg, keep: tuple[str, ...] = ()) -> RawData:
     """Load the dataset described by a :class:`greennlp.config.DataConfig`.
 
     Returns
@@ -238,9 +247,11 @@ def load_raw(cfg) -> RawData:
         raise UserError(f"Unknown dataset '{source}' in data.source; use a built-in name "
                         f"({', '.join(BUILTINS)}), a .csv/.jsonl/.parquet path, or hf:NAME.")
     split_roles = dict(roles, split=cfg.split_column)
-    given_files, origin = _given_files(cfg, roles, where, frame.columns)
-    out = _select(frame, split_roles, where)
-    given = {name: _select(f, roles, f"{name} split of {where}") for name, f in hf_frames.items()}
+    extra = tuple(c for c in keep if c not in split_roles.values())  # slice columns
+    given_files, origin = _given_files(cfg, roles, where, frame.columns, extra)
+    out = _select(frame, split_roles, where, extra)
+    given = {name: _select(f, roles, f"{name} split of {where}", extra)
+             for name, f in hf_frames.items()}
     origin.update(meta.pop("given_from", {}))
     if cfg.split_column:
         parts = partition(_labelled(out, where, roles["text"]), "split", where)

@@ -83,6 +83,9 @@ class ModelResult:
     stages: list[str] = field(default_factory=list)
     variant_of: str | None = None  # the model a compressed variant was made from
     compression: VariantInfo | None = None  # what compression did (variants only)
+    sanity: dict[str, Any] = field(default_factory=dict)  # dev / test: one-class, majority
+    analysis: dict[str, Any] = field(default_factory=dict)  # calibration, selective, slices,
+    #                                                          robustness (greennlp.evaluate)
 
 
 @dataclass
@@ -119,6 +122,8 @@ class RunRecord:
     seed_runs: dict[str, SeedRuns] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
     compression: CompressionAudit = field(default_factory=CompressionAudit)
+    selection: dict[str, Any] = field(default_factory=dict)  # metric, reason, label profile
+    baselines: dict[str, Scores] = field(default_factory=dict)  # majority / stratified on test
 
     # -- lookup ---------------------------------------------------------------
     def stage(self, name: str) -> StageResult | None:
@@ -166,12 +171,19 @@ class RunRecord:
             out[key] = None if any(v is None for v in values) else float(sum(values))
         return out
 
-    def best_model(self, metric: str = "accuracy") -> ModelResult | None:
+    @property
+    def selection_metric(self) -> str:
+        """The dev metric that selects models (``evaluate.selection_metric``, resolved)."""
+        return self.selection.get("metric", "accuracy")
+
+    def best_model(self, metric: str | None = None) -> ModelResult | None:
         """The trained model with the highest *dev* score (selection never looks at test).
 
-        Compressed variants are not candidates: the report weighs them against the model
-        they came from (accuracy drop against speed-up) instead.
+        ``metric`` defaults to the run's selection metric. Compressed variants are not
+        candidates: the report weighs them against the model they came from (accuracy
+        drop against speed-up) instead.
         """
+        metric = metric or self.selection_metric
         scored = [m for m in self.models if metric in m.dev and not m.variant_of]
         return max(scored, key=lambda m: m.dev[metric]["value"], default=None)
 

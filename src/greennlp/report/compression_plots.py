@@ -23,6 +23,9 @@ def pareto(record: RunRecord) -> bytes | None:
     models = [m for m in record.models if m.test.get("accuracy")]
     if not any(m.variant_of for m in models):
         return None
+    from greennlp.report.analysis_views import variant_deltas
+
+    degraded = {k for k, d in variant_deltas(record).items() if d["degraded"]}
     roots = list(dict.fromkeys(root_of(record, m).name for m in models))
     fig, axes = plt.subplots(1, len(COST_AXES), figsize=(15, 4.6))
     for ax, (key, label) in zip(axes, COST_AXES):
@@ -35,6 +38,8 @@ def pareto(record: RunRecord) -> bytes | None:
                                                       [acc["high"] - acc["value"]]],
                         fmt="s" if m.variant_of else "o", color=color, capsize=3, ms=6,
                         alpha=0.9 if on else 0.45)
+            if m.name in degraded:  # worse than its source in worst slice, ECE or flips
+                ax.plot([cost], [acc["value"]], "x", ms=11, color="#c0392b", mew=2)
             if on:
                 ax.plot([cost], [acc["value"]], "o", ms=13, mfc="none", mec="black", mew=1.2)
                 ax.annotate(_short(m.name), (cost, acc["value"]), textcoords="offset points",
@@ -52,6 +57,9 @@ def pareto(record: RunRecord) -> bytes | None:
                for i, r in enumerate(roots)]
     handles.append(plt.Line2D([], [], color="black", marker="o", mfc="none", ls="-", lw=0.8,
                               label="Pareto frontier"))
+    if degraded:
+        handles.append(plt.Line2D([], [], color="#c0392b", marker="x", ls="", mew=2,
+                                  label="worse beyond accuracy"))
     axes[-1].legend(handles=handles, fontsize=8, loc="lower right")
     fig.suptitle("Accuracy against inference cost (circles: dense models, squares: compressed)",
                  fontsize=11)

@@ -7,7 +7,13 @@ from typing import Any
 
 from greennlp.compress.summary import summarize
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.analysis_views import variant_deltas
 from greennlp.report.views import ci, fmt
+
+
+def _none(value: float | None) -> str:
+    """An accuracy of a set that may be empty: 'none' then, never 0 or a dash."""
+    return "none" if value is None else f"{value:.3f}"
 
 
 def _b64(png: bytes | None) -> str | None:
@@ -36,9 +42,10 @@ def _detail(m: ModelResult) -> str:
 def variant_table(record: RunRecord) -> list[dict[str, Any]]:
     """Every model with its inference costs; variants with drops and speed-ups."""
     summary = {r["name"]: r for r in summarize(record)["variants"]}
+    deltas = variant_deltas(record)
     rows = []
     for m in record.models:
-        e, s = m.efficiency, summary.get(m.name, {})
+        e, s, d = m.efficiency, summary.get(m.name, {}), deltas.get(m.name, {})
         fidelity = m.compression.fidelity_dev if m.compression else None
         rows.append({
             "name": m.name, "source": m.variant_of or "-", "detail": _detail(m) if m.variant_of else "dense",
@@ -54,6 +61,8 @@ def variant_table(record: RunRecord) -> list[dict[str, Any]]:
             "latency_speedup": s.get("latency_speedup"),
             "agreement": fidelity.agreement if fidelity else None,
             "max_abs_diff": fidelity.max_abs_diff if fidelity else None,
+            "worst_slice_change": d.get("worst_slice_points"), "ece_change": d.get("ece"),
+            "flip_rate_change": d.get("flip_rate"), "degraded": d.get("degraded", False),
         })
     return rows
 
@@ -75,7 +84,17 @@ def context(record: RunRecord, figures: bool = True) -> dict[str, Any]:
               for m in early_exit_models(record)]
     return {"enabled": True, "rows": variant_table(record), "summary": summary,
             "best": summary.get("best"), "pareto_png": _b64(plots.pareto(record)) if figures else None,
-            "curves": curves, "pie": record.compression.pie, "fmt": fmt}
+            "curves": curves, "pie": record.compression.pie, "fmt": fmt, "share": _none,
+            "caveat": failed_reference(record, summary.get("best"))}
+
+
+def failed_reference(record: RunRecord, best: dict[str, Any] | None) -> str:
+    """A caveat when the best variant's reference failed its sanity check on test."""
+    ref = record.model(best["reference"]) if best else None
+    warning = (ref.sanity or {}).get("test", {}).get("warning") if ref else None
+    return (f" Caveat: {best['reference']} failed its sanity check (one class for nearly all "
+            f"inputs, or no better than the majority class), so this comparison says little."
+            if warning else "")
 
 
 def best_sentence(best: dict[str, Any] | None, max_drop: float) -> str:
@@ -97,16 +116,21 @@ def card_section(record: RunRecord) -> list[str]:
     if not ctx["enabled"]:
         return []
     max_drop = ctx["summary"].get("max_drop_points", 1.0)
-    lines = ["## Compression", f"- {best_sentence(ctx['best'], max_drop)}",
+    lines = ["## Compression",
+             f"- {best_sentence(ctx['best'], max_drop)}{failed_reference(record, ctx['best'])}",
              "- Energy per 1M examples is an estimate from the run's energy backends while "
              "running batches of 32 (see Environmental impact for the method).", "",
              "| model | from | what was done | test accuracy (95% CI) | latency b=1 (ms) | "
-             "throughput b=32 (/s) | size (MB) | energy / 1M ex. (kWh) | cost / 1M ex. ($) |",
-             "|" + "---|" * 9]
+             "throughput b=32 (/s) | size (MB) | energy / 1M ex. (kWh) | cost / 1M ex. ($) | "
+             "speed-up b=32 | worst-slice change (points) | ECE change | flip-rate change |",
+             "|" + "---|" * 13]
     for r in ctx["rows"]:
-        lines.append(f"| {r['name']} | {r['source']} | {r['detail']} | {r['test']} | "
+        mark = " (worse beyond accuracy)" if r["degraded"] else ""
+        lines.append(f"| {r['name']}{mark} | {r['source']} | {r['detail']} | {r['test']} | "
                      f"{fmt(r['latency_ms'])} | {fmt(r['throughput'])} | {fmt(r['size_mb'])} | "
-                     f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} |")
+                     f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} | "
+                     f"{fmt(r['throughput_speedup'])} | {fmt(r['worst_slice_change'])} | "
+                     f"{fmt(r['ece_change'])} | {fmt(r['flip_rate_change'])} |")
     pie = ctx["pie"]
     if pie:
         acc = pie.accuracy
@@ -114,8 +138,9 @@ def card_section(record: RunRecord) -> list[str]:
                       f"of {pie.examples_total} test examples ({pie.fraction:.1%}) change "
                       f"their modal label when {pie.dense_members} {pie.model} models are "
                       f"pruned to {pie.sparsity:.0%}. Dense accuracy on them "
-                      f"{fmt(acc['dense_on_pies'])} (compressed {fmt(acc['compressed_on_pies'])}) "
-                      f"against {fmt(acc['dense_on_rest'])} on the rest.",
+                      f"{_none(acc['dense_on_pies'])} (compressed "
+                      f"{_none(acc['compressed_on_pies'])}) against {_none(acc['dense_on_rest'])} "
+                      f"on the rest.",
                   "- Per-class recall change (compressed minus dense): "
                   + ", ".join(f"{c.label} {c.recall_change:+.3f}" for c in pie.per_class
                               if c.recall_change is not None) + "."]

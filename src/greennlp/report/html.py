@@ -11,8 +11,10 @@ import jinja2
 
 from greennlp.record import RunRecord
 from greennlp.report import audit_views, checklist, compression_views, plots
+from greennlp.report.analysis_views import html as analysis_html
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
-from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_rows
+from greennlp.report.views import (baseline_rows, ci, energy_sources, fmt, is_estimate,
+                                   model_rows, sanity_warnings, selection_text)
 
 
 def _point_text(params: dict) -> str:
@@ -69,4 +71,6 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
         section_html=section_html, compression=compression_views.context(record),
-        audit_html=audit_views.html_section(record))
+        audit_html=audit_views.html_section(record),
+        baselines=baseline_rows(record), warnings=sanity_warnings(record),
+        selection=selection_text(record), analysis=analysis_html(record))

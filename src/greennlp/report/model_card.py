@@ -13,13 +13,15 @@ seed cost is in the text).
 from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.analysis_views import card_caveats, card_factors
 from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.card_facts import (base_model, card_license, hub_dataset, library_name,
                                         published_origin, selection_costs)
 from greennlp.report.compression_views import card_section
 from greennlp.report.markdown import md, md_code
-from greennlp.report.views import (ci, energy_sources, family_of, fmt, is_estimate, model_costs,
-                                   model_rows)
+from greennlp.report.views import (baseline_rows, ci, energy_sources, family_of, fmt, is_estimate,
+                                   metric_name, model_costs, model_rows, sanity_warnings,
+                                   selection_text)
 
 
 def card_data(record: RunRecord, best: ModelResult):
@@ -87,7 +89,7 @@ def _table(record: RunRecord) -> list[str]:
     lines = ["| model | parameters | FLOPs / example | dev accuracy | test accuracy (95% CI) | "
              "test macro F1 | latency b=1 (ms) | throughput b=32 (/s) | size (MB) | "
              "training energy (kWh) |", "|" + "---|" * 10]
-    for r in model_rows(record):
+    for r in model_rows(record) + baseline_rows(record):
         lines.append(f"| {r['name']} | {fmt(r['params'])} | {fmt(r['flops'])} | "
                      f"{ci(r['dev_accuracy'])} | {ci(r['test_accuracy'])} | "
                      f"{ci(r['test_macro_f1'])} | {fmt(r['latency_ms'])} | {fmt(r['throughput'])} "
@@ -111,7 +113,8 @@ def render(record: RunRecord) -> str:
         f"({fmt(best.params_non_embedding)} non-embedding); {fmt(best.flops_per_example)} "
         f"FLOPs per example ({best.flops_note}).",
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
-        f"selected among {len(record.models)} models by dev accuracy.",
+        f"selected among {len(record.models)} models by dev "
+        f"{metric_name(record.selection_metric)}. {selection_text(record)}",
         _search_line(record, best),
         f"- Checkpoint: {md_code(run_relative(record, best.checkpoint))} in the run's folder "
         f"(a transformers folder for transformer classifiers; `greennlp export` writes ONNX).",
@@ -122,9 +125,7 @@ def render(record: RunRecord) -> str:
         "people. Out of scope: text unlike the training data (other domains, languages, "
         "much longer documents).", "",
         "## Factors",
-        "- Performance may differ across groups of the data (e.g. movies, genres) and text "
-        "lengths; per-class scores are below. Slice and fairness analyses are not yet part "
-        "of greennlp.", "",
+        *card_factors(record, best), "",
         "## Metrics",
         f"- Accuracy and per-class / macro precision, recall and F1 on the held-out test set, "
         f"with {int(record.config.get('evaluate', {}).get('confidence', 0.95) * 100)}% "
@@ -147,10 +148,15 @@ def render(record: RunRecord) -> str:
         *card_section(record),
         "## Ethical considerations",
         "- The training texts are critic reviews (or the user's data); the model can reproduce "
-        "their biases. It has not been audited for performance across demographic groups.", "",
+        "their biases. " + ("Group differences over the sensitive columns are under Factors."
+                            if best.analysis.get("fairness") else
+                            "It has not been audited for performance across demographic groups "
+                            "(name them with evaluate.sensitive_columns)."), "",
         "## Caveats and recommendations",
+        *[f"- **{w}**" for w in sanity_warnings(record)],
         f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "
         "estimates.",
+        *card_caveats(record, best),
     ]
     from huggingface_hub import ModelCard
 

@@ -125,7 +125,7 @@ def training_curves(record: RunRecord) -> bytes | None:
         axes[0].plot(epochs, [h.train_loss for h in hist], "o-", color=color, label=m.name)
         axes[1].plot(epochs, [h.dev_score for h in hist], "o-", color=color, label=m.name)
     axes[0].set_ylabel("train loss")
-    axes[1].set_ylabel("dev accuracy")
+    axes[1].set_ylabel(f"dev {record.selection_metric.replace('_', ' ')} (selection metric)")
     for ax in axes:
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.set_xlabel("epoch")

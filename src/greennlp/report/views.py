@@ -119,3 +119,30 @@ def energy_sources(record: RunRecord) -> dict[str, str]:
 def is_estimate(record: RunRecord) -> bool:
     """True if any energy figure of the run is an estimate rather than a reading."""
     return any("estimate" in m for m in energy_methods(record))
+
+
+def baseline_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """The majority-class and stratified-random baselines, shaped like :func:`model_rows`."""
+    return [{"name": f"baseline: {kind}", "family": "baseline", "params": None,
+             "params_non_embedding": None, "flops": None, "dev_accuracy": None,
+             "test_accuracy": scores.get("accuracy"), "test_macro_f1": scores.get("macro_f1"),
+             "latency_ms": None, "throughput": None, "size_mb": None,
+             **{f"{k}_{u}": None for k in ("train", "evaluate")
+                for u in ("duration_s", "energy_kwh", "co2_kg", "cost_usd")}}
+            for kind, scores in record.baselines.items()]
+
+
+def sanity_warnings(record: RunRecord) -> list[str]:
+    """Each model's failed sanity check on test (one class for nearly all inputs, or no
+    better than the majority-class baseline)."""
+    return [w for m in record.models
+            if (w := (m.sanity or {}).get("test", {}).get("warning"))]
+
+
+def selection_text(record: RunRecord) -> str:
+    """How models were selected: the metric and why."""
+    sel = record.selection
+    if not sel:
+        return "Models are selected by dev accuracy."
+    return (f"Models are selected and compared by dev {metric_name(sel['metric'])} "
+            f"({sel.get('reason', '')}).")

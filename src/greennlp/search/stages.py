@@ -50,7 +50,8 @@ def _new_state(run: Run, family: str, fam, max_epochs: int) -> SearchState:
         max_epochs=max_epochs,
         rungs=rung_epochs(cfg.asha.min_epochs, cfg.asha.reduction_factor, max_epochs)
         if asha else [max_epochs], reduction_factor=cfg.asha.reduction_factor,
-        selection="highest dev accuracy among the trials that got the largest budget",
+        selection=f"highest dev {run.record.selection_metric.replace('_', ' ')} among the "
+                  f"trials that got the largest budget",
         trials=trials)
 
 

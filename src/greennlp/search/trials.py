@@ -37,10 +37,12 @@ def stage_name(family: str, trial_id: int) -> str:
 
 
 def trial_config(task: TrialTask, trial: TrialState):
-    """The family config of a trial: the point applied, epochs set to the trial budget."""
+    """The family config of a trial: the point applied, epochs set to the trial budget (which
+    the floor of optimizer steps, ``min_steps``, does not stretch)."""
     cfg, _ = apply(task.family_cfg, trial.params)
     if hasattr(cfg, "train"):
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=task.max_epochs))
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=task.max_epochs,
+                                                                 min_steps=0))
     return cfg
 
 

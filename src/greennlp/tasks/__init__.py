@@ -179,4 +179,6 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
         if not m.variant_of and m.checkpoint and Path(m.checkpoint).exists():
             run.models[m.name] = load_model(m.checkpoint)
     run.record.notes.append(f"compressed by `greennlp compress` at {utc_now()}")
-    return run.execute([stage_compress], task(cfg.task).reports().write)
+    from greennlp.tasks.analysis_stages import stage_analysis
+
+    return run.execute([stage_compress, stage_analysis], task(cfg.task).reports().write)

@@ -32,11 +32,13 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.search.stages import stage_search
     from greennlp.tasks import audit_stages as a
     from greennlp.tasks import classification_stages as s
+    from greennlp.tasks.analysis_stages import stage_analysis
 
     return (s.stage_data, a.stage_audit, a.stage_dynamics, stage_search, s.stage_models,
             stage_seeds,
             stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
-            a.stage_clean_test, s.stage_compare, report_stage(classification_reports))
+            stage_analysis, a.stage_clean_test, s.stage_compare,
+            report_stage(classification_reports))
 
 
 def reports() -> Reports:
@@ -111,17 +113,22 @@ def summary(record: RunRecord) -> list[Any]:
     """The console summary: one table row per model."""
     from rich.table import Table
 
-    from greennlp.report.views import ci, fmt, model_rows, scaled
+    from rich.text import Text
 
-    table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left")
-    for col in ("model", "params", "dev acc", "test acc [95% CI]", "ms/ex b=1", "ex/s b=32",
-                "train s", "train Wh", "train g CO2e"):
+    from greennlp.report.views import (baseline_rows, ci, fmt, model_rows, sanity_warnings,
+                                       scaled, selection_text)
+
+    table = Table(title=f"run {record.run_id} ({record.status})", title_justify="left",
+                  caption=selection_text(record), caption_justify="left")
+    for col in ("model", "params", "dev acc", "test acc [95% CI]", "test macro F1", "ms/ex b=1",
+                "ex/s b=32", "train s", "train Wh", "train g CO2e"):
         table.add_column(col, justify="left" if col == "model" else "right")
     best = record.best_model()
-    for r in model_rows(record):
+    for r in model_rows(record) + baseline_rows(record):
         star = " *" if best and r["name"] == best.name else ""
         table.add_row(r["name"] + star, fmt(r["params"]), ci(r["dev_accuracy"]).split(" ")[0],
-                      ci(r["test_accuracy"]), fmt(r["latency_ms"]), fmt(r["throughput"]),
-                      fmt(r["train_duration_s"]), fmt(scaled(r["train_energy_kwh"], 1e3)),
-                      fmt(scaled(r["train_co2_kg"], 1e3)))
-    return [table]
+                      ci(r["test_accuracy"]), ci(r["test_macro_f1"]).split(" ")[0],
+                      fmt(r["latency_ms"]), fmt(r["throughput"]), fmt(r.get("train_duration_s")),
+                      fmt(scaled(r.get("train_energy_kwh"), 1e3)),
+                      fmt(scaled(r.get("train_co2_kg"), 1e3)))
+    return [table, *(Text(w, style="bold red") for w in sanity_warnings(record))]

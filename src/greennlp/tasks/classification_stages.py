@@ -10,24 +10,58 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+import numpy as np
+
 from greennlp.data import Splits, prepare
 from greennlp.errors import UserError
+from greennlp.evaluate.baselines import (baseline_scores, label_profile,
+                                         resolve_selection_metric)
 from greennlp.evaluate.compare import within_run
 from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
 from greennlp.files import atomic_folder
 from greennlp.models import family, load_model
 from greennlp.models.accounting import MATMUL_NOTE
 from greennlp.record import Comparison, ModelResult, StageResult, Training, build
-from greennlp.run import Run, seed_everything
+from greennlp.run import Run, check_sanity, seed_everything
 from greennlp.search.stages import family_config
 from greennlp.tasks.common import data_stage
 from greennlp.train.classifiers import fit_family
 
 
 def stage_data(run: Run) -> None:
-    """Load, clean and split; the splits are saved so a resumed run reuses them."""
-    run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed), Splits.load,
-                            unit="examples", metric="rows")
+    """Load, clean and split; the splits are saved so a resumed run reuses them. Then the
+    selection metric is resolved from the training labels, and the baselines are scored."""
+    keep = tuple(dict.fromkeys(run.cfg.evaluate.slice_columns + run.cfg.evaluate.sensitive_columns))
+    run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed, keep=keep),
+                            Splits.load, unit="examples", metric="rows")
+    train_labels = run.splits.train["label"].tolist()
+    metric, reason = resolve_selection_metric(run.cfg.evaluate.selection_metric, train_labels)
+    run.splits.info["selection_metric"] = metric  # what training selects epochs and trials by
+    run.record.selection = {"metric": metric, "reason": reason,
+                            "train_labels": label_profile(train_labels)}
+    stage_baselines(run)
+
+
+def stage_baselines(run: Run) -> None:
+    """Majority-class and stratified-random baselines on test (one audit pass)."""
+    ecfg, labels = run.cfg.evaluate, run.splits.labels
+    train_labels = run.splits.train["label"].tolist()
+
+    def score(test) -> dict:
+        pos = {lab: i for i, lab in enumerate(labels)}
+        true = np.array([pos[y] for y in test["label"]])
+        return baseline_scores(train_labels, true, labels, n_samples=ecfg.bootstrap_samples,
+                               confidence=ecfg.confidence, seed=run.cfg.seed)
+
+    def work(st: StageResult) -> None:
+        run.record.baselines = run.test_pass("audit:baselines", score)
+        st.metrics = {f"{k}_test_accuracy": v["accuracy"]["value"]
+                      for k, v in run.record.baselines.items()}
+        run.log("baselines on test: " + ", ".join(
+            f"{k} accuracy {v['accuracy']['value']:.3f}, macro F1 {v['macro_f1']['value']:.3f}"
+            for k, v in run.record.baselines.items()) + f"; models are selected by dev "
+            f"{run.record.selection_metric} ({run.record.selection['reason']})")
+    run.stage("baselines", work)
 
 
 def _from_search(run: Run, name: str, folder) -> tuple[Any, dict[str, Any], list[str]]:
@@ -88,6 +122,7 @@ def stage_evaluate(run: Run, name: str) -> None:
         dev, test = run.evaluate_classifier(name, model, result.checkpoint)  # test last
         result.dev, result.test = dev["metrics"], test["metrics"]
         result.confusion_matrix = test["confusion_matrix"]
+        result.sanity = check_sanity(run, name, dev, test)
         result.efficiency = speed
         result.stages.append(f"evaluate:{name}")
         st.metrics = {"dev_accuracy": dev["metrics"]["accuracy"]["value"],

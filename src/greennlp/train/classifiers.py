@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from greennlp.data.split import Splits
+from greennlp.evaluate.baselines import label_profile
+from greennlp.evaluate.metrics import confusion_counts, scores_from_confusion
 from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
 from greennlp.train.batching import bucketed_batches
@@ -21,11 +23,47 @@ from greennlp.train.loop import NonFiniteLoss, train
 from greennlp.train.mlm import pretrain_mlm
 
 
+def selection_metric(splits: Splits) -> str:
+    """The dev metric that selects epochs and trials (resolved by the data stage into
+    ``splits.info``; accuracy when absent)."""
+    return splits.info.get("selection_metric", "accuracy")
+
+
 def dev_accuracy(model, splits: Splits) -> float:
-    """Accuracy on dev: the model-selection score."""
+    """The model-selection score on dev: the run's selection metric (accuracy by default)."""
     probs = model.predict_proba(splits.dev["text"].tolist(), 64)
-    pred = np.asarray(model.labels)[probs.argmax(1)]
-    return float(np.mean(pred == splits.dev["label"].to_numpy()))
+    pos = {lab: i for i, lab in enumerate(model.labels)}
+    true = np.array([pos.get(lab, -1) for lab in splits.dev["label"]])
+    pred = probs.argmax(1)
+    metric = selection_metric(splits)
+    if metric == "accuracy" or (true < 0).any():
+        return float(np.mean(pred == true))
+    return float(scores_from_confusion(confusion_counts(true, pred, len(model.labels)))[metric])
+
+
+def class_weights(setting: str, labels: list[str], train_labels) -> list[float] | None:
+    """Inverse-frequency weights ``n / (K * n_k)`` (scikit-learn's "balanced"), or None.
+
+    ``auto`` weighs only imbalanced labels (:func:`greennlp.evaluate.baselines.label_profile`).
+
+    >>> class_weights("balanced", ["a", "b"], ["a", "a", "a", "b"])
+    [0.6666666666666666, 2.0]
+    """
+    if setting == "none" or (setting == "auto" and not label_profile(train_labels)["imbalanced"]):
+        return None
+    counts = np.array([sum(1 for y in train_labels if y == lab) for lab in labels], float)
+    return (len(train_labels) / (len(labels) * np.maximum(counts, 1))).tolist()
+
+
+def weighted_loss(weights: list[float]):
+    """``loss_fn`` for :func:`greennlp.train.loop.train`: class-weighted cross-entropy."""
+    import torch
+
+    def loss_fn(output, batch: dict):
+        logits = output.logits.float()
+        w = torch.as_tensor(weights, dtype=torch.float32, device=logits.device)
+        return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=w)
+    return loss_fn
 
 
 def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
@@ -52,13 +90,17 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
         for idx in order:
             yield model.collate([ids[i] for i in idx], [y[i] for i in idx])
 
+    weights = class_weights(getattr(train_cfg, "class_weights", "none"), model.labels,
+                            splits.train["label"].tolist())
     state = train(model.model, batches, n_batches, lambda: dev_accuracy(model, splits), train_cfg,
                   ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe(),
-                  until_epoch=until_epoch, observe=recorder.observe)
+                  until_epoch=until_epoch, observe=recorder.observe,
+                  loss_fn=weighted_loss(weights) if weights else None)
     model.model.eval()
     if recorder.epochs_seen():
         recorder.save(Path(ckpt_dir).parent / "dynamics.npz")
     return model, {
+        "dev_metric": selection_metric(splits), "class_weights": weights,
         "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
         "best_dev_accuracy": state.best_score, "stopped_early": state.stopped_early,
         "finished": state.finished,
@@ -73,7 +115,8 @@ def _fit_once(fam: Family, section, splits: Splits, seed: int, folder: Path, **_
     model = fam.build(section, splits.train["text"].tolist(), splits.labels, seed)
     model.fit(splits.train["text"].tolist(), splits.train["label"].tolist())
     dev = dev_accuracy(model, splits)
-    info = {"dev_accuracy": dev, "finished": True, "epochs_run": 1, "best_dev_accuracy": dev}
+    info = {"dev_accuracy": dev, "finished": True, "epochs_run": 1, "best_dev_accuracy": dev,
+            "dev_metric": selection_metric(splits)}
     if hasattr(model, "describe_fit"):
         info.update(model.describe_fit())
     return model, info

@@ -144,11 +144,34 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
     return TrainState(**blob["state"])
 
 
+def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) -> int:
+    """Epochs to plan for: ``cfg.epochs``, stretched to reach ``cfg.min_steps`` optimizer
+    steps (at most ``cfg.max_epochs``) so that a small dataset gets enough updates. When
+    stretched, early stopping on dev waits until the floor is reached (a model that starts
+    on a plateau, e.g. predicting the majority class, gets its steps).
+
+    The floor is off when ``cfg.max_steps`` caps training, and for a paused stretch
+    (``until_epoch``: successive halving sets its own budget).
+
+    >>> from types import SimpleNamespace as NS
+    >>> planned_epochs(NS(epochs=1, min_steps=250, max_epochs=10, max_steps=None), 33)
+    8
+    >>> planned_epochs(NS(epochs=1, min_steps=250, max_epochs=10, max_steps=None), 280)
+    1
+    """
+    floor = getattr(cfg, "min_steps", 0)
+    if not floor or cfg.max_steps or until_epoch is not None:
+        return cfg.epochs
+    need = math.ceil(floor / max(1, steps_per_epoch))
+    return max(cfg.epochs, min(getattr(cfg, "max_epochs", cfg.epochs), need))
+
+
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
           dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
           desc: str = "train", checkpoint_extra: dict | None = None,
           until_epoch: int | None = None,
-          observe: Callable[[int, int, dict, Any], None] | None = None) -> TrainState:
+          observe: Callable[[int, int, dict, Any], None] | None = None,
+          loss_fn: Callable[[Any, dict], torch.Tensor] | None = None) -> TrainState:
     """Train ``model`` in place and leave it holding its best-on-dev weights.
 
     Parameters
@@ -175,6 +198,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     observe
         Called as ``observe(epoch, batch_index, batch, output)`` after each forward
         (e.g. :class:`greennlp.train.dynamics.DynamicsRecorder` reads the logits).
+    loss_fn
+        ``loss_fn(output, batch)`` replaces the model's own ``output.loss`` (e.g. a
+        class-weighted cross-entropy from ``output.logits``).
 
     Returns
     -------
@@ -190,7 +216,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     device = next(model.parameters()).device
     bf16 = use_bf16(cfg.precision, device)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
-    total_steps = steps_per_epoch * cfg.epochs
+    epochs = planned_epochs(cfg, steps_per_epoch, until_epoch)
+    floor = getattr(cfg, "min_steps", 0) if epochs > cfg.epochs else 0  # no early stop before it
+    total_steps = steps_per_epoch * epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
     optimizer = make_optimizer(model, cfg)
@@ -202,8 +230,8 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     if (ckpt_dir / LAST / "trainer_state.pt").exists():
         state = _load_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler)
         state.resumed_from_epoch = state.epoch
-    done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
-    stop_at = min(cfg.epochs, until_epoch or cfg.epochs)
+    done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
+    stop_at = min(epochs, until_epoch or epochs)
     with progress_bar(desc, total=n_batches * max(0, stop_at - state.epoch),
                       disable=done or state.epoch >= stop_at) as bar:
         while not done and state.epoch < stop_at:
@@ -213,7 +241,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             for i, batch in enumerate(batches(state.epoch)):
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     output = model(**batch)
-                    loss = output.loss
+                    loss = output.loss if loss_fn is None else loss_fn(output, batch)
                 value = loss.item()
                 if not math.isfinite(value):
                     raise _diverged(desc, f"the training loss is {value}", state.epoch + 1,
@@ -246,8 +274,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             else:
                 state.bad_epochs += 1
             state.epoch += 1
-            state.stopped_early = state.bad_epochs >= cfg.patience and state.epoch < cfg.epochs
-            done = state.stopped_early or state.epoch >= cfg.epochs or state.step >= total_steps
+            state.stopped_early = (state.bad_epochs >= cfg.patience and state.epoch < epochs
+                                   and state.step >= floor)
+            done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
             state.finished = done
             if distributed.is_main():
                 _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
