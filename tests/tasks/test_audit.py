@@ -84,7 +84,8 @@ def test_clean_test_scores_reuse_saved_predictions(csv_path, tmp_path, monkeypat
     clean = record.data["audit"]["clean_test"]
     n_test = record.data["split"]["sizes"]["test"]
     assert clean["removed"] == 2 and clean["examples"] == n_test - 2
-    assert record.test_evaluations == 2  # no extra pass over test
+    # no extra pass over test: the two final models, plus the baselines and robustness audits
+    assert record.test_evaluations - record.audit_test_evaluations == 2
     test = pd.read_parquet(tmp_path / "runs" / record.run_id / "data" / "test.parquet")
     for m in record.models:
         proba = np.load(tmp_path / "runs" / record.run_id / "models" / m.name / "test_proba.npy")

@@ -10,6 +10,7 @@ from typing import Any
 
 from greennlp.compress.summary import root_of
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.markdown import md
 from greennlp.report.views import fmt
 
 # A variant is marked as degraded beyond accuracy when, against its dense source, ...
@@ -112,7 +113,7 @@ def card_factors(record: RunRecord, best: ModelResult) -> list[str]:
               f"of unseen words, negation; plus named columns); slices of at least "
               f"{slices['min_size']} examples are compared.")]
     if worst:
-        lines.append(f"- Worst slice: **{worst['family']} = {worst['slice']}** ({worst['n']} "
+        lines.append(f"- Worst slice: **{md(worst['family'])} = {md(worst['slice'])}** ({worst['n']} "
                      f"examples): accuracy {_fmt3(worst['accuracy'])}, "
                      f"{100 * worst['gap']:+.1f} points against the overall "
                      f"{_fmt3(slices['overall_accuracy'])}.")
@@ -120,13 +121,13 @@ def card_factors(record: RunRecord, best: ModelResult) -> list[str]:
         lines.append("- Worst slice: none (no slice has enough examples).")
     for family in dict.fromkeys(r["family"] for r in slices["rows"]):
         rows = [r for r in slices["rows"] if r["family"] == family]
-        lines.append(f"- {family}: " + "; ".join(
-            f"{r['slice']} {_fmt3(r['accuracy'][0])} (n={r['n']})" for r in rows))
+        lines.append(f"- {md(family)}: " + "; ".join(
+            f"{md(r['slice'])} {_fmt3(r['accuracy'][0])} (n={r['n']})" for r in rows))
     for col, f in (_get(best, "fairness") or {}).items():
-        lines.append(f"- Sensitive column {col} ({f['groups']} groups): demographic-parity "
+        lines.append(f"- Sensitive column {md(col)} ({f['groups']} groups): demographic-parity "
                      f"difference {f['demographic_parity_difference']:.3f} (class "
-                     f"{f['demographic_parity_class']}), equalized-odds difference "
-                     f"{f['equalized_odds_difference']:.3f} (class {f['equalized_odds_class']}).")
+                     f"{md(f['demographic_parity_class'])}), equalized-odds difference "
+                     f"{f['equalized_odds_difference']:.3f} (class {md(f['equalized_odds_class'])}).")
     return lines
 
 

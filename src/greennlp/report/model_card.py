@@ -114,7 +114,7 @@ def render(record: RunRecord) -> str:
         f"FLOPs per example ({best.flops_note}).",
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among {len(record.models)} models by dev "
-        f"{metric_name(record.selection_metric)}. {selection_text(record)}",
+        f"{metric_name(record.selection_metric)}. {md(selection_text(record))}",
         _search_line(record, best),
         f"- Checkpoint: {md_code(run_relative(record, best.checkpoint))} in the run's folder "
         f"(a transformers folder for transformer classifiers; `greennlp export` writes ONNX).",
@@ -153,7 +153,7 @@ def render(record: RunRecord) -> str:
                             "It has not been audited for performance across demographic groups "
                             "(name them with evaluate.sensitive_columns)."), "",
         "## Caveats and recommendations",
-        *[f"- **{w}**" for w in sanity_warnings(record)],
+        *[f"- **{md(w)}**" for w in sanity_warnings(record)],
         f"- {_variance_caveat(record, best)} Energy figures on machines without RAPL/NVML are "
         "estimates.",
         *card_caveats(record, best),

@@ -34,7 +34,7 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.tasks import classification_stages as s
     from greennlp.tasks.analysis_stages import stage_analysis
 
-    return (s.stage_data, a.stage_audit, a.stage_dynamics, stage_search, s.stage_models,
+    return (s.stage_data, s.stage_baselines, a.stage_audit, a.stage_dynamics, stage_search, s.stage_models,
             stage_seeds,
             stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
             stage_analysis, a.stage_clean_test, s.stage_compare,

@@ -30,7 +30,7 @@ from greennlp.train.classifiers import fit_family
 
 def stage_data(run: Run) -> None:
     """Load, clean and split; the splits are saved so a resumed run reuses them. Then the
-    selection metric is resolved from the training labels, and the baselines are scored."""
+    selection metric is resolved from the training labels."""
     keep = tuple(dict.fromkeys(run.cfg.evaluate.slice_columns + run.cfg.evaluate.sensitive_columns))
     run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed, keep=keep),
                             Splits.load, unit="examples", metric="rows")
@@ -39,7 +39,6 @@ def stage_data(run: Run) -> None:
     run.splits.info["selection_metric"] = metric  # what training selects epochs and trials by
     run.record.selection = {"metric": metric, "reason": reason,
                             "train_labels": label_profile(train_labels)}
-    stage_baselines(run)
 
 
 def stage_baselines(run: Run) -> None:
