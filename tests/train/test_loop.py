@@ -112,11 +112,8 @@ def test_class_weighted_loss_is_weighted_cross_entropy():
     assert class_weights("auto", ["a", "b"], ["a", "b"] * 5) is None
     logits = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-1.0, 1.0]])
     labels = torch.tensor([0, 1, 1])
-
-    class Head(torch.nn.Module):
-        def forward(self, x):
-            return type("Out", (), {"logits": x})()
-    loss = weighted_loss(weights)(Head(), {"x": logits, "labels": labels})
+    output = type("Out", (), {"logits": logits})()  # what a model's forward returns
+    loss = weighted_loss(weights)(output, {"labels": labels})
     w = torch.tensor(weights)
     each = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
     assert loss.item() == pytest.approx(((each * w[labels]).sum() / w[labels].sum()).item())
