@@ -92,7 +92,8 @@ def why_not(model: Any, name: str, fmt: str) -> str | None:
         return None
     return (f"{name} is not a transformer classifier (family {getattr(model, 'family', '?')}), "
             f"which is all --format {fmt} exports; its run folder already holds it in its own "
-            f"format (scikit-learn models: model.skops, opened by skops.io.load).")
+            f"format (scikit-learn models: model.skops with its vocabulary.json, opened by "
+            f"greennlp.load_model).")
 
 
 def export_hf(model: Any, out: Path) -> Path:
