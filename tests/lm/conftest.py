@@ -37,3 +37,34 @@ TINY_LM = [
     "lm.scaling.eval_points=3", "lm.measure_peak=false", "lm.smollm2_documents=20",
     "lm.sampling.max_new_tokens=5", "evaluate.bootstrap_samples=100",
 ]
+
+
+NAMES = ["Anna", "Boris", "Clara", "Dmitri", "Elena", "Fyodor"]
+
+
+def make_paragraphs(n: int = 120, seed: int = 0) -> list[str]:
+    """Paragraphs of running text, cased, each about one character (named again and again,
+    so earlier lines help predict later ones)."""
+    rng = random.Random(seed)
+    paragraphs = []
+    for i in range(n):
+        name = rng.choice(NAMES)
+        sentences = [f"{name} {rng.choice(VERBS)} {rng.choice(OBJECTS)}."
+                     for _ in range(rng.randint(3, 7))]
+        sentences.append(f"That was chapter {i % 9}, and {name} knew it.")
+        paragraphs.append(" ".join(sentences))
+    return paragraphs
+
+
+def wrapped_text(paragraphs: list[str], width: int = 70) -> str:
+    """The paragraphs as a plain-text book: lines wrapped at ``width``, a blank line between."""
+    import textwrap
+
+    return "\n\n".join(textwrap.fill(p, width) for p in paragraphs) + "\n"
+
+
+@pytest.fixture
+def novel_path(tmp_path):
+    path = tmp_path / "novel.txt"
+    path.write_text(wrapped_text(make_paragraphs()))
+    return path
