@@ -145,9 +145,10 @@ class LmEvaluationConfig:
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""
-        if self.stride > self.window:
-            raise UserError(f"{prefix}stride ({self.stride}) is larger than {prefix}window "
-                            f"({self.window}): tokens would go unscored; lower the stride.")
+        if self.stride >= self.window:
+            raise UserError(f"{prefix}stride ({self.stride}) must be smaller than {prefix}window "
+                            f"({self.window}), or a token would be scored with no context; "
+                            f"lower the stride.")
 
 
 @dataclass(frozen=True)

@@ -168,8 +168,10 @@ def prepare_corpus(cfg, seed: int) -> tuple[CorpusSplits, dict[str, Any]]:
     if cfg.drop_duplicates:
         kept = [d for d, dup in zip(kept, duplicated) if not dup]
     if len(kept) < 30:
+        hint = (" or, if each line is a document, set lm.corpus.documents=lines"
+                if meta.get("documents_found", "").startswith("paragraphs") else "")
         raise UserError(f"The corpus {cfg.source} has only {len(kept)} non-empty documents; a "
-                        f"train/dev/test split needs at least 30: give more text.")
+                        f"train/dev/test split needs at least 30: give more text{hint}.")
     idx = split_blocks(len(kept), cfg, seed)
     if any(len(v) == 0 for v in idx.values()):
         raise UserError(f"A split of {cfg.source} came out empty with blocks of "

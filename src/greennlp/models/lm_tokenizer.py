@@ -78,7 +78,7 @@ def fit_window(window: int, stride: int, context: int | None) -> tuple[int, int]
     """
     if context is None or window <= context + 1:
         return window, stride
-    return context + 1, max(1, stride * (context + 1) // window)
+    return context + 1, max(1, min(context, stride * (context + 1) // window))
 
 
 class LmTokenizer:

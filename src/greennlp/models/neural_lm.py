@@ -73,11 +73,13 @@ def _window_tail(module: torch.nn.Module, window: list[int], skip: int) -> float
 
 
 def stream_token_nll(module: torch.nn.Module, stream: np.ndarray, window: int, stride: int,
-                     batch_size: int = 8) -> np.ndarray:
+                     batch_tokens: int = 4096) -> np.ndarray:
     """NLL (nats) of every token of ``stream`` after the first, by :func:`sliding_windows`.
 
-    Windows of the same length go through the model together, ``batch_size`` at a time.
+    Windows of the same length go through the model together, about ``batch_tokens``
+    tokens at a time.
     """
+    batch_size = max(1, batch_tokens // window)
     device = next(module.parameters()).device
     nll = np.zeros(len(stream))
     by_length: dict[int, list[tuple[int, int, int]]] = {}
