@@ -12,7 +12,12 @@ from greennlp.config.lm import CorpusConfig, LmEvaluationConfig
 from greennlp.data.corpus import prepare_corpus
 from greennlp.evaluate.lm_eval import evaluate_lm, leading_index
 from greennlp.evaluate.perplexity import text_blocks
-from greennlp.models.lm_tokenizer import (EOS, LmTokenizer, join_documents, sliding_windows)
+from greennlp.models.lm_tokenizer import (
+    EOS,
+    LmTokenizer,
+    join_documents,
+    sliding_windows,
+)
 from greennlp.models.neural_lm import NeuralLM
 from greennlp.models.ngram import KneserNeyLM
 from tests.lm.conftest import make_paragraphs, wrapped_text
@@ -34,7 +39,7 @@ def test_a_wrapped_text_file_gives_one_document_per_paragraph(tmp_path):
     assert {" ".join(d.split()) for d in docs} == set(paragraphs)  # wrapping kept, no cut
     assert any("Anna" in d for d in docs)  # case kept
     assert "blank lines" in data["documents_found"]
-    by_line, data = prepare_corpus(CorpusConfig(source=str(path), block_documents=10,
+    _by_line, data = prepare_corpus(CorpusConfig(source=str(path), block_documents=10,
                                                 documents="lines"), 0)
     assert data["documents_found"] == "one per line"
     assert data["cleaning"]["rows_out"] > 2 * len(paragraphs)

@@ -21,11 +21,17 @@ text is the same), under ``documents`` a fixed random subsample of documents.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from greennlp.evaluate.perplexity import document_chars, lm_scores, per_block, text_blocks
+from greennlp.evaluate.perplexity import (
+    document_chars,
+    lm_scores,
+    per_block,
+    text_blocks,
+)
 
 
 def subsample_index(n: int, k: int, seed: int) -> np.ndarray:

@@ -116,6 +116,8 @@ class LmTokenizer:
     def describe(self) -> str:
         """One line for the report: the kind of tokenizer, its size, case kept or not."""
         kind = type(self.tokenizer.model).__name__
+        if "ByteLevel" in repr(self.tokenizer.pre_tokenizer):
+            kind = f"byte-level {kind}"
         norm = self.tokenizer.normalizer
         case = "lower-cases" if norm is not None and "Lowercase" in repr(norm) else "case kept"
         return f"{kind}, {self.vocab_size:,} tokens, {case}"

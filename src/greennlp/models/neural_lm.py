@@ -85,7 +85,7 @@ def stream_token_nll(module: torch.nn.Module, stream: np.ndarray, window: int, s
     by_length: dict[int, list[tuple[int, int, int]]] = {}
     for w in sliding_windows(len(stream), window, stride):
         by_length.setdefault(w[1] - w[0], []).append(w)
-    for length, group in by_length.items():
+    for group in by_length.values():
         for start in range(0, len(group), batch_size):
             part = group[start:start + batch_size]
             ids = torch.from_numpy(np.stack([stream[b:e] for b, e, _ in part])).to(device)

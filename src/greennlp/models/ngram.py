@@ -29,8 +29,8 @@ it is scored alone, the context it saw at every document start.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -81,7 +81,7 @@ class KneserNeyLM:
 
     # -- fitting ------------------------------------------------------------------
     def fit(self, docs: Sequence[Sequence[int]], vocab_size: int, eos_id: int,
-            exclude: Sequence[int] = ()) -> "KneserNeyLM":
+            exclude: Sequence[int] = ()) -> KneserNeyLM:
         """Count n-grams of ``docs`` (lists of token ids) and set the discounts."""
         self.vocab_size_, self.eos_id_ = vocab_size, eos_id
         self.excluded_ = np.array(sorted(set(exclude) - {eos_id}), dtype=np.int64)
@@ -103,7 +103,7 @@ class KneserNeyLM:
         return self
 
     def fit_stream(self, docs: Sequence[Sequence[int]], vocab_size: int, eos_id: int,
-                   exclude: Sequence[int] = ()) -> "KneserNeyLM":
+                   exclude: Sequence[int] = ()) -> KneserNeyLM:
         """Count n-grams of the running text ``<eot> doc <eot> doc ... <eot>``: contexts
         cross document ends, as in the blocks the neural models train on."""
         joined = [t for d in docs for t in (*d, eos_id)][:-1] if docs else []
@@ -226,7 +226,7 @@ class KneserNeyLM:
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> "KneserNeyLM":
+    def load(cls, folder: Path) -> KneserNeyLM:
         folder = Path(folder)
         meta = json.loads((folder / META_FILE).read_text())
         obj = cls(meta["order"], meta["discount"])
@@ -293,7 +293,7 @@ class NgramLM:
         return Path(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> "NgramLM":
+    def load(cls, folder: Path) -> NgramLM:
         from greennlp.models.lm_tokenizer import LmTokenizer
 
         return cls(KneserNeyLM.load(folder), LmTokenizer.load(Path(folder) / "tokenizer.json"))

@@ -10,16 +10,22 @@ Ray) or ``pretrained`` (loaded and scored as is).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from greennlp.config import section as config_section
 from greennlp.data.corpus import CorpusSplits, prepare_corpus
-from greennlp.evaluate.lm_eval import (evaluate_lm, is_stream, leading_index, samples,
-                                       subsample_index)
+from greennlp.evaluate.lm_eval import (
+    evaluate_lm,
+    is_stream,
+    leading_index,
+    samples,
+    subsample_index,
+)
 from greennlp.measure.hardware import usable_cpus
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
 from greennlp.measure.scaling import compute_optimality, summarise_sweep
@@ -357,7 +363,9 @@ def _evaluate(ctx: LmContext, name: str, model, fam=None) -> None:
                              "forward_flops_per_token": acc.get("forward_flops_per_token"),
                              "training_flops_per_token": acc.get("training_flops_per_token"),
                              "test_documents": int(res["nll"].shape[1]),
-                             "scoring": res["scoring"], "tokenizer": model.tokenizer.describe()}
+                             "scoring": res["scoring"], "tokenizer": (
+                                 "its own " if pretrained else "shared, learned on train: ")
+                             + model.tokenizer.describe()}
         result.stages.append(f"evaluate:{name}")
         st.metrics = {f"test_{k}": v["value"] for k, v in res["test"].items()}
         if fam.writes_text:
