@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from greennlp.config import from_dict
+from greennlp.config import RunConfig, from_dict
 from greennlp.data.corpus import CorpusSplits
 from greennlp.evaluate.lm_eval import evaluate_lm, leading_index
 from greennlp.models import family, load_model
@@ -50,7 +50,7 @@ def main() -> None:
                         "(models other than SmolLM2)")
     args = parser.parse_args()
     record = find_record(args.run_id, args.output_dir)
-    cfg = from_dict(record.config)
+    cfg = from_dict(RunConfig, record.config)
     splits = CorpusSplits.load(Path(record.run_dir) / "data", record.data.get("split", {}))
     ev = cfg.lm.evaluation
     start = [splits.test[i] for i in leading_index(splits.test, ev.smollm2_chars)]
