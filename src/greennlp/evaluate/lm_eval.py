@@ -59,6 +59,32 @@ def is_stream(protocol) -> bool:
     return protocol is not None and protocol.protocol == "stream"
 
 
+def first_or_sample(docs: Sequence[str], n: int | None, protocol, seed: int) -> list[str]:
+    """``n`` documents: the first ones (running text) under the stream protocol, a seeded
+    random sample under the documents protocol."""
+    if not n or n >= len(docs):
+        return list(docs)
+    if is_stream(protocol):
+        return list(docs[:n])
+    return [docs[i] for i in subsample_index(len(docs), n, seed)]
+
+
+def scored_test_texts(test: Sequence[str], lm_cfg, seed: int) -> list[str]:
+    """The test documents every model is scored on (``lm.test_documents`` of them)."""
+    return first_or_sample(test, lm_cfg.test_documents, lm_cfg.evaluation, seed)
+
+
+def dev_and_subsample(splits, lm_cfg, seed: int) -> tuple[list[str], np.ndarray]:
+    """Dev documents to score, and the indices (into :func:`scored_test_texts`) of the part of
+    test the pretrained SmolLM2 is scored on."""
+    protocol = lm_cfg.evaluation
+    dev = first_or_sample(splits.dev, lm_cfg.dev_documents, protocol, seed)
+    test = scored_test_texts(splits.test, lm_cfg, seed)
+    if is_stream(protocol):
+        return dev, leading_index(test, protocol.smollm2_chars)
+    return dev, subsample_index(len(test), lm_cfg.smollm2_documents, seed)
+
+
 def _metrics(nll: np.ndarray, texts: Sequence[str], ecfg, seed: int, causal: bool,
              protocol) -> dict[str, dict[str, float]]:
     """Metrics with CIs from per-document NLL and token counts (``nll`` is 2 x docs)."""

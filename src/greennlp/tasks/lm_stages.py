@@ -20,11 +20,10 @@ import numpy as np
 from greennlp.config import section as config_section
 from greennlp.data.corpus import CorpusSplits, prepare_corpus
 from greennlp.evaluate.lm_eval import (
+    dev_and_subsample,
     evaluate_lm,
-    is_stream,
-    leading_index,
     samples,
-    subsample_index,
+    scored_test_texts,
 )
 from greennlp.measure.hardware import usable_cpus
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
@@ -160,29 +159,14 @@ def followers_done(run: Run) -> None:
         raise SystemExit(0)
 
 
-def _first_or_sample(ctx: LmContext, docs: list[str], n: int | None) -> list[str]:
-    """``n`` documents: the first ones (running text) under the stream protocol, a seeded
-    random sample under the documents protocol."""
-    if not n or n >= len(docs):
-        return list(docs)
-    if is_stream(ctx.cfg.evaluation):
-        return list(docs[:n])
-    return [docs[i] for i in subsample_index(len(docs), n, ctx.run.cfg.seed)]
-
-
 def _texts(ctx: LmContext) -> tuple[list[str], np.ndarray]:
     """Dev texts for scores during training, and the part of test SmolLM2 is scored on."""
-    cfg, splits = ctx.cfg, ctx.run.splits
-    dev = _first_or_sample(ctx, splits.dev, cfg.dev_documents)
-    test = _test_texts(ctx, splits.test)
-    if is_stream(cfg.evaluation):
-        return dev, leading_index(test, cfg.evaluation.smollm2_chars)
-    return dev, subsample_index(len(test), cfg.smollm2_documents, ctx.run.cfg.seed)
+    return dev_and_subsample(ctx.run.splits, ctx.cfg, ctx.run.cfg.seed)
 
 
 def _test_texts(ctx: LmContext, test: list[str]) -> list[str]:
     """The test documents every model is scored on (``lm.test_documents`` of them)."""
-    return _first_or_sample(ctx, test, ctx.cfg.test_documents)
+    return scored_test_texts(test, ctx.cfg, ctx.run.cfg.seed)
 
 
 def _model(ctx: LmContext, name: str) -> None:
