@@ -140,7 +140,7 @@ class LmEvaluationConfig:
                                        "with at least window - stride tokens of context")
     block_chars: int = rule(2000, low=1, doc="bootstrap unit: neighbouring documents of at "
                                              "least this many characters (stream protocol)")
-    smollm2_chars: int = rule(20_000, low=100, doc="stream protocol: the start of the test "
+    smollm2_chars: int = rule(15_000, low=100, doc="stream protocol: the start of the test "
                                                    "text (whole documents) SmolLM2 is scored on")
 
     def check(self, prefix: str) -> None:
@@ -155,7 +155,7 @@ class LmEvaluationConfig:
 class AdaptConfig:
     """Continued training of the pretrained SmolLM2 on the corpus (``smollm2_adapted``)."""
 
-    steps: int = rule(20, low=0, doc="optimizer steps; 0 = score the pretrained model only")
+    steps: int = rule(10, low=0, doc="optimizer steps; 0 = score the pretrained model only")
     batch_size: int = rule(2, low=1)
     block_size: int = rule(256, low=8, high=8192, doc="tokens per training block")
     lr: float = rule(5e-5, low=1e-7, high=1.0)
