@@ -78,7 +78,7 @@ def render_card(record: RunRecord) -> str:
         "predicted; comparable only between models sharing a tokenizer.",
         "- Bits per character: total negative log-likelihood in bits / characters (a document's "
         "end counts as one); comparable across tokenizations. Intervals: percentile bootstrap.",
-        (f"- {scoring_line(record)}"), "",
+        f"- {scoring_line(record)}", "",
         "## Evaluation data",
         f"- {sizes.get('test')} test documents of {record.data.get('origin', '?')}, split by "
         f"blocks of neighbouring documents (seed {record.data.get('split', {}).get('seed')}). "
