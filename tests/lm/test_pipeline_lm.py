@@ -42,6 +42,8 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
         test = m.test[metric]
         assert test["low"] <= test["value"] <= test["high"] and test["value"] > 1
         assert m.params_total > 0 and f"subsample_{metric}" in m.test
+    for name in ("lstm", "gpt"):  # windows of the blocks they learned on: context 16 + 1
+        assert record.model(name).efficiency["scoring"]["window"] == 17
     gpt = record.model("gpt")
     assert gpt.test["perplexity"]["value"] < 300 / 3  # far better than uniform over 300 tokens
     assert gpt.training.tokens_per_s > 0 and gpt.training.extra["world_size"] == 1
