@@ -28,7 +28,8 @@ def test_text_and_table_sources(tmp_path):
     docs = make_corpus(200)
     txt = tmp_path / "c.txt"
     txt.write_text("\n".join(d.replace("\n", " ") for d in docs) + "\n\n   \n")
-    splits, summary = prepare_corpus(CorpusConfig(source=str(txt), block_documents=10), 0)
+    splits, summary = prepare_corpus(CorpusConfig(source=str(txt), block_documents=10,
+                                                  documents="lines"), 0)
     assert summary["cleaning"]["rows_out"] == len(set(d.replace("\n", " ") for d in docs))
     assert summary["stats"]["leakage"]["test_exact_in_train"] == 0
     csv = tmp_path / "c.csv"
@@ -40,8 +41,8 @@ def test_text_and_table_sources(tmp_path):
         prepare_corpus(CorpusConfig(source=str(csv)), 0)
     with pytest.raises(UserError, match="Unknown corpus"):
         prepare_corpus(CorpusConfig(source="wikitext"), 0)
-    (tmp_path / "few.txt").write_text("one\ntwo\n")
-    with pytest.raises(UserError, match="only 2 non-empty documents"):
+    (tmp_path / "few.txt").write_text("one\ntwo\n\nthree\n")
+    with pytest.raises(UserError, match="only 2 non-empty documents"):  # two paragraphs
         prepare_corpus(CorpusConfig(source=str(tmp_path / "few.txt")), 0)
 
 

@@ -43,6 +43,8 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
         test = m.test[metric]
         assert test["low"] <= test["value"] <= test["high"] and test["value"] > 1
         assert m.params_total > 0 and f"subsample_{metric}" in m.test
+    for name in ("lstm", "gpt"):  # windows of the blocks they learned on: context 16 + 1
+        assert record.model(name).efficiency["scoring"]["window"] == 17
     gpt = record.model("gpt")
     assert gpt.test["perplexity"]["value"] < 300 / 3  # far better than uniform over 300 tokens
     assert gpt.training.tokens_per_s > 0 and gpt.training.extra["world_size"] == 1
@@ -128,3 +130,61 @@ def test_classification_encoder_pretrained_as_a_masked_lm(csv_path, tmp_path):
     assert model.test["accuracy"]["value"] >= 0.0 and model.family == "transformer_mlm"
     saved = json.loads((tmp_path / "runs" / record.run_id / "record.json").read_text())
     assert saved["status"] == "completed"
+
+
+@pytest.fixture
+def tiny_smollm2(monkeypatch, tmp_path):
+    """A tiny randomly initialised Llama with its own tokenizer in SmolLM2's place (the
+    real one is scored in test_running_text where it is cached): the adaptation stage runs."""
+    import greennlp.models.smollm2 as smol
+    from greennlp.models.lm_tokenizer import LmTokenizer
+    from greennlp.models.neural_lm import NeuralLM
+    from tests.lm.conftest import make_paragraphs
+
+    tok = LmTokenizer.train(make_paragraphs(50, seed=9), 300)
+
+    def load():
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        torch.manual_seed(0)
+        config = LlamaConfig(vocab_size=tok.vocab_size, hidden_size=32, intermediate_size=64,
+                             num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                             max_position_embeddings=256, tie_word_embeddings=True)
+        lm = NeuralLM(LlamaForCausalLM(config).eval(), tok, "smollm2", config.to_dict(), 256)
+        lm.facts, lm.folder = {"source": "tiny stand-in", "converted_now": False}, tmp_path
+        return lm
+
+    monkeypatch.setattr(smol, "is_converted", lambda: True)
+    monkeypatch.setattr(smol, "load_smollm2", load)
+
+
+def test_lm_run_on_wrapped_paragraphs_scores_every_model_with_context(novel_path, tmp_path,
+                                                                       tiny_smollm2):
+    cfg = load_config(None, [*TINY_LM, "lm.corpus.documents=paragraphs",
+                             f"lm.corpus.source={novel_path}", f"output_dir={tmp_path / 'runs'}",
+                             "lm.models=[ngram,gpt,smollm2]", "lm.scaling.enabled=false",
+                             "lm.evaluation.window=32", "lm.evaluation.stride=16",
+                             "lm.evaluation.smollm2_chars=2000", "lm.smollm2.steps=2",
+                             "lm.smollm2.block_size=32", "lm.smollm2.lr=0.01"])
+    run = tasks.start(cfg, log=lambda m: None)
+    record = tasks.execute(run)
+    assert record.status == "completed"
+    assert record.data["cleaning"]["rows_out"] == 120  # paragraphs, not wrapped lines
+    names = [m.name for m in record.models]
+    assert names == ["ngram", "gpt", "smollm2", "smollm2_adapted"]
+    smol = [m.efficiency["test_documents"] for m in record.models if m.family == "smollm2"]
+    assert smol[0] == smol[1] < record.model("gpt").efficiency["test_documents"]
+    for m in record.models:
+        assert m.efficiency["scoring"]["protocol"] == "stream"
+        assert "case kept" in m.efficiency["tokenizer"]
+        assert m.test["subsample_bits_per_char"]["value"] > 0
+    assert record.model("gpt").efficiency["scoring"]["window"] == 17  # its context + 1
+    adapted = record.model("smollm2_adapted")
+    assert adapted.training.steps == 2 and adapted.training.tokens_trained == 2 * 2 * 32
+    assert adapted.training.extra["dev_loss_after"] < adapted.training.extra["dev_loss_before"]
+    assert record.stage("train:smollm2_adapted").energy_kwh is not None
+    html = (run.run_dir / "report.html").read_text()
+    assert "Quality against cost" in html and "smollm2_adapted: SmolLM2 trained further" in html
+    assert "running text" in html
+    assert "paragraphs" in (run.run_dir / "DATASHEET.md").read_text()

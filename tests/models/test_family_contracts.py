@@ -159,6 +159,10 @@ def test_language_model_contract(name, lm_parts, tmp_path):
     texts = docs[:8]
     nll, tokens = model.score_texts(texts)
     assert nll.shape == tokens.shape == (len(texts),) and np.all(np.isfinite(nll))
+    in_stream, stream_tokens = model.score_stream(texts, 16, 8)  # as running text
+    assert in_stream.shape == (len(texts),) and np.all(np.isfinite(in_stream))
+    if not family(name).masked:  # every token and end once, whichever way it is scored
+        assert stream_tokens.tolist() == tokens.tolist()
     dist = _next_token_distribution(name, model, tok.encode(["the cat sees"])[0])
     assert dist.shape[-1] >= tok.vocab_size and dist.sum() == pytest.approx(1.0, abs=1e-4)
     if family(name).training != "pretrained":

@@ -18,8 +18,11 @@ from greennlp.errors import UserError
 class CorpusConfig:
     """Unlabelled text: a built-in corpus, a .txt file or a column of a table file."""
 
-    source: str = rule("movie_dialogs", doc="built-in name, a .txt file (one document per "
-                                            "line) or a .csv/.jsonl/.parquet file")
+    source: str = rule("movie_dialogs", doc="built-in name, a .txt file or a "
+                                            ".csv/.jsonl/.parquet file (one document per row)")
+    documents: str = rule("paragraphs", choices=("paragraphs", "lines"),
+                          doc="how a .txt file is cut into documents: paragraphs = separated by "
+                              "blank lines (wrapped lines stay together); lines = one per line")
     text_column: str = "text"
     max_documents: int | None = rule(None, low=30, doc="keep only this many (whole blocks)")
     dev_fraction: float = rule(0.1, low=0.01, high=0.5)
@@ -124,6 +127,43 @@ class ScalingConfig:
 
 
 @dataclass(frozen=True)
+class LmEvaluationConfig:
+    """How every language model is scored on dev and test."""
+
+    protocol: str = rule("stream", choices=("stream", "documents"),
+                         doc="stream = the split's documents joined by end-of-text tokens into "
+                             "running text, scored with a sliding window; documents = each "
+                             "document alone, from an empty context (the older protocol)")
+    window: int = rule(512, low=2, high=8192, doc="tokens per window (capped at a model's "
+                                                  "context, the stride scaled with it)")
+    stride: int = rule(256, low=1, doc="tokens the window advances; each token is scored once, "
+                                       "with at least window - stride tokens of context")
+    block_chars: int = rule(2000, low=1, doc="bootstrap unit: neighbouring documents of at "
+                                             "least this many characters (stream protocol)")
+    smollm2_chars: int = rule(15_000, low=100, doc="stream protocol: the start of the test "
+                                                   "text (whole documents) SmolLM2 is scored on")
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        if self.stride >= self.window:
+            raise UserError(f"{prefix}stride ({self.stride}) must be smaller than {prefix}window "
+                            f"({self.window}), or a token would be scored with no context; "
+                            f"lower the stride.")
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """Continued training of the pretrained SmolLM2 on the corpus (``smollm2_adapted``)."""
+
+    steps: int = rule(10, low=0, doc="optimizer steps; 0 = score the pretrained model only")
+    batch_size: int = rule(2, low=1)
+    block_size: int = rule(256, low=8, high=8192, doc="tokens per training block")
+    lr: float = rule(5e-5, low=1e-7, high=1.0)
+    warmup_fraction: float = rule(0.1, low=0.0, high=1.0)
+    dev_documents: int = rule(40, low=1, doc="dev documents scored after fine-tuning")
+
+
+@dataclass(frozen=True)
 class LmConfig:
     """Everything ``task: lm`` does."""
 
@@ -136,7 +176,10 @@ class LmConfig:
     lstm: LstmConfig = rule(LstmConfig())
     gpt: DecoderConfig = rule(DecoderConfig())
     mlm: MlmConfig = rule(MlmConfig())
-    smollm2_documents: int = rule(300, low=10, doc="test documents SmolLM2 is scored on")
+    smollm2_documents: int = rule(300, low=10, doc="documents protocol: test documents SmolLM2 "
+                                                   "is scored on")
+    smollm2: AdaptConfig = rule(AdaptConfig())
+    evaluation: LmEvaluationConfig = rule(LmEvaluationConfig())
     dev_documents: int = rule(1000, low=10, doc="dev documents scored after each epoch")
     test_documents: int | None = rule(None, low=10, doc="None = the whole test split")
     sampling: SamplingConfig = rule(SamplingConfig())

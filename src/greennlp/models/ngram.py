@@ -20,24 +20,27 @@ such leaves the lower-order estimate unchanged. The discounts come from the coun
 counts of each order (Chen & Goodman's estimates), or are one fixed ``discount`` (the
 original interpolated Kneser-Ney). ``order=0`` is the uniform model, a reference whose
 perplexity is the vocabulary size. Each document is padded with ``order - 1``
-end-of-text tokens on the left and predicts one at its end, like the neural models.
+end-of-text tokens on the left and predicts one at its end. A model fitted on running
+text (:meth:`KneserNeyLM.fit_stream`: the training documents joined by end-of-text tokens,
+the stream the neural models train on) pads a document with one end-of-text token when
+it is scored alone, the context it saw at every document start.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 MODEL_FILE, META_FILE = "ngram.npz", "greennlp_model.json"
 
 
-def _padded_stream(docs: Sequence[Sequence[int]], order: int, eos: int
+def _padded_stream(docs: Sequence[Sequence[int]], pad: int, eos: int
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Concatenated, padded documents; position within the document; predicted mask."""
-    pad = max(order - 1, 0)
+    """Concatenated documents, each after ``pad`` end-of-text tokens; position within the
+    document; predicted mask."""
     lengths = np.array([len(d) + pad + 1 for d in docs], dtype=np.int64)
     stream = np.full(int(lengths.sum()), eos, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -74,15 +77,16 @@ class KneserNeyLM:
 
     def __init__(self, order: int = 4, discount: float | None = None) -> None:
         self.order, self.discount = order, discount
+        self.pad_ = max(order - 1, 0)
 
     # -- fitting ------------------------------------------------------------------
     def fit(self, docs: Sequence[Sequence[int]], vocab_size: int, eos_id: int,
-            exclude: Sequence[int] = ()) -> "KneserNeyLM":
+            exclude: Sequence[int] = ()) -> KneserNeyLM:
         """Count n-grams of ``docs`` (lists of token ids) and set the discounts."""
         self.vocab_size_, self.eos_id_ = vocab_size, eos_id
         self.excluded_ = np.array(sorted(set(exclude) - {eos_id}), dtype=np.int64)
         self.n_vocab_ = vocab_size - len(self.excluded_)
-        stream, offset, predicted = _padded_stream(docs, self.order, eos_id)
+        stream, offset, predicted = _padded_stream(docs, self.pad_, eos_id)
         ids = self._gram_ids(stream, offset, fit=True)
         self.counts_, self.discounts_, self.context_stats_ = [], [], []
         for j in range(1, self.order + 1):
@@ -98,13 +102,36 @@ class KneserNeyLM:
         self.tokens_trained_ = int(predicted.sum())
         return self
 
+    def fit_stream(self, docs: Sequence[Sequence[int]], vocab_size: int, eos_id: int,
+                   exclude: Sequence[int] = ()) -> KneserNeyLM:
+        """Count n-grams of the running text ``<eot> doc <eot> doc ... <eot>``: contexts
+        cross document ends, as in the blocks the neural models train on."""
+        joined = [t for d in docs for t in (*d, eos_id)][:-1] if docs else []
+        self.pad_ = min(1, self.order - 1) if self.order else 0
+        return self.fit([joined], vocab_size, eos_id, exclude)
+
+    def stream_log_probs(self, docs: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """Log-probabilities of each document's tokens and end, the documents scored as
+        running text (each with the text before it as context)."""
+        joined = [t for d in docs for t in (*d, self.eos_id_)][:-1] if docs else []
+        pad, self.pad_ = self.pad_, min(1, self.order - 1) if self.order else 0
+        try:
+            logp = self.token_log_probs([joined])[0]
+        finally:
+            self.pad_ = pad
+        return np.split(logp, np.cumsum([len(d) + 1 for d in docs])[:-1])
+
     def _order_counts(self, ids: list, j: int, predicted: np.ndarray) -> np.ndarray:
         size = len(self.keys_[j]) if j > 1 else self.vocab_size_
+        # grams that would cross the start of the text (padded with fewer than order - 1
+        # end-of-text tokens, as running text is) do not exist: id -1, not counted
         if j == self.order:
-            return np.bincount(ids[j][predicted], minlength=size).astype(np.float64)
-        longer = ids[j + 1][predicted]
-        _, first = np.unique(longer, return_index=True)
-        return np.bincount(ids[j][predicted][first], minlength=size).astype(np.float64)
+            grams = ids[j][predicted]
+            return np.bincount(grams[grams >= 0], minlength=size).astype(np.float64)
+        longer, grams = ids[j + 1][predicted], ids[j][predicted]
+        keep = longer >= 0
+        _, first = np.unique(longer[keep], return_index=True)
+        return np.bincount(grams[keep][first], minlength=size).astype(np.float64)
 
     def _gram_ids(self, stream: np.ndarray, offset: np.ndarray, fit: bool = False) -> list:
         """``ids[j][p]``: id of the j-gram ending at position p, or -1 (unseen / crosses
@@ -139,7 +166,7 @@ class KneserNeyLM:
 
     def token_log_probs(self, docs: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """Natural-log probability of every token of each document and of its end."""
-        stream, offset, predicted = _padded_stream(docs, self.order, self.eos_id_)
+        stream, offset, predicted = _padded_stream(docs, self.pad_, self.eos_id_)
         ids = self._gram_ids(stream, offset)
         prob = np.full(len(stream), 1.0 / self.n_vocab_)
         for j in range(1, self.order + 1):
@@ -157,8 +184,8 @@ class KneserNeyLM:
     def distribution(self, context: Sequence[int]) -> np.ndarray:
         """P(w | context) for every token id w (the padding is added as in training)."""
         v = self.vocab_size_
-        pad = max(self.order - 1, 0)
-        history = ([self.eos_id_] * pad + list(context))[len(context):] if pad else []
+        keep = max(self.order - 1, 0)
+        history = ([self.eos_id_] * self.pad_ + list(context))[-keep:] if keep else []
         stream = np.array(history + [0], dtype=np.int64)
         offset = np.arange(len(stream))
         ids = self._gram_ids(stream, offset)
@@ -193,18 +220,19 @@ class KneserNeyLM:
                            f"discounts_{j}": self.discounts_[j]})
         np.savez_compressed(folder / MODEL_FILE, excluded=self.excluded_, **arrays)
         meta = {"family": self.family, "order": self.order, "discount": self.discount,
-                "vocab_size": self.vocab_size_, "eos_id": self.eos_id_,
+                "vocab_size": self.vocab_size_, "eos_id": self.eos_id_, "pad": self.pad_,
                 "tokens_trained": self.tokens_trained_}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2))
         return folder
 
     @classmethod
-    def load(cls, folder: Path) -> "KneserNeyLM":
+    def load(cls, folder: Path) -> KneserNeyLM:
         folder = Path(folder)
         meta = json.loads((folder / META_FILE).read_text())
         obj = cls(meta["order"], meta["discount"])
         obj.vocab_size_, obj.eos_id_ = meta["vocab_size"], meta["eos_id"]
         obj.tokens_trained_ = meta["tokens_trained"]
+        obj.pad_ = meta.get("pad", max(obj.order - 1, 0))  # saved before stream training
         with np.load(folder / MODEL_FILE) as z:
             obj.excluded_ = z["excluded"]
             obj.keys_ = [z[f"keys_{j}"] for j in range(max(obj.order, 1) + 1)]
@@ -227,6 +255,15 @@ class NgramLM:
         """NLL in nats and tokens predicted, per document (its end included)."""
         ids = self.tokenizer.encode(list(texts))
         return self.kn.document_nll(ids), np.array([len(d) + 1 for d in ids])
+
+    def score_stream(self, texts: Sequence[str], window: int, stride: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Per document, the documents scored as running text. An n-gram reads only its
+        last ``order - 1`` tokens, so any window longer than that gives the same numbers."""
+        ids = self.tokenizer.encode(list(texts))
+        self.last_window = (window, stride)
+        return (np.array([-lp.sum() for lp in self.kn.stream_log_probs(ids)]),
+                np.array([len(d) + 1 for d in ids]))
 
     def generate(self, prompt: str, *, max_new_tokens: int = 40, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int = 0) -> str:
@@ -256,7 +293,7 @@ class NgramLM:
         return Path(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> "NgramLM":
+    def load(cls, folder: Path) -> NgramLM:
         from greennlp.models.lm_tokenizer import LmTokenizer
 
         return cls(KneserNeyLM.load(folder), LmTokenizer.load(Path(folder) / "tokenizer.json"))

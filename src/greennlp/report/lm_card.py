@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.audit_views import clean_test_lines, datasheet_lines
-from greennlp.report.lm_views import lm_rows
+from greennlp.report.lm_views import lm_rows, scoring_line
 from greennlp.report.markdown import md, md_code, metadata_id
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
@@ -44,10 +44,11 @@ def front_matter(record: RunRecord, best: ModelResult) -> dict:
 
 
 def _table(record: RunRecord) -> list[str]:
-    lines = ["| model | parameters | training tokens | metric | test (95% CI) | test bits/char | "
-             "subsample bits/char | training energy (kWh) |", "|" + "---|" * 8]
+    lines = ["| model | tokenizer | parameters | training tokens | metric | test (95% CI) | "
+             "test bits/char | subsample bits/char | training energy (kWh) |", "|" + "---|" * 9]
     for r in lm_rows(record):
-        lines.append(f"| {r['name']} | {fmt(r['params'])} | {fmt(r['tokens_trained'])} | "
+        lines.append(f"| {r['name']} | {r['tokenizer'] or '-'} | {fmt(r['params'])} | "
+                     f"{fmt(r['tokens_trained'])} | "
                      f"{r['metric']} | {ci(r['test'], 2)} | {ci(r['bpc'])} | {ci(r['sub_bpc'])} | "
                      f"{fmt(r['train_energy_kwh'])} |")
     return lines
@@ -75,11 +76,11 @@ def render_card(record: RunRecord) -> str:
         "- Quality differs with how far text is from the corpus (register, topic, casing: the "
         "built-in corpus is lower-cased movie dialog).", "",
         "## Metrics",
-        "- Perplexity: exp(mean negative log-likelihood per token), each document scored from "
-        "its start and its end predicted; comparable only between models sharing a tokenizer.",
+        "- Perplexity: exp(mean negative log-likelihood per token), each document's end "
+        "predicted; comparable only between models sharing a tokenizer.",
         "- Bits per character: total negative log-likelihood in bits / characters (a document's "
-        "end counts as one); comparable across tokenizations. Intervals: percentile bootstrap "
-        "over documents.", "",
+        "end counts as one); comparable across tokenizations. Intervals: percentile bootstrap.",
+        f"- {scoring_line(record)}", "",
         "## Evaluation data",
         f"- {sizes.get('test')} test documents of {md(record.data.get('origin', '?'))}, split by "
         f"blocks of neighbouring documents (seed {record.data.get('split', {}).get('seed')}). "
@@ -116,14 +117,15 @@ def render_datasheet(record: RunRecord) -> str:
         "## Motivation", f"- {md(d.get('description', 'User-provided text.'))}",
         f"- Task in this run: {d.get('task', 'language modelling')}.", "",
         "## Composition", f"- Source: {md(d.get('origin'))}.",
-        f"- Rows read: {fmt(d.get('rows_read'))}; documents after cleaning: {fmt(c.get('rows_out'))}.",
-        f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct lower-cased "
-        "whitespace tokens.", "", *rows, "",
+        f"- Documents: {md(d.get('documents_found', 'one per row or line'))}; "
+        f"{fmt(d.get('rows_read'))} found, {fmt(c.get('rows_out'))} after cleaning.",
+        f"- Training vocabulary: {fmt(st.get('train_vocabulary_words'))} distinct whitespace "
+        "tokens (case kept).", "", *rows, "",
         "## Collection process", f"- Homepage: {md(d.get('homepage', 'n/a'))}.",
         f"- Citation: {md(d.get('citation') or 'n/a')}", "",
         "## Preprocessing and cleaning",
         f"- Unicode NFC; spaces collapsed inside each line; empty lines and documents dropped "
-        f"({c.get('empty_dropped', 0)} documents).",
+        f"({c.get('empty_dropped', 0)} documents); case and punctuation kept as written.",
         f"- Exact duplicate documents: {c.get('duplicate_rows', 0)}; dropped: "
         f"{c.get('duplicate_rows_dropped', 0)}.", "",
         "## Splits",

@@ -94,3 +94,38 @@ def scaling_plot(record: RunRecord) -> bytes | None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return _png(fig)
+
+
+KIND_STYLE = {"scratch": ("o", 0, "trained from scratch here"),
+              "pretrained": ("^", 1, "pretrained, as is (pretraining cost not counted)"),
+              "adapted": ("s", 2, "pretrained, then adapted here (adaptation cost)")}
+
+
+def bpc_vs_cost(record: RunRecord) -> bytes | None:
+    """Bits per character on the same text against what making the model cost here
+    (energy, money): trained from scratch against pretrained and adapted."""
+    rows = [r for r in lm_rows(record) if r["sub_bpc"] and r["train_energy_kwh"]]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, key, label in ((axes[0], "train_energy_kwh", "energy to train / adapt here (kWh)"),
+                           (axes[1], "train_cost_usd", "cost to train / adapt here ($)")):
+        seen: set[str] = set()
+        for r in rows:
+            if not r.get(key):
+                continue
+            marker, color, name = KIND_STYLE[r["kind"]]
+            m = r["sub_bpc"]
+            ax.errorbar([r[key]], [m["value"]], yerr=[[m["value"] - m["low"]], [m["high"] - m["value"]]],
+                        fmt=marker, color=COLORS[color], capsize=3,
+                        label=None if name in seen else name)
+            seen.add(name)
+            ax.annotate(r["name"], (r[key], m["value"]), textcoords="offset points",
+                        xytext=(5, 4), fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("bits per character (same test text)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

@@ -23,8 +23,36 @@ def lm_rows(record: RunRecord) -> list[dict[str, Any]]:
             "documents": m.efficiency.get("test_documents"),
             "eval_tokens_per_s": m.efficiency.get("eval_tokens_per_s"),
             "flops_per_token": m.efficiency.get("forward_flops_per_token"),
-            "optimality": (t.compute_optimality or {}).get("verdict"), **costs})
+            "optimality": (t.compute_optimality or {}).get("verdict"),
+            "tokenizer": m.efficiency.get("tokenizer"), "scoring": m.efficiency.get("scoring"),
+            "kind": _kind(m), "adapted": t.extra.get("dev_loss_before") is not None and {
+                "before": t.extra["dev_loss_before"], "after": t.extra.get("dev_loss_after"),
+                "documents": t.extra.get("dev_documents")}, **costs})
     return rows
+
+
+def _kind(m) -> str:
+    """'scratch', 'pretrained' (as is) or 'adapted' (pretrained, then trained here)."""
+    if m.family != "smollm2":
+        return "scratch"
+    return "adapted" if m.training.steps else "pretrained"
+
+
+def scoring_line(record: RunRecord) -> str:
+    """How every model was scored, in one sentence for the report."""
+    rows = [r for r in lm_rows(record) if r["scoring"]]
+    if not rows:
+        return ""
+    first = rows[0]["scoring"]
+    if first["protocol"] == "documents":
+        return (f"Scoring: {first['joined']}; bootstrap over {first['bootstrap_unit']}s "
+                "(lm.evaluation.protocol=documents).")
+    windows = ", ".join(f"{r['name']} {r['scoring']['window']}/{r['scoring']['stride']}"
+                        for r in rows if r["name"] != "ngram" and "masked" not in r["metric"])
+    return (f"Scoring: running text ({first['joined']}), a sliding window, each token scored "
+            f"once with at least window - stride tokens of context (window/stride in tokens, "
+            f"capped at what a model reads: {windows}; the n-gram reads its last n - 1 tokens); "
+            f"bootstrap over {first['bootstrap_unit']}.")
 
 
 def samples(record: RunRecord) -> list[tuple[str, list[dict[str, str]]]]:

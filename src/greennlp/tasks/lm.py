@@ -4,8 +4,10 @@ scaling sweep -> report.
 Stages: ``data`` (the corpus, split by blocks), ``tokenizer`` (byte-level BPE on train,
 shared by the n-gram, LSTM, GPT and masked-LM models), ``benchmark:matmul`` (this
 machine's fp32 matmul peak, for model FLOPs utilisation), ``train:<model>`` /
-``evaluate:<model>`` (``load:<model>`` for a pretrained model, which is not trained),
-``scaling`` (a small decoder sweep) and ``report``. How each model is made is read
+``evaluate:<model>`` (``load:<model>`` for a pretrained model, which is not trained;
+``train:smollm2_adapted`` / ``evaluate:smollm2_adapted`` for SmolLM2 trained further on
+the corpus, :mod:`greennlp.tasks.lm_adapt`), ``scaling`` (a small decoder sweep) and
+``report``. Every model is scored on the same running text (:mod:`greennlp.evaluate.lm_eval`). How each model is made is read
 from its family's ``training`` in the family table.
 
 Data parallel: under ``torchrun --nproc_per_node=N greennlp run task=lm`` every rank

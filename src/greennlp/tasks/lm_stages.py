@@ -10,21 +10,27 @@ Ray) or ``pretrained`` (loaded and scored as is).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from greennlp.config import section as config_section
 from greennlp.data.corpus import CorpusSplits, prepare_corpus
-from greennlp.evaluate.lm_eval import evaluate_lm, samples, subsample_index
+from greennlp.evaluate.lm_eval import (
+    dev_and_subsample,
+    evaluate_lm,
+    samples,
+    scored_test_texts,
+)
 from greennlp.measure.hardware import usable_cpus
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
 from greennlp.measure.scaling import compute_optimality, summarise_sweep
 from greennlp.models import family, load_model
 from greennlp.models.lm_accounting import decoder_accounting, lm_accounting
-from greennlp.models.lm_tokenizer import LmTokenizer
+from greennlp.models.lm_tokenizer import LmTokenizer, fit_window
 from greennlp.models.ngram import NgramLM
 from greennlp.record import ModelResult, RunRecord, StageResult, Training, build
 from greennlp.run import Run, seed_everything
@@ -154,17 +160,13 @@ def followers_done(run: Run) -> None:
 
 
 def _texts(ctx: LmContext) -> tuple[list[str], np.ndarray]:
-    """Dev texts for scores during training, and the subsample SmolLM2 is scored on."""
-    cfg, seed, splits = ctx.cfg, ctx.run.cfg.seed, ctx.run.splits
-    dev = [splits.dev[i] for i in subsample_index(len(splits.dev), cfg.dev_documents, seed)]
-    n_test = min(len(splits.test), cfg.test_documents or len(splits.test))
-    return dev, subsample_index(n_test, cfg.smollm2_documents, seed)
+    """Dev texts for scores during training, and the part of test SmolLM2 is scored on."""
+    return dev_and_subsample(ctx.run.splits, ctx.cfg, ctx.run.cfg.seed)
 
 
 def _test_texts(ctx: LmContext, test: list[str]) -> list[str]:
     """The test documents every model is scored on (``lm.test_documents`` of them)."""
-    n = ctx.cfg.test_documents
-    return [test[i] for i in subsample_index(len(test), n, ctx.run.cfg.seed)] if n else test
+    return scored_test_texts(test, ctx.cfg, ctx.run.cfg.seed)
 
 
 def _model(ctx: LmContext, name: str) -> None:
@@ -175,8 +177,18 @@ def _model(ctx: LmContext, name: str) -> None:
         if not ctx.follower:
             ctx.run.note(f"{name} skipped: {why}")
         return
-    if ctx.run.record.stage(f"evaluate:{name}"):
-        return
+    if not ctx.run.record.stage(f"evaluate:{name}"):
+        _make_and_evaluate(ctx, name, fam)
+    if name == "smollm2" and ctx.cfg.smollm2.steps > 0 and not ctx.follower:
+        from greennlp.tasks.lm_adapt import ADAPTED, adapt_smollm2
+
+        if not ctx.run.record.stage(f"evaluate:{ADAPTED}"):
+            model = adapt_smollm2(ctx.run, ctx.path("models", ADAPTED), _texts(ctx)[0],
+                                  MATMUL_NOTE)
+            _evaluate(ctx, ADAPTED, model, fam)
+
+
+def _make_and_evaluate(ctx: LmContext, name: str, fam) -> None:
     if fam.training == "blocks":
         model = _train_torch(ctx, name)
     elif ctx.follower:
@@ -208,8 +220,9 @@ def _fit_ngram(ctx: LmContext, name: str):
 
     def fit(st):
         t0 = time.perf_counter()
-        kn = family(name).build(settings).fit(tok.encode(run.splits.train), tok.vocab_size,
-                                              tok.eos_id, tok.unpredictable_ids)
+        kn = family(name).build(settings).fit_stream(tok.encode(run.splits.train),
+                                                     tok.vocab_size, tok.eos_id,
+                                                     tok.unpredictable_ids)
         info = {"order": settings.order, "discounts": [d.tolist() for d in kn.discounts_],
                 "tokens_trained": kn.tokens_trained_, "train_time_s": time.perf_counter() - t0}
         model = NgramLM(kn, tok)
@@ -305,19 +318,28 @@ def add_worker_energy(run: Run, name: str, cpu_s: float) -> None:
     run.persist()
 
 
-def _evaluate(ctx: LmContext, name: str, model) -> None:
+def _evaluate(ctx: LmContext, name: str, model, fam=None) -> None:
     """Dev and test perplexity / bits per character with CIs (test once), speed, samples."""
-    run, ecfg, fam = ctx.run, ctx.run.cfg.evaluate, family(name)
+    run, ecfg, fam = ctx.run, ctx.run.cfg.evaluate, fam or family(name)
     dev, sub_idx = _texts(ctx)
     result = run.record.model(name)
     pretrained = fam.training == "pretrained"
+    protocol = ctx.cfg.evaluation
+    if getattr(model, "context_length", 0) is None:
+        # An LSTM reads any length, but it learned on blocks of lm.context_length tokens
+        # (its state reset at each): it is scored with a window of that size, like the
+        # decoder. Windows of 512 tokens gave the same bits per character 4x slower (460 s
+        # against 116 s on the default corpus: batches of 8 long sequences).
+        window, stride = fit_window(protocol.window, protocol.stride, ctx.cfg.context_length)
+        protocol = replace(protocol, window=window, stride=stride)
 
     def score(test: list[str]) -> dict:
         test = _test_texts(ctx, test)
         if pretrained:  # slow: scored on the subsample only, every model is scored on it too
             return evaluate_lm(model, [], [test[i] for i in sub_idx], sub_idx, ecfg,
-                               run.cfg.seed, test_is_subsample=True)
-        return evaluate_lm(model, dev, test, sub_idx, ecfg, run.cfg.seed, causal=not fam.masked)
+                               run.cfg.seed, test_is_subsample=True, protocol=protocol)
+        return evaluate_lm(model, dev, test, sub_idx, ecfg, run.cfg.seed, causal=not fam.masked,
+                           protocol=protocol)
 
     def evaluate(st) -> None:
         res = run.test_pass(name, score)
@@ -331,7 +353,10 @@ def _evaluate(ctx: LmContext, name: str, model) -> None:
         result.efficiency = {"eval_tokens_per_s": res["eval_tokens_per_s"],
                              "forward_flops_per_token": acc.get("forward_flops_per_token"),
                              "training_flops_per_token": acc.get("training_flops_per_token"),
-                             "test_documents": int(res["nll"].shape[1])}
+                             "test_documents": int(res["nll"].shape[1]),
+                             "scoring": res["scoring"], "tokenizer": (
+                                 "its own " if pretrained else "shared, learned on train: ")
+                             + model.tokenizer.describe()}
         result.stages.append(f"evaluate:{name}")
         st.metrics = {f"test_{k}": v["value"] for k, v in res["test"].items()}
         if fam.writes_text:
