@@ -346,9 +346,12 @@ def test_a_trial_killed_mid_way_keeps_its_cost_after_resume(tmp_path, csv_path):
     """kill -9 during a search trial, then --resume: the trial's recorded cost includes the
     work before the kill (it used to record only what came after)."""
     out = tmp_path / "runs"
+    # no early stopping and a fixed 2,000 steps (about 25 s here): the kill lands mid-trial
+    # whatever dev accuracy does, and the resumed trial is short
     args = ["run", f"data.source={csv_path}", "models=[transformer]", "transformer.vocab_size=200",
             "transformer.intermediate_size=32", "transformer.num_heads=2",
-            "transformer.train.patience=100", "search.method=random",
+            "transformer.train.patience=5000", "transformer.train.max_steps=2000",
+            "search.method=random",
             "search.families.transformer.trials=1", "search.families.transformer.max_epochs=5000",
             "seeds.count=1", "compress.methods=[]", "evaluate.bootstrap_samples=100",
             "evaluate.latency_examples=4", "evaluate.throughput_batches=1", "evaluate.repeats=1",
