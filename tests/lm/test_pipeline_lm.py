@@ -4,6 +4,7 @@ import json
 
 import pytest
 import yaml
+from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from greennlp import store, tasks
@@ -68,9 +69,11 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     assert html.count("data:image/png;base64,") >= 4 and 'src="http' not in html
     card = (run.run_dir / "MODEL_CARD.md").read_text()
     header = yaml.safe_load(card.split("---")[1])
-    result = header["model-index"][0]["results"][0]
-    assert result["task"]["type"] == "text-generation"
-    assert [m["type"] for m in result["metrics"]] == ["perplexity", "bits_per_character"]
+    # a local corpus is no Hub dataset: no dataset id and no model-index claiming one
+    assert header["pipeline_tag"] == "text-generation" and "datasets" not in header
+    assert "model-index" not in header and header["license"] == "unknown"
+    assert header["co2_eq_emissions"]["emissions"] > 0
+    assert ModelCard.load(run.run_dir / "MODEL_CARD.md").data.pipeline_tag == "text-generation"
     assert "## Metrics" in card and "Bits per character" in card
     assert "documents" in (run.run_dir / "DATASHEET.md").read_text()
     assert "dev perplexity" in (run.run_dir / "CHECKLIST.md").read_text()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.audit_views import clean_test_lines, datasheet_lines
 from greennlp.report.lm_views import lm_rows, scoring_line
-from greennlp.report.markdown import md, md_code, metadata_id
+from greennlp.report.card_facts import card_license
+from greennlp.report.markdown import md, md_code
 from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
 
@@ -16,31 +17,57 @@ def selected(record: RunRecord) -> ModelResult | None:
     return min(scored, key=lambda m: m.dev["perplexity"]["value"], default=None)
 
 
-def front_matter(record: RunRecord, best: ModelResult) -> dict:
-    """Hugging Face header: model-index with test perplexity and bits per character."""
-    dataset = metadata_id(record.data.get("source", "unknown"))
-    metrics = [{"type": "perplexity", "value": round(best.test["perplexity"]["value"], 3),
-                "name": "Test perplexity"}]
-    if "bits_per_char" in best.test:
-        metrics.append({"type": "bits_per_character", "name": "Test bits per character",
-                        "value": round(best.test["bits_per_char"]["value"], 4)})
-    header = {"language": ["en"], "library_name": "pytorch", "tags": ["text-generation",
-                                                                      "language-modeling", "greennlp"],
-              "datasets": [dataset], "metrics": ["perplexity", "bits_per_character"],
-              "model-index": [{"name": f"greennlp-{record.run_id}-{best.name}", "results": [{
-                  "task": {"type": "text-generation", "name": "Language Modeling"},
-                  "dataset": {"name": dataset, "type": dataset, "split": "test"},
-                  "metrics": metrics}]}]}
+def card_data(record: RunRecord, best: ModelResult):
+    """The card's metadata as ``huggingface_hub.ModelCardData``, claiming only what the
+    record shows (as the classification card does): no ``datasets`` or ``model-index``,
+    since an LM corpus is a built-in or a local file, never a Hub dataset id; the data's
+    license where known; no ``library_name``, since greennlp's checkpoints open in greennlp;
+    ``co2_eq_emissions`` for the model's own training."""
+    from huggingface_hub import ModelCardData
+
+    extra = {}
     co2 = model_costs(record, best)["train_co2_kg"]
     if co2 is not None:
-        header["co2_eq_emissions"] = {
+        extra["co2_eq_emissions"] = {
             "emissions": round(co2 * 1000, 6), "training_type": "pre-training",
-            "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement") + "; "
-                       + record.footprint.get("carbon_intensity_source", "")),
+            "source": ("greennlp " + ("estimate" if is_estimate(record) else "measurement")
+                       + " of this model's training; " +
+                       record.footprint.get("carbon_intensity_source", "")),
             "geographical_location": record.config.get("measure", {}).get("region", "world"),
             "hardware_used": f"{record.hardware.get('usable_cpus')} x {record.hardware.get('model')} "
                              f"CPU threads"}
-    return header
+    return ModelCardData(
+        language=["en"], license=card_license(record, best)["license"],
+        pipeline_tag="text-generation", tags=["text-generation", "language-modeling", "greennlp"],
+        metrics=["perplexity", "bits_per_character"],
+        model_name=f"greennlp-{record.run_id}-{best.name}", **extra)
+
+
+def front_matter(record: RunRecord, best: ModelResult) -> dict:
+    """The card's metadata as a plain mapping (what the YAML header holds)."""
+    return card_data(record, best).to_dict()
+
+
+def _corpus_notes(record: RunRecord) -> dict[str, str]:
+    """What the card says about the corpus's register and content: known for the built-in
+    movie dialogs, the user's to judge for their own text."""
+    if record.data.get("source") == "movie_dialogs":
+        return {"factors": "the built-in corpus is lower-cased movie dialog",
+                "ethics": "Movie dialog contains insults, stereotypes and violence; a model "
+                          "trained on it reproduces them when sampled. Samples are not filtered."}
+    return {"factors": "this corpus was provided by the user; see DATASHEET.md",
+            "ethics": "A language model reproduces what its corpus contains, including harmful "
+                      "or private text; review the corpus and the samples before use. Samples "
+                      "are not filtered."}
+
+
+def _others_line(record: RunRecord) -> str:
+    """Models not eligible for selection (their own tokenizer, no dev score)."""
+    others = [m.name for m in record.models if "perplexity" not in m.dev]
+    if not others:
+        return ""
+    return (f"- Not eligible: {', '.join(others)} (own tokenizer, scored on test only); "
+            "compare them with the models above by test bits per character in the table.")
 
 
 def _table(record: RunRecord) -> list[str]:
@@ -60,6 +87,7 @@ def render_card(record: RunRecord) -> str:
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no language model with a dev score.\n"
     sizes = record.data.get("split", {}).get("sizes", {})
+    notes = _corpus_notes(record)
     body = [
         f"# Model card: {best.name} language model (greennlp run {record.run_id})", "",
         "## Model details",
@@ -67,14 +95,15 @@ def render_card(record: RunRecord) -> str:
         f"({fmt(best.params_non_embedding)} non-embedding); {best.flops_note}.",
         f"- Trained by greennlp {record.software.get('greennlp', '?')} on {record.created_at}; "
         f"selected among the models sharing one tokenizer by dev perplexity.",
+        *[line for line in [_others_line(record)] if line],
         f"- Checkpoint: {md_code(best.checkpoint)}.", "",
         "## Intended use",
-        f"- Task: language modelling ({record.data.get('task', 'next-token prediction')}); "
+        f"- Task: {record.data.get('task', 'language modelling')}; "
         "scoring and sampling text like the training corpus.",
         "- For research and as a baseline; not for producing text that people rely on.", "",
         "## Factors",
-        "- Quality differs with how far text is from the corpus (register, topic, casing: the "
-        "built-in corpus is lower-cased movie dialog).", "",
+        "- Quality differs with how far text is from the corpus (register, topic, casing: "
+        f"{notes['factors']}).", "",
         "## Metrics",
         "- Perplexity: exp(mean negative log-likelihood per token), each document's end "
         "predicted; comparable only between models sharing a tokenizer.",
@@ -93,8 +122,7 @@ def render_card(record: RunRecord) -> str:
         *clean_test_lines(record),
         *environmental_impact(record, best),
         "## Ethical considerations",
-        "- Movie dialog contains insults, stereotypes and violence; a model trained on it "
-        "reproduces them when sampled. Samples are not filtered.", "",
+        f"- {notes['ethics']}", "",
         "## Caveats and recommendations",
         "- One training run per model (no seed variance); small models trained briefly on a "
         "small corpus. Energy figures without RAPL/NVML are estimates.",
