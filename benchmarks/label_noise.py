@@ -3,14 +3,16 @@
 The default dataset (Rotten Tomatoes, split by movie as ``greennlp run`` does) with
 ``--noise`` (10%) of the training labels flipped at random (seeded). Detectors:
 
-- ``map_d``: the audit's probe training (:func:`greennlp.train.probe_training.fit_with_probes`,
-  the small 1-layer encoder of the audit settings) on the noisy training set; flagged =
-  examples whose nearest probe trajectories are mostly random-label probes;
+- ``map_d``: the audit's probe training (:func:`greennlp.train.probe_training.fit_with_probes`;
+  ``audit.dynamics_model``, by default the small 1-layer encoder of the audit settings,
+  e.g. ``audit.dynamics_model=minilm audit.dynamics_lr=5e-5`` for the pretrained MiniLM)
+  on the noisy training set; flagged = examples whose nearest probe trajectories are
+  mostly random-label probes;
 - ``loss_rank``: the same run's final-epoch loss; flagged = the highest ``--noise`` share
   (this detector is told the noise rate, the others are not);
 - ``cleanlab_tfidf`` / ``cleanlab_transformer``: ``cleanlab.filter.find_label_issues``
   on ``--folds``-fold cross-validated probabilities of TF-IDF + logistic regression and
-  of the same small encoder.
+  of the small encoder (the audit's, whatever ``audit.dynamics_model`` says).
 
 For each: precision, recall and F1 against the flipped set. Then TF-IDF + logistic
 regression (the default run's first model) is retrained on the noisy set without each
@@ -34,10 +36,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from greennlp.config import DataConfig, parse_config
+from greennlp.config import DataConfig, parse_config, section as config_section
 from greennlp.data import prepare
 from greennlp.data.split import Splits, subsample
 from greennlp.evaluate import map_d
+from greennlp.models import family
 from greennlp.train import dynamics
 from greennlp.train.classifiers import fit_family
 from greennlp.train.probe_training import fit_with_probes, probe_section
@@ -102,7 +105,8 @@ def main() -> None:
     y = np.array([labels.index(v) for v in noisy["label"]])
     out: dict = {"train_examples": len(train), "flipped": int(truth.sum()), "test_examples":
                  len(splits.test), "audit_settings": {k: getattr(cfg.audit, k) for k in (
-                     "dynamics_width", "dynamics_epochs", "dynamics_lr", "probe_size", "knn")}}
+                     "dynamics_model", "dynamics_width", "dynamics_epochs", "dynamics_lr",
+                     "probe_size", "knn")}}
 
     # MAP-D and loss ranking: one probe training, with the recorder's time measured
     spent = {"s": 0.0}
@@ -114,9 +118,10 @@ def main() -> None:
         spent["s"] += time.perf_counter() - t
     dynamics.DynamicsRecorder.observe = timed
     t0 = time.perf_counter()
-    section = probe_section(cfg.transformer, cfg.audit)
+    dyn_model = cfg.audit.dynamics_model
+    dyn_section = probe_section(config_section(cfg, family(dyn_model).section), cfg.audit)
     frame, suites, dyn, info = fit_with_probes(
-        "transformer", section, splits, cfg.audit.probe_size, cfg.audit.dynamics_epochs,
+        dyn_model, dyn_section, splits, cfg.audit.probe_size, cfg.audit.dynamics_epochs,
         args.seed, Path(tempfile.mkdtemp()), train=noisy)
     train_s = sum(h["duration_s"] for h in info["history"])
     dynamics.DynamicsRecorder.observe = observe
@@ -132,6 +137,7 @@ def main() -> None:
                                 "share": round(spent["s"] / train_s, 4)}
 
     # cleanlab on cross-validated probabilities
+    section = probe_section(cfg.transformer, cfg.audit)
     def tfidf_fp(tr, held):
         s = Splits(tr, splits.dev, splits.test)
         m, _ = fit_family("tfidf_logreg", cfg.tfidf, s, args.seed, Path(tempfile.mkdtemp()))

@@ -27,6 +27,17 @@ def test_int_is_accepted_for_float_but_not_the_reverse():
         load_config(None, ["seed=1.5"])
 
 
+def test_scientific_notation_without_a_dot_is_a_float(tmp_path):
+    """YAML 1.1 reads 5e-5 as a string; a float setting takes it as the number meant."""
+    assert load_config(None, ["transformer.train.lr=5e-5"]).transformer.train.lr == 5e-5
+    (tmp_path / "c.yaml").write_text("minilm:\n  train:\n    lr: 3E-4\n")
+    assert load_config(str(tmp_path / "c.yaml")).minilm.train.lr == 3e-4
+    with pytest.raises(UserError, match="must be a finite number"):
+        load_config(None, ["measure.pue=1e999"])
+    with pytest.raises(UserError, match="'seed' must be int"):
+        load_config(None, ["seed=1e3"])
+
+
 @pytest.mark.parametrize("override, message", [
     ("sed=1", "Unknown config key 'sed'"),
     ("transformer.train.epoch=1", "Unknown config key 'transformer.train.epoch'"),

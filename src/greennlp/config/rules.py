@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from dataclasses import field
@@ -99,6 +100,9 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
 
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
@@ -132,6 +136,8 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
+        value = float(value)  # YAML 1.1 reads 5e-5 (no dot) as a string
     if tp is float and isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"Config key '{key}' is {value}; it must be a finite number, e.g. "
                         f"{key}=0.5.")
