@@ -12,7 +12,8 @@ The default dataset (Rotten Tomatoes, split by movie as ``greennlp run`` does) w
   (this detector is told the noise rate, the others are not);
 - ``cleanlab_tfidf`` / ``cleanlab_transformer``: ``cleanlab.filter.find_label_issues``
   on ``--folds``-fold cross-validated probabilities of TF-IDF + logistic regression and
-  of the small encoder (the audit's, whatever ``audit.dynamics_model`` says).
+  of the small encoder with the default audit settings; ``cleanlab_<model>`` also for
+  MAP-D's model when it is another family (trained with its own settings).
 
 For each: precision, recall and F1 against the flipped set. Then TF-IDF + logistic
 regression (the default run's first model) is retrained on the noisy set without each
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from greennlp.config import DataConfig, parse_config, section as config_section
+from greennlp.config import AuditConfig, DataConfig, parse_config, section as config_section
 from greennlp.data import prepare
 from greennlp.data.split import Splits, subsample
 from greennlp.evaluate import map_d
@@ -136,8 +137,10 @@ def main() -> None:
                                 "training_s": round(train_s, 1),
                                 "share": round(spent["s"] / train_s, 4)}
 
-    # cleanlab on cross-validated probabilities
-    section = probe_section(cfg.transformer, cfg.audit)
+    # cleanlab on cross-validated probabilities: TF-IDF, the small encoder with the default
+    # audit settings (whatever audit.* says for MAP-D), and MAP-D's model when it is another
+    # family, trained with its own settings
+    section = probe_section(cfg.transformer, AuditConfig())
     def tfidf_fp(tr, held):
         s = Splits(tr, splits.dev, splits.test)
         m, _ = fit_family("tfidf_logreg", cfg.tfidf, s, args.seed, Path(tempfile.mkdtemp()))
@@ -149,7 +152,16 @@ def main() -> None:
                           desc="cv fold")
         return m.predict_proba(held["text"].tolist(), 64)
 
-    for name, fp in (("cleanlab_tfidf", tfidf_fp), ("cleanlab_transformer", encoder_fp)):
+    def dyn_model_fp(tr, held):
+        s = Splits(tr, splits.dev, splits.test)
+        m, _ = fit_family(dyn_model, config_section(cfg, family(dyn_model).section), s, args.seed,
+                          Path(tempfile.mkdtemp()), desc="cv fold")
+        return m.predict_proba(held["text"].tolist(), 64)
+
+    cleanlab_runs = [("cleanlab_tfidf", tfidf_fp), ("cleanlab_transformer", encoder_fp)]
+    if dyn_model != "transformer":
+        cleanlab_runs.append((f"cleanlab_{dyn_model}", dyn_model_fp))
+    for name, fp in cleanlab_runs:
         t0 = time.perf_counter()
         proba = cv_proba(fp, noisy, args.folds, args.seed)
         detectors[name] = find_label_issues(y, proba)

@@ -22,3 +22,18 @@ def test_every_training_example_gets_loss_probability_and_correctness_per_epoch(
     assert np.allclose(dyn["prob"], np.exp(-dyn["loss"]), atol=1e-5)
     assert set(np.unique(dyn["correct"])) <= {0.0, 1.0}
     assert ((dyn["prob"] > 0.5) == (dyn["correct"] == 1)).mean() > 0.95  # two classes
+
+
+def test_the_probe_training_learning_rate_adapts_to_the_model():
+    """The 1-layer encoder the audit shrinks a family to learns at 3e-3; a pretrained
+    encoder, not shrunk, keeps its own rate (3e-3 would wreck MiniLM); a set rate wins."""
+    from greennlp.tasks import load_config
+    from greennlp.train.probe_training import probe_section
+
+    cfg = load_config()
+    small = probe_section(cfg.transformer, cfg.audit)
+    assert small.hidden_size == cfg.audit.dynamics_width and small.train.lr == 3e-3
+    assert probe_section(cfg.minilm, cfg.audit).train.lr == cfg.minilm.train.lr
+    cfg = load_config(None, ["audit.dynamics_lr=1e-4"])
+    assert probe_section(cfg.minilm, cfg.audit).train.lr == 1e-4
+    assert probe_section(cfg.minilm, cfg.audit).train.epochs == cfg.audit.dynamics_epochs

@@ -28,7 +28,10 @@ class AuditConfig:
     dynamics_width: int | None = rule(64, low=8, doc="hidden size of the probe-training "
                                       "encoder (1 layer, 2 heads); null = the family's own "
                                       "settings (slower: ~4x the audit's time budget)")
-    dynamics_lr: float = rule(3e-3, low=1e-6, high=1.0, doc="learning rate of the probe training")
+    dynamics_lr: float | None = rule(None, low=1e-6, high=1.0,
+                                     doc="learning rate of the probe training; null = 3e-3 "
+                                         "for the small encoder of dynamics_width, else the "
+                                         "family's own (e.g. 5e-5 for minilm)")
     dynamics_batch_size: int = rule(64, low=1, doc="batch size of the probe training")
     probe_size: int = rule(100, low=5, doc="examples per MAP-D probe suite")
     knn: int = rule(20, low=1, doc="neighbours in the MAP-D vote over loss trajectories")

@@ -25,12 +25,19 @@ from greennlp.train.classifiers import fit_family
 from greennlp.train.dynamics import load_dynamics
 
 
+SMALL_ENCODER_LR = 3e-3  # the 1-layer, 64-wide encoder from scratch learns at this rate
+
+
 def probe_section(section, acfg):
     """The family's settings, made small and fast as the audit settings say (a 1-layer
-    encoder ``acfg.dynamics_width`` wide; MAP-D needs trajectories, not a good model)."""
+    encoder ``acfg.dynamics_width`` wide; MAP-D needs trajectories, not a good model). A
+    family that is not shrunk (a pretrained encoder) keeps its own learning rate unless
+    ``acfg.dynamics_lr`` says otherwise."""
+    shrink = acfg.dynamics_width is not None and hasattr(section, "hidden_size")
+    lr = acfg.dynamics_lr or (SMALL_ENCODER_LR if shrink else section.train.lr)
     train = replace(section.train, epochs=acfg.dynamics_epochs, patience=acfg.dynamics_epochs,
-                    lr=acfg.dynamics_lr, batch_size=acfg.dynamics_batch_size)
-    if acfg.dynamics_width is None or not hasattr(section, "hidden_size"):
+                    lr=lr, batch_size=acfg.dynamics_batch_size)
+    if not shrink:
         return replace(section, train=train)
     width = acfg.dynamics_width
     return replace(section, hidden_size=width, num_layers=1, num_heads=2,
