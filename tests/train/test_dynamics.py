@@ -37,3 +37,4 @@ def test_the_probe_training_learning_rate_adapts_to_the_model():
     cfg = load_config(None, ["audit.dynamics_lr=1e-4"])
     assert probe_section(cfg.minilm, cfg.audit).train.lr == 1e-4
     assert probe_section(cfg.minilm, cfg.audit).train.epochs == cfg.audit.dynamics_epochs
+    assert probe_section(cfg.minilm, cfg.audit).train.min_steps == 0  # no stretching

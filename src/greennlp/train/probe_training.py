@@ -36,7 +36,7 @@ def probe_section(section, acfg):
     shrink = acfg.dynamics_width is not None and hasattr(section, "hidden_size")
     lr = acfg.dynamics_lr or (SMALL_ENCODER_LR if shrink else section.train.lr)
     train = replace(section.train, epochs=acfg.dynamics_epochs, patience=acfg.dynamics_epochs,
-                    lr=lr, batch_size=acfg.dynamics_batch_size)
+                    lr=lr, batch_size=acfg.dynamics_batch_size, min_steps=0)  # exactly these epochs
     if not shrink:
         return replace(section, train=train)
     width = acfg.dynamics_width
