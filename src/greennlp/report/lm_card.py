@@ -67,7 +67,7 @@ def _others_line(record: RunRecord) -> str:
     if not others:
         return ""
     return (f"- Not eligible: {', '.join(others)} (own tokenizer, scored on test only); "
-            "compare them with the models above by test bits per character in the table.")
+            "compare them with the others by test bits per character in the table below.")
 
 
 def _table(record: RunRecord) -> list[str]:

@@ -30,9 +30,10 @@ SMALL_ENCODER_LR = 3e-3  # the 1-layer, 64-wide encoder from scratch learns at t
 
 def probe_section(section, acfg):
     """The family's settings, made small and fast as the audit settings say (a 1-layer
-    encoder ``acfg.dynamics_width`` wide; MAP-D needs trajectories, not a good model). A
-    family that is not shrunk (a pretrained encoder) keeps its own learning rate unless
-    ``acfg.dynamics_lr`` says otherwise."""
+    encoder ``acfg.dynamics_width`` wide: cheap enough for every run). A family that is
+    not shrunk (a pretrained encoder, whose trajectories separate flipped labels far better:
+    ``benchmarks/label_noise.py``) keeps its own learning rate unless ``acfg.dynamics_lr``
+    says otherwise."""
     shrink = acfg.dynamics_width is not None and hasattr(section, "hidden_size")
     lr = acfg.dynamics_lr or (SMALL_ENCODER_LR if shrink else section.train.lr)
     train = replace(section.train, epochs=acfg.dynamics_epochs, patience=acfg.dynamics_epochs,
