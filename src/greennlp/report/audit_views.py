@@ -88,20 +88,26 @@ def dynamics_lines(record: RunRecord) -> list[str]:
         f"the vote for {m['probe_accuracy']:.0%} of them.", "",
         "| MAP-D category | share of training examples |", "|---|---|",
         *[f"| {k} | {v['share']:.1%} |" for k, v in m["categories"].items()], ""]
-    for k, v in m["categories"].items():
-        if v["top"]:
-            lines.append(f"- Most {k.replace('_', ' ')}-like training examples:")
-            lines += [f"  - [{md(e['label'])}] {_quote(e['text'])} (vote {e['score']:.2f}, mean loss "
-                      f"{e['mean_loss']:.2f})" for e in v["top"]]
+    lines += _top_examples(m["categories"],
+                           lambda k: f"Most {k.replace('_', ' ')}-like training examples",
+                           lambda e: f"vote {e['score']:.2f}, mean loss {e['mean_loss']:.2f}")
     lines += ["", "Dataset cartography (Swayamdipta et al. 2020): confidence = mean probability "
               "of the label over epochs, variability = its standard deviation.", "",
               "| region | share |", "|---|---|",
               *[f"| {k} | {v['share']:.1%} |" for k, v in c["regions"].items()], ""]
-    for k, v in c["regions"].items():
+    lines += _top_examples(c["regions"], str, lambda e: f"confidence {e['confidence']:.2f}, "
+                                                       f"variability {e['variability']:.2f}")
+    return lines
+
+
+def _top_examples(groups: dict, heading, detail) -> list[str]:
+    """A bullet per group that has top examples, each example quoted with its label and
+    ``detail(example)``."""
+    lines = []
+    for k, v in groups.items():
         if v["top"]:
-            lines.append(f"- {k}:")
-            lines += [f"  - [{md(e['label'])}] {_quote(e['text'])} (confidence {e['confidence']:.2f}, "
-                      f"variability {e['variability']:.2f})" for e in v["top"]]
+            lines.append(f"- {heading(k)}:")
+            lines += [f"  - [{md(e['label'])}] {_quote(e['text'])} ({detail(e)})" for e in v["top"]]
     return lines
 
 
