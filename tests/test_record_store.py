@@ -42,7 +42,31 @@ def test_best_model_is_chosen_on_dev(tmp_path):
     rec = _record(tmp_path)
     rec.add_model(ModelResult("n", "transformer", dev={"accuracy": {"value": 0.6, "low": 0, "high": 1}},
                               test={"accuracy": {"value": 0.9, "low": 0, "high": 1}}))
-    assert rec.best_model().name == "m"
+    assert rec.select().name == "m"
+
+
+def test_selection_follows_the_metric_and_its_direction(tmp_path):
+    rec = _record(tmp_path)
+    rec.selection = {"metric": "perplexity", "higher_is_better": False}
+    for name, ppl in (("a", 40.0), ("b", 12.0), ("c", 90.0)):
+        rec.add_model(ModelResult(name, "gpt", dev={"perplexity": {"value": ppl, "low": 0,
+                                                                   "high": 1e9}}))
+    rec.add_model(ModelResult("b-int8", "gpt", variant_of="b",
+                              dev={"perplexity": {"value": 1.0, "low": 0, "high": 2}}))
+    assert rec.select().name == "b"  # lowest dev perplexity; a variant is no candidate
+
+
+def test_a_registry_of_an_earlier_greennlp_gains_the_new_columns(tmp_path):
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / store.REGISTRY_NAME) as conn:
+        columns = [c for c in store.COLUMNS if c not in dict(store.ADDED_COLUMNS)]
+        conn.execute(f"CREATE TABLE runs ({', '.join(columns)})")
+    rec = _record(tmp_path)
+    rec.save()
+    store.upsert(tmp_path, rec)
+    (row,) = store.list_runs(tmp_path)
+    assert row["best_model"] == "m" and row["selection_metric"] == "accuracy"
 
 
 def test_registry_lists_runs_and_survives_concurrent_writers(tmp_path):

@@ -118,7 +118,7 @@ def load_model(run_id: str, model: str | None = None, output_dir: str = "runs") 
     from greennlp.models import load_model as load_folder
 
     record = load_record(run_id, output_dir)
-    chosen = record.model(model) if model else record.best_model()
+    chosen = record.model(model) if model else record.select()
     if chosen is None or not chosen.checkpoint:
         names = ", ".join(m.name for m in record.models if m.checkpoint) or "none"
         raise UserError(f"Run {record.run_id} has no model '{model or 'selected on dev'}'; its "

@@ -194,7 +194,7 @@ def audit(data: str = typer.Argument(..., help="A built-in dataset or corpus nam
 @user_errors
 def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs."),
               limit: int = typer.Option(20, help="Show at most this many, newest first.")) -> None:
-    """List recorded runs: id, status, dataset, best test accuracy, kWh, CO2e, cost."""
+    """List recorded runs: id, status, dataset, the selected model's test score, kWh, CO2e, cost."""
     from greennlp import store
     from greennlp.report.views import fmt
 
@@ -203,12 +203,15 @@ def list_runs(output_dir: str = typer.Option("runs", "--output-dir", help="Folde
         console.print(f"no runs under {output_dir}")
         return
     table = Table()
-    for col in ("run id", "status", "dataset", "best model", "test acc", "time (s)", "kWh",
+    for col in ("run id", "status", "dataset", "selected model", "test score", "time (s)", "kWh",
                 "kg CO2e", "cost ($)"):
         table.add_column(col)
     for r in rows:
+        score = (f"{r['selection_metric'].replace('_', ' ')} {fmt(r['best_test_score'])}"
+                 if r.get("selection_metric") and r.get("best_test_score") is not None
+                 else fmt(r["best_test_accuracy"]))
         table.add_row(r["run_id"], r["status"], r["dataset"] or "-", r["best_model"] or "-",
-                      fmt(r["best_test_accuracy"]), fmt(r["duration_s"]), fmt(r["energy_kwh"]),
+                      score, fmt(r["duration_s"]), fmt(r["energy_kwh"]),
                       fmt(r["co2_kg"]), fmt(r["cost_usd"]))
     console.print(table)
 

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
     dataset TEXT,
     best_model TEXT,
     best_test_accuracy REAL,
+    selection_metric TEXT,
+    best_test_score REAL,
     duration_s REAL,
     energy_kwh REAL,
     co2_kg REAL,
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 COLUMNS = ("run_id", "created_at", "finished_at", "status", "name", "dataset", "best_model",
-           "best_test_accuracy", "duration_s", "energy_kwh", "co2_kg", "cost_usd", "error",
+           "best_test_accuracy", "selection_metric", "best_test_score", "duration_s", "energy_kwh", "co2_kg", "cost_usd", "error",
            "run_dir")
 
 
@@ -66,26 +68,37 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+ADDED_COLUMNS = (("selection_metric", "TEXT"), ("best_test_score", "REAL"))
+
+
 def _connect(output_dir: str | Path) -> sqlite3.Connection:
     path = Path(output_dir) / REGISTRY_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(_SCHEMA)
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, kind in ADDED_COLUMNS:  # a registry written by an earlier greennlp
+        if column not in have:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
     return conn
 
 
 def summarize(record: RunRecord) -> dict[str, Any]:
-    """The registry row for a record (best model chosen on dev, reported on test)."""
-    best = record.best_model()
+    """The registry row for a record (the model selected on dev, reported on test: its
+    accuracy, for classification, and its score of the selection metric)."""
+    best = record.select()
     totals = record.totals()
     test_acc = best.test.get("accuracy", {}).get("value") if best else None
+    metric = record.selection_metric
+    score = best.test.get(metric, {}).get("value") if best else None
     return {
         "run_id": record.run_id, "created_at": record.created_at,
         "finished_at": record.finished_at, "status": record.status,
         "name": record.config.get("name"),
         "dataset": record.config.get("data", {}).get("source"),
         "best_model": best.name if best else None, "best_test_accuracy": test_acc,
+        "selection_metric": metric, "best_test_score": score,
         "duration_s": totals["duration_s"], "energy_kwh": totals["energy_kwh"],
         "co2_kg": totals["co2_kg"], "cost_usd": totals["cost_usd"],
         "error": record.error, "run_dir": str(record.run_dir),

@@ -79,7 +79,7 @@ def test_every_variant_is_a_final_model_with_costs(finished):
     # Seed 0's pruned member is the run's own transformer+prune-50 (same recipe): reused.
     assert pie.compressed_sources[0] == "the run's variant transformer+prune-50"
     assert pie.test_evaluations == 1
-    assert record.best_model().variant_of is None  # variants are weighed, not selected
+    assert record.select().variant_of is None  # variants are weighed, not selected
     assert record.comparisons and record.stages[-1].name == "report"
     assert record.compression.reference == "transformer"
     summary = summarize(record, 100, record.compression.reference)

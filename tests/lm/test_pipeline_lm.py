@@ -78,6 +78,28 @@ def test_lm_run_trains_scores_and_reports(corpus_path, tmp_path, no_smollm2):
     assert "documents" in (run.run_dir / "DATASHEET.md").read_text()
     assert "dev perplexity" in (run.run_dir / "CHECKLIST.md").read_text()
     assert store.list_runs(cfg.output_dir)[0]["status"] == "completed"
+    _selects_loads_and_reports_the_best_dev_perplexity(record, cfg.output_dir)
+
+
+def _selects_loads_and_reports_the_best_dev_perplexity(record, output_dir):
+    """One selection for every reader: the lowest dev perplexity among the models sharing
+    the tokenizer (the masked LM is no candidate), in the registry, the report, the card
+    and ``greennlp.load_model``."""
+    import greennlp
+
+    candidates = [m for m in record.models if "perplexity" in m.dev]
+    assert {m.name for m in candidates} == {"ngram", "lstm", "gpt"}
+    best = min(candidates, key=lambda m: m.dev["perplexity"]["value"])
+    assert record.select().name == best.name
+    row = store.list_runs(output_dir)[0]
+    assert row["best_model"] == best.name and row["selection_metric"] == "perplexity"
+    assert row["best_test_score"] == pytest.approx(best.test["perplexity"]["value"])
+    model = greennlp.load_model(record.run_id, output_dir=output_dir)
+    assert type(model).__name__ in ("NgramLM", "NeuralLM")
+    html = (record.path.parent / "report.html").read_text()
+    assert f"selected on dev: <b>{best.name}</b>" in html
+    card = (record.path.parent / "MODEL_CARD.md").read_text()
+    assert f"# Model card: {best.name} language model" in card
 
 
 def test_crashed_lm_run_resumes_without_redoing_finished_stages(corpus_path, tmp_path,

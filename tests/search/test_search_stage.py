@@ -43,7 +43,7 @@ def test_random_search_records_every_trial_and_the_final_model_is_the_best(csv_p
     assert len(test_acc) == 3
     assert seeds.summary["test_accuracy"].mean == pytest.approx(np.mean(test_acc))
     assert seeds.summary["test_accuracy"].std == pytest.approx(np.std(test_acc, ddof=1))
-    assert record.comparisons and record.comparisons[0].a == record.best_model().name
+    assert record.comparisons and record.comparisons[0].a == record.select().name
     for item in checklist.fill(record):
         assert item["status"] == "filled" and item["answer"].strip(" .-"), item["item"]
     html = (tmp_path / "runs" / record.run_id / "report.html").read_text()

@@ -93,7 +93,7 @@ def test_a_collapsed_model_is_flagged_everywhere(prior_family, tmp_path):
     record = RunRecord.load(next(runs.glob("*/record.json")))
     # selection suits the labels: macro F1, stated with the reason
     assert record.selection["metric"] == "macro_f1" and "macro F1" in record.selection["reason"]
-    assert record.best_model().name == "tfidf_logreg"
+    assert record.select().name == "tfidf_logreg"
     # the baselines are scored (one audit pass) and the collapsed model ties the majority
     prior = record.model("prior")
     majority = record.baselines["majority"]["accuracy"]["value"]

@@ -35,7 +35,7 @@ ONNX_SIGNATURE = {"inputs": {"input_ids": "int64 [batch, sequence]",
 
 def pick_model(record: RunRecord, name: str | None) -> ModelResult:
     """The model called ``name`` in the run (default: the one selected on dev)."""
-    model = record.best_model() if not name else record.model(name)
+    model = record.select() if not name else record.model(name)
     if model is None:
         known = ", ".join(m.name for m in record.models) or "none"
         raise UserError(f"Run {record.run_id} has no model {name!r}; export one of: {known}."

@@ -49,14 +49,14 @@ def compare_models(record_a: RunRecord, a: ModelResult, record_b: RunRecord, b: 
 
 def within_run(record: RunRecord, n_samples: int = 2000) -> list[dict[str, Any]]:
     """The model selected on dev against every other model of the run."""
-    best = record.best_model()
+    best = record.select()
     return [compare_models(record, best, record, other, n_samples=n_samples)
             for other in record.models if best and other.name != best.name and other.test]
 
 
 def _pick(record: RunRecord, name: str | None) -> ModelResult:
     if name is None:
-        model = record.best_model()
+        model = record.select()
         if model is None:
             raise UserError(f"Run {record.run_id} has no evaluated model to compare.")
         return model

@@ -35,6 +35,17 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 CLASSIFICATION, LM = "classification", "lm"
+# Quality metrics where a lower value is better; every other metric is higher-is-better.
+LOWER_IS_BETTER = frozenset({"perplexity", "masked_perplexity", "bits_per_char", "loss"})
+
+
+def higher_is_better(metric: str) -> bool:
+    """The direction of a quality metric.
+
+    >>> higher_is_better("accuracy"), higher_is_better("perplexity")
+    (True, False)
+    """
+    return metric not in LOWER_IS_BETTER
 PRETRAINED_HINT = "pip install 'greennlp[pretrained]'"
 
 
@@ -97,6 +108,11 @@ class Family:
     available: Callable[[], str | None] = _always
     library: str = "transformers"
     card_training_type: str = "pre-training"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The direction of the family's :attr:`metric`."""
+        return higher_is_better(self.metric)
 
     @property
     def masked(self) -> bool:

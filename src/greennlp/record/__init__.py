@@ -173,19 +173,29 @@ class RunRecord:
 
     @property
     def selection_metric(self) -> str:
-        """The dev metric that selects models (``evaluate.selection_metric``, resolved)."""
+        """The dev metric that selects models (``record.selection``, written by the task)."""
         return self.selection.get("metric", "accuracy")
 
-    def best_model(self, metric: str | None = None) -> ModelResult | None:
-        """The trained model with the highest *dev* score (selection never looks at test).
+    @property
+    def higher_is_better(self) -> bool:
+        """The direction of :attr:`selection_metric` (perplexity: lower is better)."""
+        return bool(self.selection.get("higher_is_better", True))
 
-        ``metric`` defaults to the run's selection metric. Compressed variants are not
-        candidates: the report weighs them against the model they came from (accuracy
-        drop against speed-up) instead.
+    def select(self) -> ModelResult | None:
+        """The model the run selected: the best *dev* score of the selection metric, in its
+        direction (selection never looks at test).
+
+        Every reader of "the selected model" asks this (the registry, the report and the
+        cards, ``load_model``, export, compression and comparisons). The task writes the
+        metric and its direction into ``selection`` (:meth:`greennlp.tasks.Task.selection`).
+        Models without a dev score of that metric (e.g. a language model with its own
+        tokenizer) are not candidates, nor are compressed variants: the report weighs those
+        against the model they came from (accuracy drop against speed-up) instead.
         """
-        metric = metric or self.selection_metric
+        metric = self.selection_metric
         scored = [m for m in self.models if metric in m.dev and not m.variant_of]
-        return max(scored, key=lambda m: m.dev[metric]["value"], default=None)
+        pick = max if self.higher_is_better else min
+        return pick(scored, key=lambda m: m.dev[metric]["value"], default=None)
 
     # -- persistence ----------------------------------------------------------
     @property

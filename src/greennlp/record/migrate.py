@@ -10,6 +10,10 @@ version-1 record loads as it is. What changed:
 - ``tested`` (which models were scored on test) did not exist: it is rebuilt from the
   models with test scores and the seed runs; the audit passes counted in
   ``compression.audit_test_evaluations`` become ``audit:v1-<i>`` entries.
+
+Version 2: ``selection`` held only the metric (classification runs); LM runs had none, so
+no model was selected. Version 3 adds its direction (``higher_is_better``) and gives LM
+runs the selection they made in their cards (lowest dev perplexity).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from greennlp.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 AUDIT = "audit:"  # the prefix of test-gate keys of audit passes (not a final model)
 
 
@@ -32,6 +36,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(data)
     if version < 2:
         _v1_to_v2(data)
+    if version < 3:
+        _v2_to_v3(data)
     return data
 
 
@@ -50,3 +56,15 @@ def _v1_to_v2(data: dict[str, Any]) -> None:
                    if str(row.get("stage", "")).startswith("seed:")]
     data["tested"] = tested + [f"{AUDIT}v1-{i}" for i in range(audits)]
     data["schema_version"] = 2
+
+
+def _v2_to_v3(data: dict[str, Any]) -> None:
+    selection = data.setdefault("selection", {}) or {}
+    data["selection"] = selection
+    if (data.get("config") or {}).get("task") == "lm" and "metric" not in selection:
+        selection.update(metric="perplexity", higher_is_better=False,
+                         reason="lowest dev perplexity among the models sharing the run's "
+                                "tokenizer (record upgraded from schema 2)")
+    elif "metric" in selection:
+        selection.setdefault("higher_is_better", True)
+    data["schema_version"] = 3

@@ -75,7 +75,7 @@ def context(record: RunRecord) -> dict[str, Any]:
     from greennlp.report import analysis_plots as plots
 
     models = [m for m in record.models if m.analysis]
-    best = record.best_model()
+    best = record.select()
     focus = best if best and best.analysis else (models[0] if models else None)
     return {"models": models, "head": {m.name: headline(m) for m in models}, "focus": focus,
             "deltas": variant_deltas(record),

@@ -65,7 +65,7 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         section_html = section(record)
         figures["training_curves"] = None  # the task's section plots its own
     return template.render(
-        r=record, best=record.best_model(), rows=model_rows(record), totals=record.totals(),
+        r=record, best=record.select(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
         search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),

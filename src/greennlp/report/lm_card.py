@@ -11,12 +11,6 @@ from greennlp.report.model_card import environmental_impact, with_front_matter
 from greennlp.report.views import ci, fmt, is_estimate, model_costs
 
 
-def selected(record: RunRecord) -> ModelResult | None:
-    """The causal model with the lowest dev perplexity (shared tokenizer; dev only)."""
-    scored = [m for m in record.models if "perplexity" in m.dev]
-    return min(scored, key=lambda m: m.dev["perplexity"]["value"], default=None)
-
-
 def card_data(record: RunRecord, best: ModelResult):
     """The card's metadata as ``huggingface_hub.ModelCardData``, claiming only what the
     record shows (as the classification card does): no ``datasets`` or ``model-index``,
@@ -83,7 +77,7 @@ def _table(record: RunRecord) -> list[str]:
 
 def render_card(record: RunRecord) -> str:
     """MODEL_CARD.md text for an LM run."""
-    best = selected(record)
+    best = record.select()
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no language model with a dev score.\n"
     sizes = record.data.get("split", {}).get("sizes", {})

@@ -99,7 +99,7 @@ def _table(record: RunRecord) -> list[str]:
 
 def render(record: RunRecord) -> str:
     """MODEL_CARD.md text of a classification run."""
-    best = record.best_model()
+    best = record.select()
     if best is None:
         return f"# Model card\n\nRun {record.run_id} produced no evaluated model.\n"
     data, split = record.data, record.data.get("split", {})

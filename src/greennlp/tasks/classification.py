@@ -123,7 +123,7 @@ def summary(record: RunRecord) -> list[Any]:
     for col in ("model", "params", "dev acc", "test acc [95% CI]", "test macro F1", "ms/ex b=1",
                 "ex/s b=32", "train s", "train Wh", "train g CO2e"):
         table.add_column(col, justify="left" if col == "model" else "right")
-    best = record.best_model()
+    best = record.select()
     for r in model_rows(record) + baseline_rows(record):
         star = " *" if best and r["name"] == best.name else ""
         table.add_row(r["name"] + star, fmt(r["params"]), ci(r["dev_accuracy"]).split(" ")[0],

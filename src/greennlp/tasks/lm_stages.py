@@ -29,6 +29,7 @@ from greennlp.measure.hardware import usable_cpus
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
 from greennlp.measure.scaling import compute_optimality, summarise_sweep
 from greennlp.models import family, load_model
+from greennlp.models.families import higher_is_better
 from greennlp.models.lm_accounting import decoder_accounting, lm_accounting
 from greennlp.models.lm_tokenizer import LmTokenizer, fit_window
 from greennlp.models.ngram import NgramLM
@@ -93,10 +94,22 @@ def stage_corpus(run: Run) -> None:
     if not ctx.follower:
         run.splits = data_stage(run, lambda: prepare_corpus(ctx.cfg.corpus, run.cfg.seed),
                                 CorpusSplits.load, unit="documents", metric="documents")
+        run.record.selection = selection()
     if not finished:
         distributed.barrier()
     if run.splits is None:
         run.splits = CorpusSplits.load(ctx.path("data"), run.record.data.get("split", {}))
+
+
+SELECTION_METRIC = "perplexity"  # of the models that share the run's tokenizer
+
+
+def selection() -> dict:
+    """How an LM run selects its model: the lowest dev perplexity among the models that
+    share the run's tokenizer (a masked LM or a model with its own tokenizer has no dev
+    perplexity to compare, so it is not a candidate)."""
+    return {"metric": SELECTION_METRIC, "higher_is_better": higher_is_better(SELECTION_METRIC),
+            "reason": "lowest dev perplexity among the models sharing the run's tokenizer"}
 
 
 def stage_tokenizer(run: Run) -> None:
