@@ -28,7 +28,7 @@ from greennlp.models.neural_lm import build_module
 def train_rate(spec: dict, batch_size: int, steps: int) -> float:
     """Tokens per second over ``steps`` training steps (after two warm-up steps)."""
     torch.manual_seed(0)
-    model = build_module("gpt", spec).train()
+    model = build_module("decoder", spec).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
     ctx = spec["context_length"]
     data = torch.randint(0, spec["vocab_size"], (steps + 2, batch_size, ctx + 1))
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="*", default=[128, 256, 512])
     args = parser.parse_args()
     lm = LmConfig()
-    _, base = family("gpt").spec(lm, lm.vocab_size, 1)
+    base = family("gpt").spec(lm, lm.vocab_size, 1)
     specs = {w: dict(base, d_model=w, d_ff=4 * w, num_heads=max(1, w // 32)) for w in args.widths}
     peaks, rates = [], {w: [] for w in specs}
     for _ in range(args.rounds):
@@ -61,7 +61,7 @@ def main() -> None:
     peak = statistics.median(peaks)
     rows = []
     for w, spec in specs.items():
-        acc = lm_accounting("gpt", spec, spec["context_length"])
+        acc = lm_accounting("decoder", spec, spec["context_length"])
         tokens_per_s = statistics.median(rates[w])
         rows.append({"d_model": w, "params": acc["params_total"],
                      "training_flops_per_token": acc["training_flops_per_token"],

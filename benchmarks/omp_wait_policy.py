@@ -25,7 +25,7 @@ from greennlp.models.neural_lm import build_module
 torch.set_num_threads({threads})
 spec = dict(vocab_size=4096, context_length=64, d_model={width}, num_layers=4, num_heads=4,
             d_ff={ff}, dropout=0.1)
-model = build_module("gpt", spec)
+model = build_module("decoder", spec)
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
 x = torch.randint(0, 4096, (12, 32, 65))
 times = []

@@ -27,7 +27,7 @@ def test_a_second_test_evaluation_of_a_model_is_refused(finished):
     assert run.record.test_evaluations == 3
     model = run.models["tfidf_logreg"]
     with pytest.raises(RepeatedTestEvaluation, match="tfidf_logreg was already evaluated on test"):
-        run.evaluate_classifier("tfidf_logreg", model, run.record.model("tfidf_logreg").checkpoint)
+        run.task.evaluate(run, run.record.model("tfidf_logreg"), model, full=False)
     assert run.record.test_evaluations == 3  # refused before the test data was touched
     # the ledger survives a reload: a resumed or reopened run refuses too
     reloaded = RunRecord.load(run.run_dir)

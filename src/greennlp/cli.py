@@ -129,7 +129,7 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
         except UserError as exc:
             _record_failed_start(args, command, str(exc))
             raise
-        if tasks.task(cfg.task).PASSIVE_OPENMP:
+        if tasks.task(cfg.task).passive_openmp:
             _passive_openmp()
         r = tasks.start(cfg, command, log=log)
     console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)

@@ -5,14 +5,14 @@ Every stage of every task goes through :meth:`Run.stage`: it is measured by
 the registry updated) when it ends; when the record says the stage already finished
 (a resumed run), it is skipped and its outputs are reloaded instead, one way for all.
 
-Models are scored on the test split only through :meth:`Run.test_pass` (and
-:meth:`Run.evaluate_classifier`, built on it): every pass is counted in the record, and a
-second pass for a model (or audit member) already scored on test is refused.
+Models are scored on the test split only through :meth:`Run.test_pass` (the task's
+``evaluate`` is built on it): every pass is counted in the record, and a second pass for a
+model (or audit member) already scored on test is refused. The run knows no task: it holds
+its :class:`~greennlp.tasks.Task` (``task``) for the stages that ask it how to score a model.
 """
 
 from __future__ import annotations
 
-import io
 import random
 import shlex
 import sys
@@ -26,9 +26,6 @@ import numpy as np
 from greennlp import store
 from greennlp.config import RunConfig, from_dict, to_dict
 from greennlp.errors import UserError
-from greennlp.evaluate import score_split
-from greennlp.files import write_bytes
-from greennlp.evaluate.baselines import label_profile, sanity
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
@@ -57,6 +54,7 @@ class Run:
     splits: Any = None
     models: dict[str, Any] = field(default_factory=dict)
     listeners: list[Callable[[RunRecord], None]] = field(default_factory=list)  # after each save
+    task: Any = None  # the run's Task (greennlp.tasks): how it prepares, selects, evaluates
     _pending: list[list[str]] = field(default_factory=list, repr=False)
     _lock: RunLock | None = field(default=None, repr=False)
 
@@ -135,27 +133,6 @@ class Run:
             self.record.tested.append(key)
         return out
 
-    def evaluate_classifier(self, key: str, model: Any, checkpoint: Path | str
-                            ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Score ``model`` on dev, then once on test; save its test probabilities.
-
-        The probabilities go next to the checkpoint folder (``<checkpoint>/../
-        test_proba.npy``), where paired comparisons and the PIE audit read them.
-
-        Returns
-        -------
-        (dict, dict)
-            :func:`greennlp.evaluate.score_split` of dev and of test.
-        """
-        ecfg, seed = self.cfg.evaluate, self.cfg.seed
-        dev = score_split(model, self.splits.dev, ecfg, seed=seed)
-        test = self.test_pass(key, lambda frame: score_split(model, frame, ecfg, seed=seed))
-        for name, split in (("test", test), ("dev", dev)):  # dev: calibration, selective
-            buffer = io.BytesIO()
-            np.save(buffer, split["proba"])
-            write_bytes(Path(checkpoint).parent / f"{name}_proba.npy", buffer.getvalue())
-        return dev, test
-
     # -- the whole run ----------------------------------------------------------------------
     def execute(self, steps: list[Callable[["Run"], None]],
                 write_reports: Callable[[RunRecord], Any]) -> RunRecord:
@@ -186,28 +163,6 @@ class Run:
             finally:
                 self.release()
         return self.record
-
-
-def check_sanity(run: Run, name: str, dev: dict[str, Any], test: dict[str, Any]
-                 ) -> dict[str, Any]:
-    """The sanity check of a model on dev and on test (:func:`greennlp.evaluate.baselines.sanity`).
-
-    The majority baseline of a split is the share of the training majority class in it,
-    read from the split's confusion counts (no extra pass over test). A failed test check
-    is said loudly (console and the record's notes, hence the report); decisions (e.g.
-    not compressing a model) use the dev check.
-    """
-    labels = run.splits.labels
-    major = labels.index(label_profile(run.splits.train["label"].tolist())["majority_class"])
-    out = {}
-    for split, scored in (("dev", dev), ("test", test)):
-        cm = np.asarray(scored["confusion_matrix"])
-        out[split] = sanity(name, cm, labels, scored["metrics"]["accuracy"],
-                            float(cm[major].sum() / max(1, cm.sum())), split=split,
-                            collapse_share=run.cfg.evaluate.collapse_share)
-    if out["test"]["warning"]:
-        run.note(out["test"]["warning"])
-    return out
 
 
 def seed_everything(seed: int) -> None:

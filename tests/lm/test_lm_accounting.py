@@ -22,9 +22,9 @@ def _flops(fn) -> int:
 def test_decoder_counts_and_flops(positions, tie):
     spec = dict(vocab_size=97, context_length=16, d_model=24, num_layers=2, num_heads=3, d_ff=40,
                 positions=positions, tie_weights=tie, dropout=0.0)
-    model = build_module("gpt", spec, attn="eager")
+    model = build_module("decoder", spec, attn="eager")
     ids = torch.randint(0, 97, (2, 11))
-    acc, counts = lm_accounting("gpt", spec, seq_len=11), count_parameters(model)
+    acc, counts = lm_accounting("decoder", spec, seq_len=11), count_parameters(model)
     assert (acc["params_total"], acc["params_embedding"]) == (counts["total"], counts["embedding"])
     assert acc["forward_flops_per_token"] * 22 == _flops(lambda: model(ids))
     # training = forward + backward = 3 x forward

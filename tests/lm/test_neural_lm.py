@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from greennlp.config import TrainConfig
+from greennlp.models import load_model
 from greennlp.models.lm_tokenizer import LmTokenizer
 from greennlp.models.mlm import MaskedLM, build_bert_mlm, transfer_encoder
 from greennlp.models.neural_lm import NeuralLM, build_module
@@ -24,7 +25,7 @@ def _gpt(tok, context=16, positions="learned"):
     spec = dict(vocab_size=tok.vocab_size, context_length=context, d_model=32, num_layers=1,
                 num_heads=2, d_ff=64, positions=positions, dropout=0.0)
     torch.manual_seed(0)
-    return NeuralLM(build_module("gpt", spec), tok, "gpt", spec, context)
+    return NeuralLM(build_module("decoder", spec), tok, "gpt", spec, context)
 
 
 class Bigram(torch.nn.Module):
@@ -74,7 +75,7 @@ def test_training_lowers_perplexity_and_checkpoints_round_trip(tok, tmp_path, fa
     assert math.exp(after[0].sum() / after[1].sum()) < tok.vocab_size / 10  # uniform: 300
     assert info["tokens_trained"] == info["steps"] * 16 * 16 and info["tokens_per_s"] > 0
     assert info["best_dev_perplexity"] == pytest.approx(math.exp(info["best_dev_loss"]))
-    again = NeuralLM.load(model.save(tmp_path / "final"))
+    again = load_model(model.save(tmp_path / "final"))
     np.testing.assert_allclose(again.score_texts(DOCS[270:])[0], after[0], rtol=1e-5)
     text = again.generate("the cat", max_new_tokens=8, temperature=0.7, top_k=20, top_p=0.9)
     assert isinstance(text, str) and len(again.tokenizer.encode([text])[0]) <= 8
@@ -93,7 +94,7 @@ def test_masked_lm_scores_saves_and_transfers_its_encoder(tok, tmp_path):
     from greennlp.models import family
     from greennlp.models.classifier import build_from_hf_config
 
-    _, config = family("bert_mlm").spec(LmConfig(mlm=MlmConfig(hidden_size=32, num_layers=1,
+    config = family("bert_mlm").spec(LmConfig(mlm=MlmConfig(hidden_size=32, num_layers=1,
                                                                num_heads=2, intermediate_size=64)),
                                         tok.vocab_size, tok.pad_id)
     mlm = MaskedLM(build_bert_mlm(config), tok, 16, 0.15, seed=0)

@@ -139,8 +139,9 @@ def _build_lm(name: str, tok, docs, seed: int = 0):
             pytest.skip(f"{name}: not converted on this machine (the integration test fetches it)")
         model = fam.build()
         return model, (model.spec.get("model_type", "llama"), model.spec)
-    acc_family, spec = fam.spec(lm, tok.vocab_size, tok.pad_id)
-    return fam.build(spec, tok, lm.context_length, lm.mlm.mask_fraction, seed), (acc_family, spec)
+    spec = fam.spec(lm, tok.vocab_size, tok.pad_id)
+    return fam.build(spec, tok, lm.context_length, lm.mlm.mask_fraction, seed), \
+        (fam.architecture, spec)
 
 
 def _next_token_distribution(name: str, model, ids: list[int]) -> np.ndarray:
@@ -196,7 +197,7 @@ def _counted_lm_flops(name: str, module, spec: dict, ids: torch.Tensor) -> int:
     else:
         from greennlp.models.neural_lm import build_module
 
-        eager = build_module(name, spec, attn="eager")
+        eager = build_module(family(name).architecture, spec, attn="eager")
     eager.load_state_dict(module.state_dict())
     eager.eval()
     with torch.inference_mode():

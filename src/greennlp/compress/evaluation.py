@@ -14,11 +14,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
 from greennlp.files import atomic_folder
 from greennlp.measure import Footprint, track
 from greennlp.record import Fidelity, ModelResult, PairedTiming, VariantInfo
-from greennlp.run import Run, check_sanity
+from greennlp.run import Run
 
 Predict = Callable[[Sequence[str], int], Any]
 
@@ -113,7 +112,9 @@ def variant_info(facts: dict[str, Any]) -> VariantInfo:
 def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dict[str, Any],
                      parent_dev_proba: np.ndarray | None = None,
                      root: tuple[str, Any] | None = None) -> ModelResult:
-    """Time, price and score ``variant`` (test once, through the run's gate).
+    """Score and time ``variant`` like any model (the task's ``evaluate``: test once,
+    through the run's gate), then what compression adds: its price per 1M examples, its
+    speed-up timed side by side with its dense root, its fidelity to its parent.
 
     Parameters
     ----------
@@ -140,12 +141,6 @@ def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dic
         with atomic_folder(folder) as tmp:  # a half-saved folder is never reused
             variant.save(tmp)
     dev_texts = splits.dev["text"].tolist()
-    speed = measure_speed(variant.predict_proba, dev_texts, latency_examples=ecfg.latency_examples,
-                          throughput_batches=ecfg.throughput_batches, repeats=ecfg.repeats)
-    speed["size_mb"] = folder_size_mb(folder)
-    speed["latency_ms_b32"] = 32e3 / speed["throughput_b32"]  # per batch, same timing
-    speed.update(inference_cost(variant.predict_proba, dev_texts, run.cfg.measure,
-                                min_seconds=run.cfg.compress.energy_seconds))
     counts = variant.parameter_counts()
     result = ModelResult(
         name=name, family=variant.family, params_total=counts["total"],
@@ -153,17 +148,16 @@ def evaluate_variant(run: Run, name: str, variant, parent: str, compression: dic
         flops_per_example=variant.flops_per_example(dev_texts),
         flops_note="forward, matmul FLOPs (2 per multiply-add), mean over dev examples at their "
                    "real lengths; pruned zeros and int8 products counted like fp32 ones",
-        labels=list(variant.labels), checkpoint=str(folder), efficiency=speed,
+        labels=list(variant.labels), checkpoint=str(folder),
         stages=[f"compress:{name}", f"evaluate:{name}"], variant_of=parent,
         compression=variant_info(compression))
+    dev, _ = run.task.evaluate(run, result, variant)
+    result.efficiency.update(inference_cost(variant.predict_proba, dev_texts, run.cfg.measure,
+                                            min_seconds=run.cfg.compress.energy_seconds))
     if root is not None:
         paired = paired_speedup(root[1].predict_proba, variant.predict_proba, dev_texts,
                                 rounds=max(3, ecfg.repeats))
         result.compression.paired_timing = PairedTiming(reference=root[0], **paired)
-    dev, test = run.evaluate_classifier(name, variant, folder)  # test once, last
     if parent_dev_proba is not None:
         result.compression.fidelity_dev = Fidelity(**fidelity(parent_dev_proba, dev["proba"]))
-    result.dev, result.test = dev["metrics"], test["metrics"]
-    result.confusion_matrix = test["confusion_matrix"]
-    result.sanity = check_sanity(run, name, dev, test)
     return result

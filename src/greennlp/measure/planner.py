@@ -179,6 +179,6 @@ def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
         trainable = [f.name for f in FAMILIES.values() if f.spec is not None]
         raise UserError(f"Model '{model}' has no architecture to build or count; choose "
                         f"{', '.join(trainable)}.")
-    family, spec = fam.spec(lm, lm.vocab_size, 1)
-    return dict(lm_accounting(family, spec, lm.context_length),
+    spec = fam.spec(lm, lm.vocab_size, 1)
+    return dict(lm_accounting(fam.architecture, spec, lm.context_length),
                 description=f"lm.{model} of {path}")

@@ -16,7 +16,8 @@ How a family is built depends on how it is trained (``training``):
 ``kneser-ney``      ``build(section)`` -> a :class:`~greennlp.models.ngram.KneserNeyLM`
 ``blocks``          ``build(spec, tokenizer, context_length, mask_fraction, seed)`` -> a torch
                     LM trained on token blocks; ``spec(lm, vocab, pad)`` gives its spec
-``pretrained``      ``build()`` -> the pretrained model, scored as is
+``pretrained``      ``build()`` -> the pretrained model, scored as is (and, when the family is
+                    ``adaptable``, trained further on the corpus with its section's settings)
 ==================  =======================================================================
 
 A model of any family offers what the stages use: ``labels`` and
@@ -33,6 +34,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from greennlp.config import (PretrainedConfig, PretrainedEncoderConfig, TfidfConfig,
+                             TransformerConfig)
+from greennlp.config.lm import AdaptConfig, DecoderConfig, LstmConfig, MlmConfig, NgramConfig
 
 CLASSIFICATION, LM = "classification", "lm"
 # Quality metrics where a lower value is better; every other metric is higher-is-better.
@@ -81,14 +86,34 @@ class Family:
     metric
         The main quality metric, higher- or lower-is-better by name.
     spec
-        ``blocks`` language models: ``spec(lm, vocab_size, pad_id)`` -> (accounting family,
-        model spec dict), shared by training and the compute planner.
+        ``blocks`` language models: ``spec(lm, vocab_size, pad_id)`` -> the model spec dict
+        of its :attr:`architecture`, shared by training and the compute planner.
     depth
         Encoder classifiers: the number of layers a run config gives it (early exit).
     available
         None when the family can run here, else why not (a missing extra).
     library, card_training_type
         What the model card's front matter says about it.
+    pretrained
+        Its weights start pretrained (fine-tuned or adapted here, or scored as is).
+    base_name
+        Pretrained families: the base model's name from a recorded config mapping (a Hub id
+        or folder; ``""`` = the bundled default), for the model card.
+    encoder_type
+        Encoder classifiers: the architecture (``bert``, ``roberta``, ...) a run config
+        gives it, for the compressors that handle only some architectures (early exit).
+    architecture
+        ``blocks`` language models: the network built from the spec (``decoder``, ``lstm``,
+        ``bert``); it names the parameter and FLOP accounting too.
+    adaptable
+        A ``pretrained`` language model that its section's settings can train further on
+        the corpus (``steps`` > 0).
+    sliding_window
+        Scored on running text with a sliding window of tokens (an n-gram model reads only
+        its last n - 1 tokens instead).
+    settings
+        The dataclass of its config section; a family registered from outside declares
+        its section here and the config accepts it (:func:`register`).
     """
 
     name: str
@@ -103,11 +128,18 @@ class Family:
     deterministic: bool = False
     writes_text: bool = False
     metric: str = "accuracy"
-    spec: Callable[[Any, int, int], tuple[str, dict]] | None = None
+    spec: Callable[[Any, int, int], dict] | None = None
     depth: Callable[[Any], int] | None = None
     available: Callable[[], str | None] = _always
     library: str = "transformers"
     card_training_type: str = "pre-training"
+    pretrained: bool = False
+    base_name: Callable[[Any], str] | None = None
+    encoder_type: Callable[[Any], str] | None = None
+    architecture: str | None = None
+    adaptable: bool = False
+    sliding_window: bool = True
+    settings: type | None = None
 
     @property
     def higher_is_better(self) -> bool:
@@ -124,6 +156,11 @@ class Family:
     def iterative(self) -> bool:
         """Trained in epochs, so successive halving can grow its budget rung by rung."""
         return self.training in ("epochs", "masked-lm")
+
+    @property
+    def as_is(self) -> bool:
+        """Loaded and scored without training (unless it is adapted)."""
+        return self.training == "pretrained"
 
 
 # -- builders and loaders (heavy imports happen when they are called) ---------------------
@@ -145,10 +182,12 @@ def _load_ngram(folder):
     return NgramLM.load(folder)
 
 
-def _load_neural_lm(folder):
-    from greennlp.models.neural_lm import NeuralLM
+def _load_neural_lm(architecture: str) -> Callable[[Any], Any]:
+    def load(folder):
+        from greennlp.models.neural_lm import NeuralLM
 
-    return NeuralLM.load(folder)
+        return NeuralLM.load(folder, architecture)
+    return load
 
 
 def _load_masked_lm(folder):
@@ -195,6 +234,20 @@ def _pretrained(section, texts, labels, seed):
     return load_pretrained(section.name_or_path, labels, section.max_length, seed)
 
 
+def _bert_type(cfg) -> str:
+    return "bert"
+
+
+def _pretrained_type(cfg) -> str:
+    from greennlp.models.pretrained import pretrained_architecture
+
+    return pretrained_architecture(cfg.pretrained.name_or_path)
+
+
+def _pretrained_name(config) -> str:
+    return str((config.get("pretrained") or {}).get("name_or_path") or "")
+
+
 def _pretrained_depth(cfg) -> int:
     from greennlp.models.pretrained import pretrained_layers
 
@@ -207,43 +260,45 @@ def _ngram(section):
     return KneserNeyLM(section.order, section.discount)
 
 
-def _neural_lm(spec, tokenizer, context_length, mask_fraction, seed, *, family: str):
-    import torch
-
-    torch.manual_seed(seed)
-    if family == "bert_mlm":
-        from greennlp.models.mlm import MaskedLM, build_bert_mlm
-
-        return MaskedLM(build_bert_mlm(spec), tokenizer, context_length, mask_fraction, seed)
-    from greennlp.models.neural_lm import NeuralLM, build_module
-
-    return NeuralLM(build_module(family, spec), tokenizer, family, spec,
-                    context_length if family == "gpt" else None)
-
-
-def _blocks(family: str) -> Callable[..., Any]:
+def _causal_lm(family: str, architecture: str, context: bool) -> Callable[..., Any]:
+    """A ``blocks`` causal LM: a decoder reads a fixed context; an LSTM reads any length."""
     def build(spec, tokenizer, context_length, mask_fraction, seed):
-        return _neural_lm(spec, tokenizer, context_length, mask_fraction, seed, family=family)
+        import torch
+
+        from greennlp.models.neural_lm import NeuralLM, build_module
+
+        torch.manual_seed(seed)
+        return NeuralLM(build_module(architecture, spec), tokenizer, family, spec,
+                        context_length if context else None)
     return build
 
 
-def _gpt_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+def _masked_lm(spec, tokenizer, context_length, mask_fraction, seed):
+    import torch
+
+    from greennlp.models.mlm import MaskedLM, build_bert_mlm
+
+    torch.manual_seed(seed)
+    return MaskedLM(build_bert_mlm(spec), tokenizer, context_length, mask_fraction, seed)
+
+
+def _gpt_spec(lm, vocab: int, pad: int) -> dict:
     g = lm.gpt
-    return "gpt", {"vocab_size": vocab, "context_length": lm.context_length, "d_model": g.d_model,
+    return {"vocab_size": vocab, "context_length": lm.context_length, "d_model": g.d_model,
                    "num_layers": g.num_layers, "num_heads": g.num_heads, "d_ff": g.d_ff,
                    "positions": g.positions, "dropout": g.dropout, "tie_weights": g.tie_weights}
 
 
-def _lstm_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+def _lstm_spec(lm, vocab: int, pad: int) -> dict:
     m = lm.lstm
-    return "lstm", {"vocab_size": vocab, "embedding_size": m.embedding_size,
+    return {"vocab_size": vocab, "embedding_size": m.embedding_size,
                     "hidden_size": m.hidden_size, "num_layers": m.num_layers, "dropout": m.dropout,
                     "tie_weights": m.tie_weights}
 
 
-def _bert_mlm_spec(lm, vocab: int, pad: int) -> tuple[str, dict]:
+def _bert_mlm_spec(lm, vocab: int, pad: int) -> dict:
     m = lm.mlm
-    return "bert", {"model_type": "bert", "vocab_size": vocab, "hidden_size": m.hidden_size,
+    return {"model_type": "bert", "vocab_size": vocab, "hidden_size": m.hidden_size,
                     "num_hidden_layers": m.num_layers, "num_attention_heads": m.num_heads,
                     "intermediate_size": m.intermediate_size, "hidden_act": "gelu",
                     "hidden_dropout_prob": m.dropout, "attention_probs_dropout_prob": m.dropout,
@@ -281,27 +336,35 @@ def register(family: Family) -> Family:
 
 for _f in (
     Family("tfidf_logreg", CLASSIFICATION, "tfidf", _tfidf, _load_tfidf, "once", searchable=True,
-           seeded=True, deterministic=True, library="sklearn"),
+           seeded=True, deterministic=True, library="sklearn", settings=TfidfConfig),
     Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), _load_encoder,
-           "epochs", searchable=True, seeded=True, compressible=True, depth=_transformer_depth),
+           "epochs", searchable=True, seeded=True, compressible=True, depth=_transformer_depth,
+           encoder_type=_bert_type, settings=TransformerConfig),
     Family("minilm", CLASSIFICATION, "minilm", _minilm, _load_encoder, "epochs", searchable=True,
            seeded=True, compressible=True, depth=_minilm_depth, available=_minilm_available,
-           card_training_type="fine-tuning"),
+           card_training_type="fine-tuning", pretrained=True, base_name=lambda config: "",
+           encoder_type=_bert_type, settings=PretrainedConfig),
     Family("pretrained", CLASSIFICATION, "pretrained", _pretrained, _load_encoder, "epochs",
            searchable=True, seeded=True, compressible=True, depth=_pretrained_depth,
-           card_training_type="fine-tuning"),
+           card_training_type="fine-tuning", pretrained=True, base_name=_pretrained_name,
+           encoder_type=_pretrained_type, settings=PretrainedEncoderConfig),
     Family("transformer_mlm", CLASSIFICATION, "transformer", _scratch("transformer_mlm"),
-           _load_encoder, "masked-lm", compressible=True, depth=_transformer_depth),
+           _load_encoder, "masked-lm", compressible=True, depth=_transformer_depth,
+           encoder_type=_bert_type, settings=TransformerConfig),
     Family("ngram", LM, "lm.ngram", _ngram, _load_ngram, "kneser-ney", writes_text=True,
-           metric="perplexity", library="greennlp"),
-    Family("lstm", LM, "lm.lstm", _blocks("lstm"), _load_neural_lm, "blocks", writes_text=True,
-           metric="perplexity", spec=_lstm_spec, library="greennlp"),
-    Family("gpt", LM, "lm.gpt", _blocks("gpt"), _load_neural_lm, "blocks", writes_text=True,
-           metric="perplexity", spec=_gpt_spec, library="greennlp"),
-    Family("bert_mlm", LM, "lm.mlm", _blocks("bert_mlm"), _load_masked_lm, "blocks",
-           metric="masked_perplexity", spec=_bert_mlm_spec),
-    Family("smollm2", LM, None, _smollm2, None, "pretrained", writes_text=True,
-           metric="perplexity", available=_smollm2_available, card_training_type="fine-tuning"),
+           metric="perplexity", library="greennlp", sliding_window=False, settings=NgramConfig),
+    Family("lstm", LM, "lm.lstm", _causal_lm("lstm", "lstm", context=False),
+           _load_neural_lm("lstm"), "blocks", writes_text=True, metric="perplexity",
+           spec=_lstm_spec, library="greennlp", architecture="lstm", settings=LstmConfig),
+    Family("gpt", LM, "lm.gpt", _causal_lm("gpt", "decoder", context=True),
+           _load_neural_lm("decoder"), "blocks", writes_text=True, metric="perplexity",
+           spec=_gpt_spec, library="greennlp", architecture="decoder", settings=DecoderConfig),
+    Family("bert_mlm", LM, "lm.mlm", _masked_lm, _load_masked_lm, "blocks",
+           metric="masked_perplexity", spec=_bert_mlm_spec, architecture="bert",
+           settings=MlmConfig),
+    Family("smollm2", LM, "lm.smollm2", _smollm2, None, "pretrained", writes_text=True,
+           metric="perplexity", available=_smollm2_available, card_training_type="fine-tuning",
+           pretrained=True, adaptable=True, settings=AdaptConfig),
 ):
     register(_f)
 

@@ -104,26 +104,28 @@ def llama_accounting(config: Mapping[str, Any], seq_len: int | None = None) -> d
     return _result(v * d, non_embedding, matmul, layers * 4 * s * heads * head_dim)
 
 
-ACCOUNTING = {"gpt": decoder_accounting, "lstm": lstm_accounting, "bert": bert_mlm_accounting,
+# architecture (a family's ``architecture``, or a transformers ``model_type``) -> accounting
+ACCOUNTING = {"decoder": decoder_accounting, "lstm": lstm_accounting, "bert": bert_mlm_accounting,
               "llama": llama_accounting}
 
 
-def lm_accounting(family: str, config: Mapping[str, Any], seq_len: int | None = None
+def lm_accounting(architecture: str, config: Mapping[str, Any], seq_len: int | None = None
                   ) -> dict[str, int]:
     """Parameters (total / embedding / non-embedding) and FLOPs per token of a model.
 
     Parameters
     ----------
-    family
-        'gpt', 'gpt2' (a transformers GPT-2 config), 'lstm', 'bert' or 'llama'.
+    architecture
+        A family's ``architecture`` (``decoder``, ``lstm``, ``bert``) or a transformers
+        ``model_type`` (``gpt2``, ``bert``, ``llama``).
     config
         The model's config as a dict.
     seq_len
         Tokens per sequence for the attention term (default: the model's context).
     """
-    if family == "gpt2":
+    if architecture == "gpt2":
         return decoder_accounting(gpt2_to_decoder(config), seq_len)
-    if family not in ACCOUNTING:
-        raise ValueError(f"no accounting for model family {family!r}; known: "
+    if architecture not in ACCOUNTING:
+        raise ValueError(f"no accounting for architecture {architecture!r}; known: "
                          f"{', '.join(sorted(ACCOUNTING))}, gpt2")
-    return ACCOUNTING[family](config, seq_len)
+    return ACCOUNTING[architecture](config, seq_len)

@@ -27,17 +27,28 @@ from greennlp.models.lm_tokenizer import (LmTokenizer, fit_window, join_document
                                           sliding_windows)
 from greennlp.models.sampling import next_token
 
-def build_module(family: str, spec: dict[str, Any], attn: str = "sdpa") -> torch.nn.Module:
-    """A randomly initialised LM of ``family`` ('gpt' or 'lstm') from its spec dict."""
-    if family == "gpt":
-        from greennlp.models.decoder import Decoder, DecoderSpec
+def _decoder(spec: dict[str, Any], attn: str) -> torch.nn.Module:
+    from greennlp.models.decoder import Decoder, DecoderSpec
 
-        return Decoder(DecoderSpec(**spec), attn=attn)
-    if family == "lstm":
-        from greennlp.models.lstm import LstmLM, LstmSpec
+    return Decoder(DecoderSpec(**spec), attn=attn)
 
-        return LstmLM(LstmSpec(**spec))
-    raise ValueError(f"unknown language model family {family!r}")
+
+def _lstm(spec: dict[str, Any], attn: str) -> torch.nn.Module:
+    from greennlp.models.lstm import LstmLM, LstmSpec
+
+    return LstmLM(LstmSpec(**spec))
+
+
+ARCHITECTURES = {"decoder": _decoder, "lstm": _lstm}  # a family's ``architecture`` -> builder
+
+
+def build_module(architecture: str, spec: dict[str, Any], attn: str = "sdpa") -> torch.nn.Module:
+    """A randomly initialised causal LM of ``architecture`` (``decoder`` or ``lstm``) from
+    its spec dict."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown language model architecture {architecture!r}; known: "
+                         f"{', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[architecture](spec, attn)
 
 
 def _batch_nll(module: torch.nn.Module, seqs: list[list[int]], pad_id: int) -> np.ndarray:
@@ -125,7 +136,7 @@ class NeuralLM:
     tokenizer
         An :class:`LmTokenizer` (encode, decode, eos_id, pad_id).
     family
-        'gpt', 'lstm' or 'smollm2' (for the record and for rebuilding).
+        The model family's name (for the record, and for the loader to find it).
     spec
         The config dict the module was built from (saved in the checkpoint).
     context_length
@@ -199,8 +210,9 @@ class NeuralLM:
             "family": self.family, "spec": self.spec, "context_length": self.context_length})
 
     @classmethod
-    def load(cls, folder: Path) -> "NeuralLM":
-        """Rebuild the model saved by :meth:`save`."""
+    def load(cls, folder: Path, architecture: str) -> "NeuralLM":
+        """Rebuild the model saved by :meth:`save` (``architecture``: its family's, from
+        the family table, which also opens folders saved before it was recorded)."""
         module, tokenizer, meta = read_checkpoint(
-            folder, lambda m: build_module(m["family"], m["spec"]))
+            folder, lambda m: build_module(architecture, m["spec"]))
         return cls(module, tokenizer, meta["family"], meta["spec"], meta["context_length"])

@@ -12,8 +12,9 @@ version-1 record loads as it is. What changed:
   ``compression.audit_test_evaluations`` become ``audit:v1-<i>`` entries.
 
 Version 2: ``selection`` held only the metric (classification runs); LM runs had none, so
-no model was selected. Version 3 adds its direction (``higher_is_better``) and gives LM
-runs the selection they made in their cards (lowest dev perplexity).
+no model was selected. Version 3 adds its direction (``higher_is_better``) and gives runs
+whose models were scored by perplexity alone (LM runs) the selection their cards made:
+the lowest dev perplexity.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def _v1_to_v2(data: dict[str, Any]) -> None:
 def _v2_to_v3(data: dict[str, Any]) -> None:
     selection = data.setdefault("selection", {}) or {}
     data["selection"] = selection
-    if (data.get("config") or {}).get("task") == "lm" and "metric" not in selection:
+    dev = [set(m.get("dev") or {}) for m in data.get("models", [])]
+    perplexity_only = any("perplexity" in d for d in dev) and not any("accuracy" in d for d in dev)
+    if perplexity_only and "metric" not in selection:  # a language-modelling run
         selection.update(metric="perplexity", higher_is_better=False,
                          reason="lowest dev perplexity among the models sharing the run's "
                                 "tokenizer (record upgraded from schema 2)")

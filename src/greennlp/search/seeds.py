@@ -14,7 +14,7 @@ import numpy as np
 
 from greennlp.files import atomic_folder
 from greennlp.models import family as family_of
-from greennlp.record import SeedRow, SeedRuns, SeedStats
+from greennlp.record import ModelResult, SeedRow, SeedRuns, SeedStats
 from greennlp.run import Run
 from greennlp.search.stages import final_config
 from greennlp.train.classifiers import fit_family
@@ -59,7 +59,8 @@ def seed_family(run: Run, family: str, count: int) -> SeedRuns:
                                      desc=f"{family} seed {seed}")
             with atomic_folder(folder / "final") as tmp:
                 model.save(tmp)
-            dev, test = run.evaluate_classifier(name, model, folder / "final")
+            scored = ModelResult(name=name, family=family, checkpoint=str(folder / "final"))
+            dev, test = run.task.evaluate(run, scored, model, full=False)
             st.metrics = _row(seed, dev["metrics"], test["metrics"],
                               epochs_run=info.get("epochs_run"), checkpoint=str(folder / "final"))
             run.log(f"{family} seed {seed}: dev {st.metrics['dev_accuracy']:.3f}, "

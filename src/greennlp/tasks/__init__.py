@@ -1,16 +1,22 @@
-"""Tasks as recipes: the table of tasks, and the library functions the CLI calls.
+"""Tasks as recipes: the Task interface, the table of tasks, and the library functions the
+CLI calls.
 
-A task is a module with the small :class:`Task` interface: its ordered ``stages``,
-the configuration ``check`` that needs the table of model families, its ``reports`` and
-its console ``summary``. Adding a task is one module and one entry in :data:`TASKS`.
+A task is one :class:`Task` value (in its module, ``tasks/<task>.py``): its ordered stages,
+how it prepares its data, which metric selects its model and in which direction, how it
+scores a model on dev and test, its config checks and defaults, its reports (card,
+datasheet, section of report.html) and its console summary. Nothing outside the task's
+own modules and the family table knows a task or family by name: shared code asks the
+Task or the family table. Adding a task is one module plus one :func:`register_task`
+call (the built-in tasks are listed in :data:`TASKS` and imported when first used).
 Every stage takes the :class:`~greennlp.run.Run` and goes through ``run.stage``.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping
 
 from greennlp.config import RunConfig, from_dict, parse_config
 from greennlp.errors import UserError
@@ -27,43 +33,103 @@ from greennlp.run import (
 from greennlp.run import start as start_run
 
 __all__ = ["TASKS", "Task", "compress", "execute", "load_config", "record_failed_start",
-           "resume", "resume_command", "start", "summary", "task", "write_reports"]
+           "register_task", "resume", "resume_command", "start", "summary", "task",
+           "write_reports"]
+
+Stage = Callable[[Run], None]
 
 
-class Task(Protocol):
-    """What a task module offers."""
-
-    PASSIVE_OPENMP: bool  # idle OpenMP threads sleep instead of spinning (set before torch)
-
-    def stages(self) -> tuple[Callable[[Run], None], ...]:
-        """The stages, in order."""
-
-    def check(self, cfg: RunConfig) -> None:
-        """Reject (one sentence, :class:`~greennlp.errors.UserError`) what the config
-        checks of :mod:`greennlp.config` cannot see: family names and capabilities."""
-
-    def reports(self) -> Reports:
-        """The report files of a run."""
-
-    def summary(self, record: RunRecord) -> list[Any]:
-        """Lines or rich renderables for the end of ``greennlp run``."""
-
-    def join(self, cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
-        """A process joining another's run (a torchrun rank > 0), or None."""
+def _no_check(cfg: RunConfig) -> None:
+    return None
 
 
-TASKS: dict[str, str] = {  # task name -> its module
+def _nobody_joins(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything that makes a task, in one place.
+
+    Attributes
+    ----------
+    name
+        The value of the config key ``task``.
+    stages
+        The recipe: ``stages()`` -> the ordered stages (imported when a run starts: they
+        may import torch).
+    reports
+        ``reports()`` -> the :class:`~greennlp.report.Reports` of a run: its model card,
+        datasheet and section of report.html.
+    summary
+        ``summary(record)`` -> lines or rich renderables for the end of ``greennlp run``.
+    audit
+        ``audit()`` -> the stages ``greennlp audit`` runs: the data stage and the task's
+        data audit.
+    prepare
+        ``prepare(run)`` -> (splits, the record's data section): load, clean and split the
+        task's data; the shared data stage saves and reloads the splits.
+    selection
+        ``selection(run)`` -> ``{"metric", "higher_is_better", "reason"}``: how the run
+        selects its model on dev (after the data stage); ``RunRecord.select`` follows it.
+    evaluate
+        ``evaluate(run, result, model, full=True)`` -> (dev, test) scores: score a model on
+        dev and, once, on test, filling ``result``; dense models, compressed variants and
+        (``full=False``: scores only) seed replicas go through it alike.
+    check
+        ``check(cfg)`` raises a one-sentence UserError for what the config's own checks
+        cannot see (family names and capabilities, from the family table).
+    defaults
+        Config values laid under the user's file and overrides when this task is chosen
+        (e.g. the task's default data source).
+    join
+        ``join(cfg, record)`` -> a run for a process joining another's (a torchrun rank
+        > 0), or None.
+    refuses_runs
+        None, or the sentence that explains why ``greennlp run`` cannot run or resume it
+        (a run recorded from a user's own Trainer).
+    passive_openmp
+        Idle OpenMP threads sleep instead of spinning (set before torch loads).
+    """
+
+    name: str
+    stages: Callable[[], tuple[Stage, ...]]
+    reports: Callable[[], Reports]
+    summary: Callable[[RunRecord], list[Any]]
+    audit: Callable[[], tuple[Stage, ...]] = tuple
+    prepare: Callable[[Run], tuple[Any, dict[str, Any]]] | None = None
+    selection: Callable[[Run], dict[str, Any]] | None = None
+    evaluate: Callable[..., tuple[dict, dict]] | None = None
+    check: Callable[[RunConfig], None] = _no_check
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    join: Callable[..., Run | None] = _nobody_joins
+    refuses_runs: str | None = None
+    passive_openmp: bool = False
+
+
+# The built-in tasks: name -> the module that registers it (imported when first asked for).
+TASKS: dict[str, Task | str] = {
     "classification": "greennlp.tasks.classification",
     "lm": "greennlp.tasks.lm",
     "trainer": "greennlp.tasks.trainer",  # recorded from a user's Trainer, not run here
 }
+DEFAULT_TASK = "classification"  # records written before the task key existed
+
+
+def register_task(new: Task) -> Task:
+    """Add (or replace) a task in the table; returns it."""
+    TASKS[new.name] = new
+    return new
 
 
 def task(name: str) -> Task:
-    """The task module called ``name``."""
+    """The task called ``name``."""
     if name not in TASKS:
         raise UserError(f"Config key 'task' is {name!r}; choose one of: {', '.join(TASKS)}.")
-    return importlib.import_module(TASKS[name])
+    entry = TASKS[name]
+    if isinstance(entry, str):
+        entry = TASKS[name] = importlib.import_module(entry).TASK
+    return entry
 
 
 def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
@@ -81,13 +147,15 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     from greennlp.measure.tables import carbon_intensity
 
     cfg = parse_config(source, overrides)
-    task(cfg.task).check(cfg)
+    t = task(cfg.task)
+    _refuse(t)
+    t.check(cfg)
     carbon_intensity(cfg.measure.region)  # an unknown region fails here, before any work
     return cfg
 
 
 def _task_of(record: RunRecord) -> Task:
-    return task(record.config.get("task", "classification"))
+    return task(record.config.get("task", DEFAULT_TASK))
 
 
 def write_reports(record: RunRecord) -> dict[str, str]:
@@ -100,11 +168,19 @@ def summary(record: RunRecord) -> list[Any]:
     return _task_of(record).summary(record)
 
 
+def _refuse(t: Task) -> None:
+    if t.refuses_runs:
+        raise UserError(t.refuses_runs)
+
+
 def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     """A new run of ``cfg`` (checked again: a config may come from anywhere)."""
     t = task(cfg.task)
+    _refuse(t)
     t.check(cfg)
-    return t.join(cfg) or start_run(cfg, command, log)
+    run = t.join(cfg) or start_run(cfg, command, log)
+    run.task = t
+    return run
 
 
 def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
@@ -113,14 +189,16 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     if record.status == "completed":
         raise UserError(f"Run {record.run_id} already completed; start a new one with "
                         f"`greennlp run`.")
-    if record.config.get("task") == "trainer":
-        raise UserError(f"Run {record.run_id} was recorded from a Trainer script by "
-                        f"GreenNLPCallback; run the script again to record a new run.")
+    t = _task_of(record)
+    if t.refuses_runs:
+        raise UserError(f"Run {record.run_id}: {t.refuses_runs}")
     cfg = from_dict(RunConfig, record.config)
-    follower = task(cfg.task).join(cfg, record)  # a torchrun rank > 0 never writes or locks
+    follower = t.join(cfg, record)  # a torchrun rank > 0 never writes or locks
     if follower is not None:
+        follower.task = t
         return follower
     run = reopen(record, log, cfg=cfg)
+    run.task = t
     run.record.notes.append(f"resumed at {utc_now()}")
     run.persist()
     return run
@@ -172,8 +250,10 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
         raise UserError(f"Run {record.run_id} has no finished data stage; resume it with "
                         f"`{resume_command(record)}` first.")
     cfg = compress_config(record.config, source, overrides, output_dir)
-    task(cfg.task).check(cfg)
+    t = task(cfg.task)
+    t.check(cfg)
     run = reopen(record, log, cfg=cfg)
+    run.task = t
     run.splits = Splits.load(run.run_dir / "data", record.data["split"])
     for m in run.record.models:
         if not m.variant_of and m.checkpoint and Path(m.checkpoint).exists():
@@ -181,4 +261,4 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
     run.record.notes.append(f"compressed by `greennlp compress` at {utc_now()}")
     from greennlp.tasks.analysis_stages import stage_analysis
 
-    return run.execute([stage_compress, stage_analysis], task(cfg.task).reports().write)
+    return run.execute([stage_compress, stage_analysis], t.reports().write)

@@ -13,7 +13,7 @@ from greennlp.data.builtins import LM_BUILTINS
 from greennlp.errors import UserError
 from greennlp.record import RunRecord
 from greennlp.run import Log
-from greennlp.tasks import load_config, record_failed_start, start, task
+from greennlp.tasks import load_config, record_failed_start, start
 
 
 def _is_corpus(data: str) -> bool:
@@ -30,8 +30,6 @@ def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str =
     RunRecord
         The audit's record; DATASHEET.md and AUDIT.md are in its folder.
     """
-    from greennlp.tasks import audit_stages as a
-
     corpus = _is_corpus(data)
     base = ["task=lm", f"lm.corpus.source={data}"] if corpus else [f"data.source={data}"]
     overrides = [*base, "name=audit", *overrides]
@@ -42,11 +40,7 @@ def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str =
         record_failed_start(out, command, str(exc))
         raise
     run = start(cfg, command, log)
-    if corpus:
-        from greennlp.tasks.lm_stages import stage_corpus as stage_data
-    else:
-        from greennlp.tasks.classification_stages import stage_data
-    reports = task(cfg.task).reports()
+    reports = run.task.reports()
 
     def write(record: RunRecord) -> dict[str, str]:
         from greennlp.report.audit_views import audit_report
@@ -57,4 +51,4 @@ def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str =
         paths["audit"].write_text(audit_report(record), encoding="utf-8")
         return {k: str(v) for k, v in paths.items()}
 
-    return run.execute([stage_data, a.stage_audit, a.stage_dynamics], write)
+    return run.execute(list(run.task.audit()), write)

@@ -1,13 +1,17 @@
 """The data audit as stages: near-duplicates and contamination (``audit``), MAP-D and
-cartography of the cheapest neural model (``audit:dynamics``), and the clean-test scores
-of every model (``audit:clean_test``). Their findings go to ``record.data["audit"]``,
-which the datasheet and the report read.
+cartography of the cheapest neural model (``audit:dynamics``, for labelled data), and the
+clean-test scores of every classifier (``audit:clean_test``; a language model's are in
+:mod:`greennlp.tasks.lm_stages`). Their findings go to ``record.data["audit"]``, which the
+datasheet and the report read. A task puts the stages it needs into its recipe, with its
+options (:func:`audit_stage`).
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -28,19 +32,26 @@ def _texts(run: Run, name: str) -> list[str]:
     return part if isinstance(part, list) else part["text"].tolist()
 
 
-def stage_audit(run: Run) -> None:
-    """Near-duplicates in train, train <-> dev / test matches (and exact shared spans of an
-    LM corpus), with the recall of LSH against brute force."""
+def audit_stage(labelled: bool, spans: bool) -> Callable[[Run], None]:
+    """The stage ``audit`` of a task: near-duplicates in train, train <-> dev / test
+    matches, with the recall of LSH against brute force; ``labelled``: the splits carry
+    labels (near-duplicates with different labels are counted); ``spans``: also exact
+    shared spans of running text (contamination of an LM corpus)."""
+    return functools.partial(stage_audit, labelled=labelled, spans=spans)
+
+
+def stage_audit(run: Run, labelled: bool = True, spans: bool = False) -> None:
+    """See :func:`audit_stage`."""
     acfg = run.cfg.audit
     if not acfg.enabled or not distributed.is_main():  # torchrun: rank 0 audits
         return
-    lm = run.cfg.task == "lm"
 
     def work(st: StageResult) -> None:
         splits = {n: _texts(run, n) for n in SPLITS}
-        labels = None if lm else {n: run.splits[n]["label"].astype(str).tolist() for n in SPLITS}
+        labels = {n: run.splits[n]["label"].astype(str).tolist() for n in SPLITS} \
+            if labelled else None
         with progress_bar("audit: near-duplicates", total=sum(map(len, splits.values()))) as bar:
-            found = audit_splits(splits, acfg, labels=labels, lm=lm, progress=bar.advance)
+            found = audit_splits(splits, acfg, labels=labels, lm=spans, progress=bar.advance)
         run.record.data["audit"] = found
         st.metrics = {"train_in_clusters_share": found["train"]["in_clusters_share"],
                       "dev_with_train_match_share": found["dev"]["with_train_match_share"],
@@ -55,9 +66,9 @@ def stage_audit(run: Run) -> None:
 
 def stage_dynamics(run: Run) -> None:
     """MAP-D probes and dataset cartography from a training run of the cheapest neural
-    model on train + probes (classification)."""
+    model on train + probes (labelled data)."""
     acfg = run.cfg.audit
-    if not (acfg.enabled and acfg.dynamics) or run.cfg.task != "classification":
+    if not (acfg.enabled and acfg.dynamics):
         return
     folder = run.run_dir / "audit" / acfg.dynamics_model
 
@@ -99,13 +110,10 @@ def stage_dynamics(run: Run) -> None:
 
 
 def stage_clean_test(run: Run) -> None:
-    """Every model's test metrics on the test rows without a near-duplicate in train,
+    """Every classifier's test metrics on the test rows without a near-duplicate in train,
     from its saved test probabilities (no new pass over test)."""
     audit = run.record.data.get("audit")
     if not audit:
-        return
-    if run.cfg.task == "lm":
-        run.stage("audit:clean_test", lambda st: _lm_clean_test(run, audit, st))
         return
 
     def work(st: StageResult) -> None:
@@ -129,35 +137,3 @@ def stage_clean_test(run: Run) -> None:
                                "models": out}
         st.metrics = {"clean_test_examples": int(mask.sum()), "removed": int((~mask).sum())}
     run.stage("audit:clean_test", work)
-
-
-def _lm_clean_test(run: Run, audit: dict, st: StageResult) -> None:
-    """Perplexity (bits per character) of every LM on the clean test documents, from the
-    per-document test NLL each evaluation saved."""
-    from greennlp.evaluate.lm_eval import subsample_index
-    from greennlp.evaluate.perplexity import document_chars, lm_scores
-    from greennlp.models import family
-
-    test, lcfg, ecfg, seed = run.splits.test, run.cfg.lm, run.cfg.evaluate, run.cfg.seed
-    clean = clean_test_mask(audit, len(test))
-    scored = subsample_index(len(test), lcfg.test_documents, seed) if lcfg.test_documents \
-        else np.arange(len(test))
-    out = {}
-    for m in run.record.models:
-        path = run.run_dir / "models" / m.name / "test_nll.npy"
-        if not path.exists():
-            continue
-        nll, fam = np.load(path), family(m.family)
-        idx = scored
-        if fam.training == "pretrained":  # scored on a subsample of the scored documents
-            idx = scored[subsample_index(len(scored), lcfg.smollm2_documents, seed)]
-        if nll.shape[1] != len(idx) or not clean[idx].any():
-            continue
-        keep = clean[idx]
-        chars = None if fam.masked else document_chars([test[i] for i in idx[keep]])
-        scores = lm_scores(nll[0][keep], nll[1][keep], chars, n_samples=ecfg.bootstrap_samples,
-                           confidence=ecfg.confidence, seed=seed)
-        out[m.name] = {("masked_" if fam.masked else "") + k: v for k, v in scores.items()}
-    audit["clean_test"] = {"examples": int(clean.sum()), "removed": int((~clean).sum()),
-                           "models": out}
-    st.metrics = {"clean_test_documents": int(clean.sum()), "removed": int((~clean).sum())}

@@ -16,13 +16,13 @@ from greennlp.config.compress import STUDENT
 from greennlp.errors import UserError
 from greennlp.models import family, names
 from greennlp.record import RunRecord
-from greennlp.report import Reports, classification_reports
+from greennlp.report import classification_reports
 from greennlp.run import Run
 from greennlp.search import space as spaces
+from greennlp.tasks import Task, register_task
 from greennlp.tasks.common import check_choice, check_listed, report_stage
 
-TASK = "classification"
-PASSIVE_OPENMP = False  # see greennlp.cli._passive_openmp
+NAME = "classification"
 
 
 def stages() -> tuple[Callable[[Run], None], ...]:
@@ -34,28 +34,39 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.tasks import classification_stages as s
     from greennlp.tasks.analysis_stages import stage_analysis
 
-    return (s.stage_data, s.stage_baselines, a.stage_audit, a.stage_dynamics, stage_search, s.stage_models,
+    return (s.stage_data, s.stage_baselines, a.audit_stage(labelled=True, spans=False),
+            a.stage_dynamics, stage_search, s.stage_models,
             stage_seeds,
             stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
             stage_analysis, a.stage_clean_test, s.stage_compare,
             report_stage(classification_reports))
 
 
-def reports() -> Reports:
-    """The reports of a classification run."""
-    return classification_reports()
+def audit() -> tuple[Callable[[Run], None], ...]:
+    """What ``greennlp audit`` runs on labelled data: data, near-duplicates, dynamics."""
+    from greennlp.tasks import audit_stages as a
+    from greennlp.tasks import classification_stages as s
+
+    return (s.stage_data, a.audit_stage(labelled=True, spans=False), a.stage_dynamics)
 
 
-def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
-    """Classification runs in one process: nobody joins."""
-    return None
+def _selection(run: Run) -> dict[str, Any]:
+    from greennlp.tasks.classification_stages import selection
+
+    return selection(run)
+
+
+def _evaluate(run: Run, result, model, full: bool = True) -> tuple[dict, dict]:
+    from greennlp.tasks.classification_stages import evaluate
+
+    return evaluate(run, result, model, full)
 
 
 # -- configuration checks that need the family table ---------------------------------------
 def check(cfg: RunConfig) -> None:
     """Every check of a classification config that needs the table of model families."""
-    check_listed("models", cfg.models, names(TASK), "model name")
-    searchable, seeded = names(TASK, searchable=True), names(TASK, seeded=True)
+    check_listed("models", cfg.models, names(NAME), "model name")
+    searchable, seeded = names(NAME, searchable=True), names(NAME, seeded=True)
     for key, given, allowed in (("search.families", tuple(cfg.search.families), searchable),
                                 ("seeds.models", cfg.seeds.models, seeded)):
         bad = [n for n in given if n not in allowed]
@@ -69,25 +80,25 @@ def check(cfg: RunConfig) -> None:
 
 def _check_compress(cfg: RunConfig) -> None:
     c = cfg.compress
-    encoders = names(TASK, compressible=True)
+    encoders = names(NAME, compressible=True)
     check_choice("compress.reference", c.reference, encoders)
     check_choice("compress.prune.model", c.prune.model, encoders)
     check_choice("compress.early_exit.model", c.early_exit.model, [STUDENT] + encoders)
-    check_choice("compress.pie.model", c.pie.model, names(TASK, compressible=True, seeded=True))
+    check_choice("compress.pie.model", c.pie.model, names(NAME, compressible=True, seeded=True))
     if "early_exit" not in c.methods:
         return
     source = c.early_exit.model
     encoder = c.reference if source == STUDENT else source
-    if encoder == "pretrained" and "pretrained" in cfg.models:
+    encoder_type = family(encoder).encoder_type
+    if encoder_type is not None and encoder in cfg.models:
         from greennlp.models.hf_format import EARLY_EXIT_ARCHITECTURES as known
-        from greennlp.models.pretrained import pretrained_architecture
 
-        kind = pretrained_architecture(cfg.pretrained.name_or_path)
+        kind = encoder_type(cfg)
         if kind not in known:
-            raise UserError(f"Early exit handles {', '.join(known)} encoders, and "
-                            f"pretrained.name_or_path is a {kind!r} model; remove early_exit "
-                            f"from compress.methods or set compress.early_exit.model to "
-                            f"one of those.")
+            raise UserError(f"Early exit handles {', '.join(known)} encoders, and {encoder} is "
+                            f"a {kind!r} model here ({family(encoder).section} settings); remove "
+                            f"early_exit from compress.methods or set "
+                            f"compress.early_exit.model to one of those.")
     depth = c.distill.layers if source == STUDENT else _fewest_layers(cfg, source)
     if depth is None:  # a family that does not say how deep it is: checked when it is built
         return
@@ -132,3 +143,8 @@ def summary(record: RunRecord) -> list[Any]:
                       fmt(scaled(r.get("train_energy_kwh"), 1e3)),
                       fmt(scaled(r.get("train_co2_kg"), 1e3)))
     return [table, *(Text(w, style="bold red") for w in sanity_warnings(record))]
+
+
+TASK = register_task(Task(
+    name=NAME, stages=stages, reports=classification_reports, summary=summary, audit=audit,
+    selection=_selection, evaluate=_evaluate, check=check))

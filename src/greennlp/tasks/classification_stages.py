@@ -1,4 +1,5 @@
-"""The stages only classification has: data, training, evaluation, paired comparisons.
+"""The stages only classification has: data, training, evaluation, paired comparisons,
+and how a classifier is selected and scored (the task's ``selection`` and ``evaluate``).
 
 Search, seeds and compression are their own packages; the recipe that orders them all
 is :func:`greennlp.tasks.classification.stages`. Every stage goes through
@@ -7,22 +8,25 @@ is :func:`greennlp.tasks.classification.stages`. Every stage goes through
 
 from __future__ import annotations
 
+import io
 import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from greennlp.data import Splits, prepare
 from greennlp.errors import UserError
+from greennlp.evaluate import score_split
 from greennlp.evaluate.baselines import (baseline_scores, label_profile,
-                                         resolve_selection_metric)
+                                         resolve_selection_metric, sanity)
 from greennlp.evaluate.compare import within_run
 from greennlp.evaluate.efficiency import folder_size_mb, measure_speed
-from greennlp.files import atomic_folder
+from greennlp.files import atomic_folder, write_bytes
 from greennlp.models import family, load_model
 from greennlp.models.accounting import MATMUL_NOTE
 from greennlp.record import Comparison, ModelResult, StageResult, Training, build
-from greennlp.run import Run, check_sanity, seed_everything
+from greennlp.run import Run, seed_everything
 from greennlp.search.stages import family_config
 from greennlp.tasks.common import data_stage
 from greennlp.train.classifiers import fit_family
@@ -34,11 +38,75 @@ def stage_data(run: Run) -> None:
     keep = tuple(dict.fromkeys(run.cfg.evaluate.slice_columns + run.cfg.evaluate.sensitive_columns))
     run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed, keep=keep),
                             Splits.load, unit="examples", metric="rows")
+    run.record.selection = run.task.selection(run)
+    run.splits.info["selection_metric"] = run.record.selection_metric  # epochs and trials too
+
+
+def selection(run: Run) -> dict[str, Any]:
+    """The dev metric that selects classifiers, resolved from the training labels
+    (``evaluate.selection_metric``): accuracy, or macro F1 for imbalanced labels."""
     train_labels = run.splits.train["label"].tolist()
     metric, reason = resolve_selection_metric(run.cfg.evaluate.selection_metric, train_labels)
-    run.splits.info["selection_metric"] = metric  # what training selects epochs and trials by
-    run.record.selection = {"metric": metric, "reason": reason,
-                            "train_labels": label_profile(train_labels)}
+    return {"metric": metric, "higher_is_better": True, "reason": reason,
+            "train_labels": label_profile(train_labels)}
+
+
+def evaluate(run: Run, result: ModelResult, model: Any, full: bool = True
+             ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Speed and size, then dev and (once, last) test scores with CIs and the sanity
+    check, into ``result``: the one evaluation of dense models, compressed variants and
+    seed replicas (``full=False``: scores only, no timing and no sanity check).
+
+    The dev and test probabilities are saved beside the checkpoint folder
+    (``<checkpoint>/../{dev,test}_proba.npy``), where paired comparisons, the PIE audit
+    and the analysis stages read them.
+
+    Returns
+    -------
+    (dict, dict)
+        :func:`greennlp.evaluate.score_split` of dev and of test.
+    """
+    ecfg, seed = run.cfg.evaluate, run.cfg.seed
+    if full:
+        speed = measure_speed(model.predict_proba, run.splits.dev["text"].tolist(),
+                              latency_examples=ecfg.latency_examples,
+                              throughput_batches=ecfg.throughput_batches, repeats=ecfg.repeats)
+        speed["size_mb"] = folder_size_mb(result.checkpoint)
+        speed["latency_ms_b32"] = 32e3 / speed["throughput_b32"]  # per batch, same timing
+        result.efficiency.update(speed)
+    dev = score_split(model, run.splits.dev, ecfg, seed=seed)
+    test = run.test_pass(result.name, lambda frame: score_split(model, frame, ecfg, seed=seed))
+    for name, split in (("test", test), ("dev", dev)):  # dev: calibration, selective
+        buffer = io.BytesIO()
+        np.save(buffer, split["proba"])
+        write_bytes(Path(result.checkpoint).parent / f"{name}_proba.npy", buffer.getvalue())
+    result.dev, result.test = dev["metrics"], test["metrics"]
+    result.confusion_matrix = test["confusion_matrix"]
+    if full:
+        result.sanity = check_sanity(run, result.name, dev, test)
+    return dev, test
+
+
+def check_sanity(run: Run, name: str, dev: dict[str, Any], test: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """The sanity check of a model on dev and on test (:func:`greennlp.evaluate.baselines.sanity`).
+
+    The majority baseline of a split is the share of the training majority class in it,
+    read from the split's confusion counts (no extra pass over test). A failed test check
+    is said loudly (console and the record's notes, hence the report); decisions (e.g.
+    not compressing a model) use the dev check.
+    """
+    labels = run.splits.labels
+    major = labels.index(label_profile(run.splits.train["label"].tolist())["majority_class"])
+    out = {}
+    for split, scored in (("dev", dev), ("test", test)):
+        cm = np.asarray(scored["confusion_matrix"])
+        out[split] = sanity(name, cm, labels, scored["metrics"]["accuracy"],
+                            float(cm[major].sum() / max(1, cm.sum())), split=split,
+                            collapse_share=run.cfg.evaluate.collapse_share)
+    if out["test"]["warning"]:
+        run.note(out["test"]["warning"])
+    return out
 
 
 def stage_baselines(run: Run) -> None:
@@ -111,26 +179,23 @@ def stage_train(run: Run, name: str) -> None:
 
 def stage_evaluate(run: Run, name: str) -> None:
     """Speed and size, then dev and test metrics with CIs (test once per final model)."""
-    model, result, ecfg = run.models[name], run.record.model(name), run.cfg.evaluate
+    model, result = run.models[name], run.record.model(name)
 
-    def evaluate(st: StageResult) -> None:
-        speed = measure_speed(model.predict_proba, run.splits.dev["text"].tolist(),
-                              latency_examples=ecfg.latency_examples,
-                              throughput_batches=ecfg.throughput_batches, repeats=ecfg.repeats)
-        speed["size_mb"] = folder_size_mb(result.checkpoint)
-        dev, test = run.evaluate_classifier(name, model, result.checkpoint)  # test last
-        result.dev, result.test = dev["metrics"], test["metrics"]
-        result.confusion_matrix = test["confusion_matrix"]
-        result.sanity = check_sanity(run, name, dev, test)
-        result.efficiency = speed
+    def work(st: StageResult) -> None:
+        run.task.evaluate(run, result, model)
         result.stages.append(f"evaluate:{name}")
-        st.metrics = {"dev_accuracy": dev["metrics"]["accuracy"]["value"],
-                      "test_accuracy": test["metrics"]["accuracy"]["value"], **speed}
-        acc = test["metrics"]["accuracy"]
-        run.log(f"{name}: test accuracy {acc['value']:.3f} [{acc['low']:.3f}, {acc['high']:.3f}], "
-                f"{speed['latency_ms_b1']:.2f} ms/example at batch 1, "
-                f"{speed['throughput_b32']:.0f} examples/s at batch 32")
-    run.stage(f"evaluate:{name}", evaluate)
+        st.metrics = {"dev_accuracy": result.dev["accuracy"]["value"],
+                      "test_accuracy": result.test["accuracy"]["value"], **result.efficiency}
+        log_scores(run, result)
+    run.stage(f"evaluate:{name}", work)
+
+
+def log_scores(run: Run, result: ModelResult) -> None:
+    """One console line: test accuracy with its interval, latency and throughput."""
+    acc, speed = result.test["accuracy"], result.efficiency
+    run.log(f"{result.name}: test accuracy {acc['value']:.3f} [{acc['low']:.3f}, "
+            f"{acc['high']:.3f}], {speed['latency_ms_b1']:.2f} ms/example at batch 1, "
+            f"{speed['throughput_b32']:.0f} examples/s at batch 32")
 
 
 def stage_models(run: Run) -> None:

@@ -5,8 +5,8 @@ Stages: ``data`` (the corpus, split by blocks), ``tokenizer`` (byte-level BPE on
 shared by the n-gram, LSTM, GPT and masked-LM models), ``benchmark:matmul`` (this
 machine's fp32 matmul peak, for model FLOPs utilisation), ``train:<model>`` /
 ``evaluate:<model>`` (``load:<model>`` for a pretrained model, which is not trained;
-``train:smollm2_adapted`` / ``evaluate:smollm2_adapted`` for SmolLM2 trained further on
-the corpus, :mod:`greennlp.tasks.lm_adapt`), ``scaling`` (a small decoder sweep) and
+``train:<name>_adapted`` / ``evaluate:<name>_adapted`` for an adaptable pretrained family
+such as SmolLM2 trained further on the corpus, :mod:`greennlp.tasks.lm_adapt`), ``scaling`` (a small decoder sweep) and
 ``report``. Every model is scored on the same running text (:mod:`greennlp.evaluate.lm_eval`). How each model is made is read
 from its family's ``training`` in the family table.
 
@@ -24,15 +24,13 @@ from greennlp.config import RunConfig
 from greennlp.measure import Footprint
 from greennlp.models import names
 from greennlp.record import RunRecord
-from greennlp.report import Reports, lm_reports
+from greennlp.report import lm_reports
 from greennlp.run import Run
+from greennlp.tasks import Task, register_task
 from greennlp.tasks.common import check_listed, report_stage
 from greennlp.train import distributed
 
-TASK = "lm"
-# Idle OpenMP threads sleep (set before torch loads): decoder steps were 1.9x faster on a
-# busy 2-core machine (benchmarks/omp_wait_policy.py).
-PASSIVE_OPENMP = True
+NAME = "lm"
 
 
 def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
@@ -52,7 +50,7 @@ def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
 
 def check(cfg: RunConfig) -> None:
     """Every check of an LM config that needs the table of model families."""
-    check_listed("lm.models", cfg.lm.models, names(TASK), "language model")
+    check_listed("lm.models", cfg.lm.models, names(NAME), "language model")
 
 
 def summary(record: RunRecord) -> list[Any]:
@@ -62,15 +60,40 @@ def summary(record: RunRecord) -> list[Any]:
     return summary_lines(record)
 
 
-def reports() -> Reports:
-    """The reports of an LM run."""
-    return lm_reports()
-
-
 def stages() -> tuple[Callable[[Run], None], ...]:
     """The recipe (imported when a run starts: the stages import torch)."""
     from greennlp.tasks import lm_stages as s
-    from greennlp.tasks.audit_stages import stage_audit, stage_clean_test
+    from greennlp.tasks.audit_stages import audit_stage
 
-    return (s.share_run, s.stage_corpus, stage_audit, s.stage_tokenizer, s.stage_peak, s.stage_models,
-            s.followers_done, stage_clean_test, report_stage(lm_reports))
+    return (s.share_run, s.stage_corpus, audit_stage(labelled=False, spans=True),
+            s.stage_tokenizer, s.stage_peak, s.stage_models, s.followers_done,
+            s.stage_clean_test, report_stage(lm_reports))
+
+
+def audit() -> tuple[Callable[[Run], None], ...]:
+    """What ``greennlp audit`` runs on a corpus: the data stage and the audit with shared spans."""
+    from greennlp.tasks import lm_stages as s
+    from greennlp.tasks.audit_stages import audit_stage
+
+    return (s.stage_corpus, audit_stage(labelled=False, spans=True))
+
+
+def _selection(run: Run) -> dict:
+    from greennlp.tasks.lm_stages import selection
+
+    return selection()
+
+
+def _evaluate(run: Run, result, model) -> tuple[dict, dict]:
+    from greennlp.tasks.lm_stages import evaluate
+
+    return evaluate(run, result, model)
+
+
+TASK = register_task(Task(
+    name=NAME, stages=stages, reports=lm_reports, summary=summary, audit=audit,
+    selection=_selection,
+    evaluate=_evaluate, check=check, join=join,
+    # Idle OpenMP threads sleep (set before torch loads): decoder steps were 1.9x faster on
+    # a busy 2-core machine (benchmarks/omp_wait_policy.py).
+    passive_openmp=True))

@@ -94,7 +94,7 @@ def stage_corpus(run: Run) -> None:
     if not ctx.follower:
         run.splits = data_stage(run, lambda: prepare_corpus(ctx.cfg.corpus, run.cfg.seed),
                                 CorpusSplits.load, unit="documents", metric="documents")
-        run.record.selection = selection()
+        run.record.selection = run.task.selection(run)
     if not finished:
         distributed.barrier()
     if run.splits is None:
@@ -192,13 +192,13 @@ def _model(ctx: LmContext, name: str) -> None:
         return
     if not ctx.run.record.stage(f"evaluate:{name}"):
         _make_and_evaluate(ctx, name, fam)
-    if name == "smollm2" and ctx.cfg.smollm2.steps > 0 and not ctx.follower:
-        from greennlp.tasks.lm_adapt import ADAPTED, adapt_smollm2
+    if fam.adaptable and config_section(ctx.run.cfg, fam.section).steps > 0 and not ctx.follower:
+        from greennlp.tasks.lm_adapt import adapt, adapted_name
 
-        if not ctx.run.record.stage(f"evaluate:{ADAPTED}"):
-            model = adapt_smollm2(ctx.run, ctx.path("models", ADAPTED), _texts(ctx)[0],
-                                  MATMUL_NOTE)
-            _evaluate(ctx, ADAPTED, model, fam)
+        adapted = adapted_name(name)
+        if not ctx.run.record.stage(f"evaluate:{adapted}"):
+            model = adapt(ctx.run, name, ctx.path("models", adapted), _texts(ctx)[0], MATMUL_NOTE)
+            _evaluate(ctx, adapted, model)
 
 
 def _make_and_evaluate(ctx: LmContext, name: str, fam) -> None:
@@ -266,7 +266,7 @@ def _train_torch(ctx: LmContext, name: str):
     run, cfg, folder = ctx.run, ctx.cfg, ctx.path("models", name)
     tok = LmTokenizer.load(ctx.path("tokenizer.json"))
     fam = family(name)
-    acc_family, spec = fam.spec(cfg, tok.vocab_size, tok.pad_id)
+    spec = fam.spec(cfg, tok.vocab_size, tok.pad_id)
     train_cfg = config_section(run.cfg, fam.section).train
     job = make_job(family=name, spec=spec, tokenizer=ctx.path("tokenizer.json"),
                    blocks=ctx.path("data", "train_blocks.npy"), dev_texts=_texts(ctx)[0],
@@ -281,7 +281,7 @@ def _train_torch(ctx: LmContext, name: str):
             model = load_model(job["out_dir"])
         else:
             model, info = run_job(job)
-        acc = lm_accounting(acc_family, spec, cfg.context_length)
+        acc = lm_accounting(fam.architecture, spec, cfg.context_length)
         info.update(accounting=acc, compute_optimality=compute_optimality(
             acc["params_total"], info["tokens_trained"]))
         peak = _peak_gflops(ctx)
@@ -331,12 +331,13 @@ def add_worker_energy(run: Run, name: str, cpu_s: float) -> None:
     run.persist()
 
 
-def _evaluate(ctx: LmContext, name: str, model, fam=None) -> None:
-    """Dev and test perplexity / bits per character with CIs (test once), speed, samples."""
-    run, ecfg, fam = ctx.run, ctx.run.cfg.evaluate, fam or family(name)
+def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
+    """Dev and test perplexity / bits per character with CIs (test once), FLOPs and
+    evaluation speed, into ``result``; the per-document test NLL is saved beside the model
+    (``models/<name>/test_nll.npy``) for the clean-test audit. Returns (dev, test)."""
+    ctx, ecfg, fam = LmContext(run), run.cfg.evaluate, family(result.family)
     dev, sub_idx = _texts(ctx)
-    result = run.record.model(name)
-    pretrained = fam.training == "pretrained"
+    pretrained = fam.as_is
     protocol = ctx.cfg.evaluation
     if getattr(model, "context_length", 0) is None:
         # An LSTM reads any length, but it learned on blocks of lm.context_length tokens
@@ -354,35 +355,45 @@ def _evaluate(ctx: LmContext, name: str, model, fam=None) -> None:
         return evaluate_lm(model, dev, test, sub_idx, ecfg, run.cfg.seed, causal=not fam.masked,
                            protocol=protocol)
 
-    def evaluate(st) -> None:
-        res = run.test_pass(name, score)
-        result.dev, result.test = res["dev"], res["test"]
-        acc = result.training.accounting or {}
-        if pretrained:
-            acc = lm_accounting(model.spec.get("model_type", "llama"), model.spec,
-                                ctx.cfg.context_length)
-        tokens_per_doc = float(res["nll"][1].mean())
-        result.flops_per_example = acc.get("forward_flops_per_token", 0.0) * tokens_per_doc
-        result.efficiency = {"eval_tokens_per_s": res["eval_tokens_per_s"],
-                             "forward_flops_per_token": acc.get("forward_flops_per_token"),
-                             "training_flops_per_token": acc.get("training_flops_per_token"),
-                             "test_documents": int(res["nll"].shape[1]),
-                             "scoring": res["scoring"], "tokenizer": (
-                                 "its own " if pretrained else "shared, learned on train: ")
-                             + model.tokenizer.describe()}
+    res = run.test_pass(result.name, score)
+    result.dev, result.test = res["dev"], res["test"]
+    acc = result.training.accounting or {}
+    if pretrained:
+        acc = lm_accounting(model.spec.get("model_type", "llama"), model.spec,
+                            ctx.cfg.context_length)
+    tokens_per_doc = float(res["nll"][1].mean())
+    result.flops_per_example = acc.get("forward_flops_per_token", 0.0) * tokens_per_doc
+    result.efficiency = {"eval_tokens_per_s": res["eval_tokens_per_s"],
+                         "forward_flops_per_token": acc.get("forward_flops_per_token"),
+                         "training_flops_per_token": acc.get("training_flops_per_token"),
+                         "test_documents": int(res["nll"].shape[1]),
+                         "scoring": res["scoring"], "tokenizer": (
+                             "its own " if pretrained else "shared, learned on train: ")
+                         + model.tokenizer.describe()}
+    folder = ctx.path("models", result.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "test_nll.npy", res["nll"])
+    return res["dev"], res["test"]
+
+
+def _evaluate(ctx: LmContext, name: str, model) -> None:
+    """The stage ``evaluate:<name>``: the task's evaluation, then samples of text."""
+    run = ctx.run
+    result = run.record.model(name)
+    fam = family(result.family)
+
+    def work(st) -> None:
+        _, test = run.task.evaluate(run, result, model)
         result.stages.append(f"evaluate:{name}")
-        st.metrics = {f"test_{k}": v["value"] for k, v in res["test"].items()}
+        st.metrics = {f"test_{k}": v["value"] for k, v in test.items()}
         if fam.writes_text:
             st.metrics["samples"] = samples(model, ctx.cfg.sampling.prompts, ctx.cfg.sampling,
                                             run.cfg.seed)
-        folder = ctx.path("models", name)
-        folder.mkdir(parents=True, exist_ok=True)
-        np.save(folder / "test_nll.npy", res["nll"])
-        main, bpc = res["test"][fam.metric], res["test"].get("bits_per_char")
+        main, bpc = test[fam.metric], test.get("bits_per_char")
         run.log(f"{name}: test {fam.metric.replace('_', ' ')} {main['value']:.2f} "
                 f"[{main['low']:.2f}, {main['high']:.2f}]"
                 + (f", {bpc['value']:.3f} bits/char" if bpc else ""))
-    run.stage(f"evaluate:{name}", evaluate)
+    run.stage(f"evaluate:{name}", work)
 
 
 def stage_scaling(ctx: LmContext) -> None:
@@ -398,7 +409,7 @@ def stage_scaling(ctx: LmContext) -> None:
         nonlocal worker_cpu_s
         runs = []
         for width in sweep.widths:
-            spec = dict(family("gpt").spec(cfg, tok.vocab_size, tok.pad_id)[1], d_model=width,
+            spec = dict(family("gpt").spec(cfg, tok.vocab_size, tok.pad_id), d_model=width,
                         num_layers=sweep.num_layers, num_heads=max(1, width // 32), d_ff=4 * width)
             job = make_job(family="gpt", spec=spec, tokenizer=ctx.path("tokenizer.json"),
                            blocks=ctx.path("data", "train_blocks.npy"), dev_texts=_texts(ctx)[0],
@@ -435,3 +446,43 @@ def _sweep_point(width: int, acc: dict, info: dict, tokens_per_step: int) -> dic
             "curve": curve, "tokens_per_s": info.get("tokens_per_s"),
             "train_time_s": info.get("train_time_s"),
             "training_flops_per_token": per_token}
+
+
+def stage_clean_test(run: Run) -> None:
+    """Perplexity (bits per character) of every LM on the clean test documents (those
+    without a near-duplicate in train), from the per-document test NLL each evaluation
+    saved (no new pass over test)."""
+    from greennlp.data.audit import clean_test_mask
+    from greennlp.evaluate.lm_eval import subsample_index
+    from greennlp.evaluate.perplexity import document_chars, lm_scores
+
+    audit = run.record.data.get("audit")
+    if not audit or LmContext(run).follower:
+        return
+
+    def work(st: StageResult) -> None:
+        test, lcfg, ecfg, seed = run.splits.test, run.cfg.lm, run.cfg.evaluate, run.cfg.seed
+        clean = clean_test_mask(audit, len(test))
+        scored = subsample_index(len(test), lcfg.test_documents, seed) if lcfg.test_documents \
+            else np.arange(len(test))
+        out = {}
+        for m in run.record.models:
+            path = run.run_dir / "models" / m.name / "test_nll.npy"
+            if not path.exists():
+                continue
+            nll, fam = np.load(path), family(m.family)
+            idx = scored
+            if fam.as_is:  # scored on a subsample of the scored documents
+                idx = scored[subsample_index(len(scored), lcfg.smollm2_documents, seed)]
+            if nll.shape[1] != len(idx) or not clean[idx].any():
+                continue
+            keep = clean[idx]
+            chars = None if fam.masked else document_chars([test[i] for i in idx[keep]])
+            scores = lm_scores(nll[0][keep], nll[1][keep], chars,
+                               n_samples=ecfg.bootstrap_samples, confidence=ecfg.confidence,
+                               seed=seed)
+            out[m.name] = {("masked_" if fam.masked else "") + k: v for k, v in scores.items()}
+        audit["clean_test"] = {"examples": int(clean.sum()), "removed": int((~clean).sum()),
+                               "models": out}
+        st.metrics = {"clean_test_documents": int(clean.sum()), "removed": int((~clean).sum())}
+    run.stage("audit:clean_test", work)

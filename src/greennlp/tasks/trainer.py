@@ -4,30 +4,11 @@ report``, ``greennlp runs``, ``greennlp export``) but does not run them."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from greennlp.config import RunConfig
-from greennlp.errors import UserError
 from greennlp.record import RunRecord
-from greennlp.report import Reports, trainer_reports
-from greennlp.run import Run
-
-TASK = "trainer"
-PASSIVE_OPENMP = False
-
-
-def stages() -> tuple[Callable[[Run], None], ...]:
-    return ()
-
-
-def check(cfg: RunConfig) -> None:
-    raise UserError("task=trainer is recorded inside your own Trainer script by "
-                    "greennlp.integrations.hf.GreenNLPCallback; `greennlp run` cannot run it: "
-                    "use task=classification or task=lm.")
-
-
-def reports() -> Reports:
-    return trainer_reports()
+from greennlp.report import trainer_reports
+from greennlp.tasks import Task, register_task
 
 
 def summary(record: RunRecord) -> list[Any]:
@@ -36,5 +17,9 @@ def summary(record: RunRecord) -> list[Any]:
     return [f"{r['stage']}: {r['duration_s']:.2f} s, {r['method']}" for r in stage_rows(record)]
 
 
-def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
-    return None
+TASK = register_task(Task(
+    name="trainer", stages=lambda: (), reports=trainer_reports, summary=summary,
+    refuses_runs="task=trainer is recorded inside your own Trainer script by "
+                 "greennlp.integrations.hf.GreenNLPCallback, so `greennlp run` cannot run or "
+                 "resume it: run your script again to record a new run, or use "
+                 "task=classification or task=lm."))
