@@ -173,22 +173,33 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
-    """Create the run directory and record (status ``running``)."""
+def new_record(output_dir: str | Path, config: dict[str, Any], footprint: Footprint,
+               command: str | None = None) -> RunRecord:
+    """The record of a new run (status ``running``, not saved yet): its id and folder under
+    ``output_dir``, the config, the command, the hardware and software, the footprint
+    settings and what cannot be measured here. Every run starts here: ``greennlp run``
+    (:func:`start`) and a user's Trainer (``greennlp.integrations.hf.GreenNLPCallback``)."""
     run_id = new_run_id()
-    run_dir = Path(cfg.output_dir) / run_id
-    record = RunRecord(run_id=run_id, run_dir=str(run_dir), config=to_dict(cfg),
-                       command=command or shlex.join(sys.argv), hardware=describe_hardware(),
-                       software=describe_software())
-    footprint = Footprint.from_config(cfg.measure)
+    record = RunRecord(run_id=run_id, run_dir=str(Path(output_dir) / run_id), config=config,
+                       command=shlex.join(sys.argv) if command is None else command,
+                       hardware=describe_hardware(), software=describe_software())
     record.footprint = footprint.describe()
+    for why in footprint.unmeasured.values():
+        record.note(f"Not measured: {why}.")
+    return record
+
+
+def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
+    """Create the run directory and record (status ``running``), holding the run's lock."""
+    footprint = Footprint.from_config(cfg.measure)
+    record = new_record(cfg.output_dir, to_dict(cfg), footprint, command or None)
     record.seeds = {"run": cfg.seed, "split": cfg.seed}
     run = Run(cfg, record, footprint, log)
-    lock = RunLock(run_dir, run_id)
+    lock = RunLock(record.run_dir, record.run_id)
     lock.acquire()
     run.hold(lock)
-    for why in footprint.unmeasured.values():
-        run.note(f"Not measured: {why}.")
+    for note in record.notes:
+        log(note)
     run.persist()
     return run
 

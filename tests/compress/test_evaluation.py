@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from greennlp.compress.evaluation import fidelity, inference_cost
-from greennlp.compress.summary import root_of, summarize
+from greennlp.evaluate.variants import root_of, summarize
 from greennlp.config import MeasureConfig
 from greennlp.measure import Footprint
 from greennlp.record import ModelResult, RunRecord, VariantInfo, build

@@ -4,7 +4,7 @@ from scipy.special import softmax
 
 from greennlp.compress.calibration import (calibration_report, expected_calibration_error,
                                            fit_temperature, negative_log_likelihood)
-from greennlp.compress.pareto import pareto_front
+from greennlp.evaluate.pareto import pareto_front
 
 
 def test_pareto_front_marks_only_non_dominated_points():

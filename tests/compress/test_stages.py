@@ -8,7 +8,7 @@ import pytest
 
 from greennlp import tasks
 from greennlp.tasks import load_config
-from greennlp.compress.summary import summarize
+from greennlp.evaluate.variants import summarize
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,19 @@ from typer.testing import CliRunner
 
 from greennlp import tasks
 from greennlp.cli import app
+from greennlp.config import rule, section
+from greennlp.config.rules import DECLARED
+from greennlp.errors import UserError
 from greennlp.models import FAMILIES, Family, load_model, register
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
+
+
+@dataclass(frozen=True)
+class KeywordsConfig:
+    """The toy family's settings, declared with its table entry."""
+
+    min_count: int = rule(1, low=1, doc="words seen fewer times do not vote")
 
 
 class KeywordVotes:
@@ -23,8 +34,8 @@ class KeywordVotes:
 
     family = "keywords"
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self, seed: int = 0, min_count: int = 1) -> None:
+        self.seed, self.min_count = seed, min_count
 
     def fit(self, texts, labels) -> "KeywordVotes":
         self.labels = sorted(set(labels))
@@ -32,6 +43,7 @@ class KeywordVotes:
         for text, label in zip(texts, labels):
             for word in text.split():
                 self.votes_.setdefault(word, Counter())[label] += 1
+        self.votes_ = {w: v for w, v in self.votes_.items() if sum(v.values()) >= self.min_count}
         return self
 
     def predict_proba(self, texts, batch_size: int = 32) -> np.ndarray:
@@ -68,19 +80,24 @@ class KeywordVotes:
 
 @pytest.fixture
 def keywords():
-    register(Family("keywords", "classification", None,
-                    build=lambda section, texts, labels, seed: KeywordVotes(seed),
-                    load=KeywordVotes.load, training="once", seeded=True, deterministic=True))
+    register(Family("keywords", "classification", "keywords",
+                    build=lambda section, texts, labels, seed: KeywordVotes(seed,
+                                                                            section.min_count),
+                    load=KeywordVotes.load, training="once", seeded=True, deterministic=True,
+                    settings=KeywordsConfig))
     yield
     FAMILIES.pop("keywords")
+    DECLARED.pop("keywords")
 
 
 def test_a_registered_family_runs_end_to_end(keywords, csv_path, tmp_path):
     runs = tmp_path / "runs"
     overrides = [f"data.source={csv_path}", "data.group_column=movie", f"output_dir={runs}",
                  *TINY_OVERRIDES, "models=[tfidf_logreg,keywords]", "seeds.count=2",
-                 "seeds.models=[keywords]"]
-    record = tasks.execute(tasks.start(tasks.load_config(None, overrides), log=lambda m: None))
+                 "seeds.models=[keywords]", "keywords.min_count=2"]
+    cfg = tasks.load_config(None, overrides)
+    assert section(cfg, "keywords") == KeywordsConfig(min_count=2)  # the config grew
+    record = tasks.execute(tasks.start(cfg, log=lambda m: None))
     assert record.status == "completed"
     model = record.model("keywords")
     assert model.family == "keywords" and model.params_total > 0 and model.flops_per_example > 0
@@ -89,7 +106,8 @@ def test_a_registered_family_runs_end_to_end(keywords, csv_path, tmp_path):
     assert isinstance(load_model(model.checkpoint), KeywordVotes)
     assert "keywords" in (Path(record.run_dir) / "report.html").read_text()
     checklist = (Path(record.run_dir) / "CHECKLIST.md").read_text()
-    assert "keywords: the configured values (none: the family has no settings)" in checklist
+    assert "keywords: the configured values {'min_count': 2}" in checklist
+    assert record.config["keywords"] == {"min_count": 2}  # recorded like any section
     again = CliRunner().invoke(app, ["report", record.run_id, "--output-dir", str(runs)])
     assert again.exit_code == 0, again.output
     tested = RunRecord.load(record.run_dir).tested
@@ -100,3 +118,19 @@ def test_a_registered_family_runs_end_to_end(keywords, csv_path, tmp_path):
 def test_an_unregistered_family_is_one_sentence(csv_path, tmp_path):
     result = CliRunner().invoke(app, ["config", "models=[keywords]"])
     assert result.exit_code == 2 and "Unknown model name 'keywords'" in result.output
+
+
+def test_a_declared_section_checks_its_settings(keywords):
+    with pytest.raises(UserError, match="'keywords.min_count' is 0; it must be at least 1"):
+        tasks.load_config(None, ["keywords.min_count=0"])
+    with pytest.raises(UserError, match="Unknown config key 'keywords.typo'"):
+        tasks.load_config(None, ["keywords.typo=1"])
+
+
+def test_every_family_declares_the_settings_its_section_holds():
+    from greennlp.config import RunConfig
+
+    cfg = RunConfig()
+    for fam in FAMILIES.values():
+        if fam.section is not None:
+            assert type(section(cfg, fam.section)) is fam.settings, fam.name

@@ -2,17 +2,18 @@
 
 The dense population is the PIE model (by default the small scratch transformer) at
 seeds ``seed, seed+1, ...``: the run's final model and its seed replicas
-(:mod:`greennlp.search.seeds`, the ``seed:<model>:s<k>`` stages), whose saved test
-probabilities are reused as they are. When the run has fewer replicas than the audit
-needs, the missing ones are trained the same way (and join the run's seed-variance
-table); checkpoints given in ``compress.pie.checkpoints`` are reused before that. Each
+(the ``seed:<model>:s<k>`` stages), whose saved test probabilities are reused as they
+are. When the run has fewer replicas than the audit needs, the missing ones are trained
+the same way by the ``reseed`` the task's recipe hands in (and join the run's
+seed-variance table); checkpoints given in ``compress.pie.checkpoints`` are reused
+before that. Each
 dense member is then pruned and briefly fine-tuned: that is the compressed population.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,9 +21,10 @@ from greennlp.compress.base import Context, label_indices
 from greennlp.compress.pie import pie_audit
 from greennlp.compress.pruning import MagnitudePruner
 from greennlp.models import load_model
-from greennlp.record import AUDIT, PieAudit, build
+from greennlp.record import AUDIT, PieAudit, SeedRuns, build
 from greennlp.run import Run
-from greennlp.search.seeds import seed_family
+
+Reseed = Callable[[Run, str, int], SeedRuns]  # (run, model, count): seeds 1..count-1 trained
 
 
 def _saved_proba(checkpoint: Path) -> np.ndarray | None:
@@ -30,10 +32,11 @@ def _saved_proba(checkpoint: Path) -> np.ndarray | None:
     return np.load(path) if path.exists() else None
 
 
-def dense_population(run: Run, pcfg) -> list[dict[str, Any]]:
+def dense_population(run: Run, pcfg, reseed: Reseed | None) -> list[dict[str, Any]]:
     """The dense members: ``{"seed", "model", "source", "test_proba"}`` (proba may be None,
     then the audit scores the member on test itself). Seed replicas the run lacks are
-    trained first, as the run's own ``seed:`` stages."""
+    trained first by ``reseed``, as the run's own ``seed:`` stages (without it, the audit
+    takes the replicas there are)."""
     name = pcfg.model
     final = run.record.model(name)
     members = [{"seed": run.record.seeds.get(f"model:{name}", run.cfg.seed),
@@ -46,9 +49,9 @@ def dense_population(run: Run, pcfg) -> list[dict[str, Any]]:
     if missing > 0:
         runs = run.record.seed_runs.get(name)
         rows = runs.per_seed if runs else []
-        if len(rows) < missing + 1:
+        if len(rows) < missing + 1 and reseed is not None:
             run.log(f"PIE: training {name} with {missing + 1 - len(rows)} more seed(s)")
-            rows = seed_family(run, name, missing + 1).per_seed
+            rows = reseed(run, name, missing + 1).per_seed
         for row in rows[1:missing + 1]:
             members.append({"seed": row.seed, "model": load_model(row.checkpoint),
                             "source": f"seed replica ({row.stage})",

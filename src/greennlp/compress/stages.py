@@ -23,10 +23,10 @@ from greennlp.compress.distill import Distiller
 from greennlp.compress.evaluation import evaluate_variant, inference_cost
 from greennlp.compress.exit_classifier import EarlyExit
 from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
-from greennlp.compress.population import dense_population, run_pie
+from greennlp.compress.population import Reseed, dense_population, run_pie
 from greennlp.compress.pruning import MagnitudePruner
 from greennlp.compress.quantize import TorchDynamicInt8
-from greennlp.compress.summary import summarize
+from greennlp.evaluate.variants import summarize
 from greennlp.config import RunConfig, from_dict
 from greennlp.config.compress import STUDENT
 from greennlp.config.rules import parse_override, read_source, set_dotted
@@ -78,7 +78,7 @@ def failed_sanity(run: Run, name: str | None) -> str | None:
     Judged on dev, so that what is compressed is never chosen by looking at test.
     """
     model = run.record.model(name) if name else None
-    if not getattr(run.cfg.compress, "skip_failed", True):
+    if not run.cfg.compress.skip_failed:
         return None
     dev = (model.sanity or {}).get("dev", {}) if model else {}
     return dev.get("warning")
@@ -232,7 +232,7 @@ def _reference_costs(run: Run) -> None:
     run.stage("compress:inference-costs", measure)
 
 
-def _pie(run: Run) -> None:
+def _pie(run: Run, reseed: Reseed | None) -> None:
     pcfg = run.cfg.compress.pie
     if pcfg.model not in run.models or run.record.stage("compress:pie"):
         return
@@ -241,7 +241,7 @@ def _pie(run: Run) -> None:
         run.note(f"compression: PIE audit skipped: {pcfg.model} failed the sanity check on dev "
                  f"({why.removeprefix('WARNING: ')})")
         return
-    dense = dense_population(run, pcfg)  # may train seed replicas: their own stages, first
+    dense = dense_population(run, pcfg, reseed)  # may train replicas: own stages, first
 
     def audit(st) -> PieAudit:
         result = run_pie(run, pcfg, dense)
@@ -260,8 +260,10 @@ def _share(value: float | None) -> str:
     return "none" if value is None else f"{value:.3f}"
 
 
-def stage_compress(run: Run) -> None:
-    """Every compression stage the config asks for (nothing when ``compress.methods`` is empty)."""
+def stage_compress(run: Run, reseed: Reseed | None = None) -> None:
+    """Every compression stage the config asks for (nothing when ``compress.methods`` is
+    empty); ``reseed`` trains the seed replicas the PIE audit needs and the run lacks (the
+    task's recipe hands in the seeds stage's function: the stage packages are peers)."""
     if not run.cfg.compress.methods:
         return
     _reference_costs(run)
@@ -269,7 +271,7 @@ def stage_compress(run: Run) -> None:
     for step in plan(run):
         _variant(run, step, cache)
     if "pie" in run.cfg.compress.methods:
-        _pie(run)
+        _pie(run, reseed)
     run.record.compression.reference = reference_name(run)
     run.persist()
     best = summarize(run.record, run.cfg.compress.max_drop_points,

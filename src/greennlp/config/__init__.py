@@ -22,8 +22,9 @@ from typing import Any
 from greennlp.config.audit import AuditConfig
 from greennlp.config.compress import CompressConfig
 from greennlp.config.lm import LmConfig
-from greennlp.config.rules import (from_dict, parse_override, profiles, read_source, rule,
-                                   set_dotted, to_dict)
+from greennlp.config.rules import (declare_section, declared_sections, from_dict,
+                                   parse_override, profiles, read_source, rule, set_dotted,
+                                   to_dict)
 from greennlp.config.search import SearchConfig, SeedsConfig
 from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
                                       PretrainedEncoderConfig, TfidfConfig, TrackConfig,
@@ -32,7 +33,8 @@ from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
 __all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
            "MeasureConfig", "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig",
            "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
-           "TrainConfig", "TransformerConfig", "from_dict", "parse_config", "parse_override",
+           "TrainConfig", "TransformerConfig", "declare_section", "from_dict", "parse_config",
+           "parse_override",
            "profiles", "replace", "rule", "section", "to_dict"]
 
 
@@ -63,6 +65,9 @@ class RunConfig:
     track: TrackConfig = rule(TrackConfig(), doc="experiment trackers (MLflow) written as it runs")
     audit: AuditConfig = rule(AuditConfig(), doc="data audit: near-duplicates, contamination, "
                                                  "training dynamics")
+    # the sections of model families registered with their settings (greennlp.models.register)
+    declared: dict[str, Any] = dataclasses.field(default_factory=declared_sections,
+                                                 metadata={"declared": True}, compare=False)
 
 
 def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
@@ -96,7 +101,8 @@ def section(cfg: Any, path: str | None) -> Any:
     if path is None:
         return None
     for part in path.split("."):
-        cfg = getattr(cfg, part)
+        declared = cfg.declared if isinstance(cfg, RunConfig) else {}
+        cfg = declared[part] if part in declared else getattr(cfg, part)
     return cfg
 
 

@@ -34,9 +34,35 @@ def rule(default: Any, *, choices: tuple | None = None, low: float | None = None
     return field(default=default, metadata=meta)
 
 
+# Sections declared at run time (a model family registered with its settings, see
+# greennlp.models.register): top-level key -> its dataclass. A config dataclass holds them
+# in its field marked ``declared`` (RunConfig.declared); they read and write as top-level
+# sections like the built-in ones.
+DECLARED: dict[str, type] = {}
+
+
+def declare_section(name: str, cls: type) -> None:
+    """Accept ``name`` as a top-level config section of dataclass ``cls``."""
+    DECLARED[name] = cls
+
+
+def declared_sections() -> dict[str, Any]:
+    """The default of every declared section (the ``declared`` field's default)."""
+    return {name: cls() for name, cls in DECLARED.items()}
+
+
+def _declared_field(cls: type) -> str | None:
+    return next((f.name for f in dataclasses.fields(cls) if f.metadata.get("declared")), None)
+
+
 def to_dict(cfg: Any) -> dict:
-    """A plain, JSON-serialisable dict of a config dataclass."""
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+    """A plain, JSON-serialisable dict of a config dataclass (declared sections at the top
+    level, like the built-in ones)."""
+    out = json.loads(json.dumps(dataclasses.asdict(cfg)))
+    holder = _declared_field(type(cfg)) if dataclasses.is_dataclass(cfg) else None
+    if holder is not None:
+        out.update(out.pop(holder))
+    return out
 
 
 def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "", *, merge: bool = False) -> Any:
@@ -49,12 +75,17 @@ def from_dict(cls: type, data: Mapping[str, Any], prefix: str = "", *, merge: bo
         where = f"'{prefix.rstrip('.')}'" if prefix else "the config file"
         raise UserError(f"Config section {where} must be a mapping of keys to values.")
     hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    holder = _declared_field(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name != holder}
+    extra = DECLARED if holder else {}
     for key in data:
-        if key not in known:
+        if key not in known and key not in extra:
             raise UserError(f"Unknown config key '{prefix}{key}'; valid keys there are: "
-                            f"{', '.join(known)}.")
+                            f"{', '.join([*known, *extra])}.")
     kwargs = {}
+    if holder is not None:
+        kwargs[holder] = {name: from_dict(kind, data.get(name, {}), f"{prefix}{name}.", merge=merge)
+                          for name, kind in extra.items()}
     for name, f in known.items():
         if name in data:
             raw = data[name]

@@ -22,10 +22,8 @@ stages finished so far and stays ``running``.
 
 from __future__ import annotations
 
-import sys
 from contextlib import ExitStack
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
@@ -33,30 +31,14 @@ from transformers import TrainerCallback
 from greennlp import store
 from greennlp.config import MeasureConfig, from_dict, to_dict
 from greennlp.measure import Footprint, track
-from greennlp.measure.hardware import describe_hardware, describe_software
-from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
+from greennlp.record import RunRecord, StageResult, utc_now
+from greennlp.run import new_record
 
 TASK = "trainer"  # the record's task: its reports are greennlp.report.trainer_card's
 ARGS_RECORDED = ("learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
                  "per_device_eval_batch_size", "gradient_accumulation_steps", "weight_decay",
                  "warmup_steps", "lr_scheduler_type", "seed", "eval_strategy", "eval_steps",
                  "bf16", "fp16", "optim")
-
-
-def new_record(name: str, output_dir: str, config: dict[str, Any], footprint: Footprint,
-               command: str | None = None) -> RunRecord:
-    """A saved, registered run record (status ``running``) for work greennlp did not start."""
-    run_id = new_run_id()
-    record = RunRecord(run_id=run_id, run_dir=str(Path(output_dir) / run_id),
-                       config=dict(config, name=name, output_dir=output_dir),
-                       command=command if command is not None else " ".join(sys.argv),
-                       hardware=describe_hardware(), software=describe_software())
-    record.footprint = footprint.describe()
-    for why in footprint.unmeasured.values():
-        record.note(f"Not measured: {why}.")
-    record.save()
-    store.upsert(output_dir, record)
-    return record
 
 
 class GreenNLPCallback(TrainerCallback):
@@ -126,7 +108,9 @@ class GreenNLPCallback(TrainerCallback):
         self._footprint = Footprint.from_config(self.measure)
         config = {"task": TASK, "seed": args.seed, "measure": to_dict(self.measure),
                   "trainer_args": {k: _plain(getattr(args, k, None)) for k in ARGS_RECORDED}}
-        self.record = new_record(self.name, self.output_dir, config, self._footprint)
+        self.record = new_record(self.output_dir, dict(config, name=self.name,
+                                                       output_dir=self.output_dir),
+                                 self._footprint)
         dataset = getattr(train_dataloader, "dataset", None)
         self.record.data = {"source": "the Trainer's train_dataset",
                             "train_rows": len(dataset) if hasattr(dataset, "__len__") else None}

@@ -32,6 +32,7 @@ The table imports nothing heavy: builders import torch and transformers when cal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -41,7 +42,8 @@ from greennlp.config.lm import AdaptConfig, DecoderConfig, LstmConfig, MlmConfig
 
 CLASSIFICATION, LM = "classification", "lm"
 # Quality metrics where a lower value is better; every other metric is higher-is-better.
-LOWER_IS_BETTER = frozenset({"perplexity", "masked_perplexity", "bits_per_char", "loss"})
+LOWER_IS_BETTER = frozenset({"perplexity", "masked_perplexity", "bits_per_char", "loss", "mae",
+                             "mse", "rmse", "error_rate"})
 
 
 def higher_is_better(metric: str) -> bool:
@@ -329,8 +331,15 @@ FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
-    """Add (or replace) a family in the table; returns it."""
+    """Add (or replace) a family in the table; returns it. A family with ``settings`` whose
+    top-level ``section`` the run config does not have yet declares it there, so the config
+    grows with the table (``<section>.<key>=value`` works like any setting)."""
+    from greennlp.config import RunConfig, declare_section
+
     FAMILIES[family.name] = family
+    if family.settings is not None and family.section and "." not in family.section \
+            and family.section not in {f.name for f in dataclasses.fields(RunConfig)}:
+        declare_section(family.section, family.settings)
     return family
 
 

@@ -8,7 +8,7 @@ import base64
 from importlib import resources
 from typing import Any
 
-from greennlp.compress.summary import root_of
+from greennlp.evaluate.variants import root_of
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.markdown import md
 from greennlp.report.views import fmt

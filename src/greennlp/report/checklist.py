@@ -10,7 +10,7 @@ from greennlp.record import ModelResult, RunRecord, SearchState
 from greennlp.report.markdown import md_code
 from greennlp.report.views import (ci, configured, fmt, main_metric, metric_name, model_costs,
                                    origin)
-from greennlp.search.evp import expected_max
+from greennlp.evaluate.evp import expected_max
 
 NOT_ANSWERED = "Not answered by this run"
 

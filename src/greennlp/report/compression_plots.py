@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import matplotlib.ticker
 
-from greennlp.compress.pareto import pareto_front
-from greennlp.compress.summary import COST_AXES, root_of
+from greennlp.evaluate.pareto import pareto_front
+from greennlp.evaluate.variants import COST_AXES, root_of
 from greennlp.record import ExitPoint, RunRecord
 from greennlp.report.plots import COLORS, _png, plt
 

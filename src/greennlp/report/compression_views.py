@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from greennlp.compress.summary import summarize
+from greennlp.evaluate.variants import summarize
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.analysis_views import variant_deltas
 from greennlp.report.views import ci, fmt

@@ -144,7 +144,7 @@ def expected_validation(curves: dict[str, dict[str, list[float]]],
                         points: dict[str, dict[str, float]]) -> bytes | None:
     """Expected best dev accuracy against trials and budget, one curve per family.
 
-    ``curves`` come from :func:`greennlp.search.evp.evp_curve` (random or grid search);
+    ``curves`` come from :func:`greennlp.evaluate.evp.evp_curve` (random or grid search);
     ``points`` are families trained once (a single trial at its measured cost).
     """
     if not curves and not points:

@@ -6,7 +6,7 @@ from typing import Any
 
 from greennlp.record import RunRecord
 from greennlp.report.views import model_costs
-from greennlp.search.evp import evp_curve
+from greennlp.evaluate.evp import evp_curve
 
 COST_KEYS = ("duration_s", "energy_kwh", "co2_kg", "cost_usd")
 

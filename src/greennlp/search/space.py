@@ -28,8 +28,8 @@ def _locate(cfg: Any, name: str) -> tuple[str, ...] | None:
     """Path of ``name`` inside a family config: (name,) or ("train", name)."""
     if name in _field_names(cfg):
         return (name,)
-    train = getattr(cfg, "train", None)
-    if train is not None and name in _field_names(train):
+    train = next((f for f in dataclasses.fields(cfg) if f.name == "train"), None)
+    if train is not None and name in _field_names(cfg.train):  # a trained family's loop
         return ("train", name)
     return None
 

@@ -66,6 +66,9 @@ class Task:
     audit
         ``audit()`` -> the stages ``greennlp audit`` runs: the data stage and the task's
         data audit.
+    compress
+        ``compress()`` -> the stages ``greennlp compress RUN_ID`` runs on a finished run
+        (compression and what follows it), or None when the task compresses nothing.
     prepare
         ``prepare(run)`` -> (splits, the record's data section): load, clean and split the
         task's data; the shared data stage saves and reloads the splits.
@@ -97,6 +100,7 @@ class Task:
     reports: Callable[[], Reports]
     summary: Callable[[RunRecord], list[Any]]
     audit: Callable[[], tuple[Stage, ...]] = tuple
+    compress: Callable[[], tuple[Stage, ...]] | None = None
     prepare: Callable[[Run], tuple[Any, dict[str, Any]]] | None = None
     selection: Callable[[Run], dict[str, Any]] | None = None
     evaluate: Callable[..., tuple[dict, dict]] | None = None
@@ -241,7 +245,7 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
     RunRecord
         The run's record, with the variants, the audit and a regenerated report.
     """
-    from greennlp.compress.stages import compress_config, stage_compress
+    from greennlp.compress.stages import compress_config
     from greennlp.data import Splits
     from greennlp.models import load_model
 
@@ -251,6 +255,9 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
                         f"`{resume_command(record)}` first.")
     cfg = compress_config(record.config, source, overrides, output_dir)
     t = task(cfg.task)
+    if t.compress is None:
+        raise UserError(f"Run {record.run_id} is a {t.name} run; `greennlp compress` compresses "
+                        f"the models of a run whose task has compression (classification).")
     t.check(cfg)
     run = reopen(record, log, cfg=cfg)
     run.task = t
@@ -259,6 +266,4 @@ def compress(run_id: str, source: str | None = None, overrides: tuple[str, ...] 
         if not m.variant_of and m.checkpoint and Path(m.checkpoint).exists():
             run.models[m.name] = load_model(m.checkpoint)
     run.record.notes.append(f"compressed by `greennlp compress` at {utc_now()}")
-    from greennlp.tasks.analysis_stages import stage_analysis
-
-    return run.execute([stage_compress, stage_analysis], t.reports().write)
+    return run.execute(list(t.compress()), t.reports().write)

@@ -9,6 +9,7 @@ they import torch).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from greennlp.config import RunConfig, section
@@ -27,19 +28,29 @@ NAME = "classification"
 
 def stages() -> tuple[Callable[[Run], None], ...]:
     """The recipe."""
-    from greennlp.compress.stages import stage_compress
     from greennlp.search.seeds import stage_seeds
     from greennlp.search.stages import stage_search
     from greennlp.tasks import audit_stages as a
     from greennlp.tasks import classification_stages as s
-    from greennlp.tasks.analysis_stages import stage_analysis
 
     return (s.stage_data, s.stage_baselines, a.audit_stage(labelled=True, spans=False),
             a.stage_dynamics, stage_search, s.stage_models,
             stage_seeds,
-            stage_compress,  # after the seeds (the PIE audit reuses them), before comparing
-            stage_analysis, a.stage_clean_test, s.stage_compare,
+            # after the seeds (the PIE audit reuses them), before comparing
+            *compress(),
+            a.stage_clean_test, s.stage_compare,
             report_stage(classification_reports))
+
+
+def compress() -> tuple[Callable[[Run], None], ...]:
+    """Compression and the analysis of every model and variant (also what ``greennlp
+    compress RUN_ID`` runs); the PIE audit trains the seed replicas it lacks with the
+    seeds stage's function (the stage packages are peers: the recipe joins them)."""
+    from greennlp.compress.stages import stage_compress
+    from greennlp.search.seeds import seed_family
+    from greennlp.tasks.analysis_stages import stage_analysis
+
+    return (functools.partial(stage_compress, reseed=seed_family), stage_analysis)
 
 
 def audit() -> tuple[Callable[[Run], None], ...]:
@@ -147,4 +158,4 @@ def summary(record: RunRecord) -> list[Any]:
 
 TASK = register_task(Task(
     name=NAME, stages=stages, reports=classification_reports, summary=summary, audit=audit,
-    selection=_selection, evaluate=_evaluate, check=check))
+    compress=compress, selection=_selection, evaluate=_evaluate, check=check))

@@ -7,6 +7,7 @@ Test data is never touched here.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
         for idx in order:
             yield model.collate([ids[i] for i in idx], [y[i] for i in idx])
 
-    weights = class_weights(getattr(train_cfg, "class_weights", "none"), model.labels,
+    weights = class_weights(train_cfg.class_weights, model.labels,
                             splits.train["label"].tolist())
     state = train(model.model, batches, n_batches, lambda: dev_accuracy(model, splits), train_cfg,
                   ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe(),
@@ -107,7 +108,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
         "resumed_from_epoch": state.resumed_from_epoch, "history": state.history,
         "train_tokens_per_epoch": int(sum(lengths)),
         "truncated_examples": int(sum(n >= model.max_length for n in lengths)),
-        "config": {k: getattr(train_cfg, k) for k in train_cfg.__dataclass_fields__},
+        "config": dataclasses.asdict(train_cfg),
     }
 
 

@@ -11,6 +11,8 @@ scoring dev is measured and taken out.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import time
 from dataclasses import replace
@@ -133,7 +135,7 @@ def fit_blocks(module: torch.nn.Module, blocks: np.ndarray, make_batch: Callable
         "train_time_s": train_s, "dev_scoring_s": getattr(dev_score, "seconds", 0.0),
         "tokens_per_s": tokens_here / train_s if ran and train_s > 0 else None,
         "world_size": distributed.world_size(),
-        "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+        "config": dataclasses.asdict(cfg),
     }
 
 

@@ -159,11 +159,11 @@ def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) ->
     >>> planned_epochs(NS(epochs=1, min_steps=250, max_epochs=10, max_steps=None), 280)
     1
     """
-    floor = getattr(cfg, "min_steps", 0)
+    floor = cfg.min_steps
     if not floor or cfg.max_steps or until_epoch is not None:
         return cfg.epochs
     need = math.ceil(floor / max(1, steps_per_epoch))
-    return max(cfg.epochs, min(getattr(cfg, "max_epochs", cfg.epochs), need))
+    return max(cfg.epochs, min(cfg.max_epochs, need))
 
 
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
@@ -217,7 +217,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     bf16 = use_bf16(cfg.precision, device)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
     epochs = planned_epochs(cfg, steps_per_epoch, until_epoch)
-    floor = getattr(cfg, "min_steps", 0) if epochs > cfg.epochs else 0  # no early stop before it
+    floor = cfg.min_steps if epochs > cfg.epochs else 0  # no early stop before it
     total_steps = steps_per_epoch * epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)

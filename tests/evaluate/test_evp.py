@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from greennlp.search.evp import evp_curve, expected_max, expected_max_brute_force
+from greennlp.evaluate.evp import evp_curve, expected_max, expected_max_brute_force
 
 
 @pytest.mark.parametrize("scores", [[0.7], [0.6, 0.8], [0.5, 0.5, 0.9], [0.71, 0.64, 0.80, 0.77, 0.64]])

@@ -1,4 +1,5 @@
-"""What compression bought, read from the record alone (the report uses it too).
+"""What compression bought, read from the record alone: the compression stages and the
+report both use it, so it lives below them (the stage packages are peers).
 
 Variants are compared with the dense reference they descend from; speed-ups come from
 timing the two side by side where the evaluation did (see
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greennlp.compress.pareto import pareto_front
+from greennlp.evaluate.pareto import pareto_front
 from greennlp.record import ModelResult, RunRecord
 
 COST_AXES = (("latency_ms_b1", "latency at batch 1 (ms/example)"),
