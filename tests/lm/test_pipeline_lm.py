@@ -145,11 +145,11 @@ def test_lm_command_line(corpus_path, tmp_path, no_smollm2):
 
 
 def test_classification_encoder_pretrained_as_a_masked_lm(csv_path, tmp_path):
+    import greennlp
+
     cfg = load_config(None, [f"data.source={csv_path}", "data.group_column=movie",
                              f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES,
                              "models=[transformer_mlm]", "lm.mlm.train.epochs=2"])
-    import greennlp
-
     record = tasks.execute(tasks.start(cfg, log=lambda m: None))
     model = record.model("transformer_mlm")
     pre = model.training.extra["pretraining"]
