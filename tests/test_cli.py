@@ -58,6 +58,7 @@ def test_bad_input_exits_2_with_one_sentence(tmp_path, frame, case):
     assert runs and runs[0]["status"] == "failed" and message.split("'")[0] in runs[0]["error"]
 
 
+@pytest.mark.integration  # a whole run through the command line
 def test_run_and_list(tmp_path, csv_path):
     result, runs = _run(tmp_path, f"data.source={csv_path}", *TINY_OVERRIDES)
     assert result.exit_code == 0, result.output
@@ -83,6 +84,7 @@ def test_help_is_helpful():
     assert result.exit_code == 0 and "key=value" in result.output
 
 
+@pytest.mark.integration  # three whole runs through the command line
 def test_compare_two_runs_on_the_same_test_set(tmp_path, csv_path, frame):
     out = str(tmp_path / "runs")
     base = [f"data.source={csv_path}", *TINY_OVERRIDES, f"output_dir={out}"]

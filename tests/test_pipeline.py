@@ -41,6 +41,7 @@ def test_full_run_on_a_small_file(csv_path, tmp_path):
     assert store.list_runs(tmp_path / "runs")[0]["status"] == "completed"
 
 
+@pytest.mark.integration  # two whole runs (the unit lane: tests/test_run.py, LM resume)
 def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, monkeypatch):
     import greennlp.tasks.classification_stages as eff  # where the stage calls it
 
@@ -73,6 +74,7 @@ def test_crash_is_recorded_and_resume_skips_finished_stages(csv_path, tmp_path, 
     assert resumed.test_evaluations == 2 + resumed.audit_test_evaluations == 2 + 3
 
 
+@pytest.mark.integration  # a whole run for one note
 def test_minilm_is_skipped_with_a_note_when_the_extra_is_missing(csv_path, tmp_path, monkeypatch):
     import greennlp.models.pretrained as pre
 

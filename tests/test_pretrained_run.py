@@ -27,6 +27,7 @@ def _overrides(csv_path, tmp_path, encoder, *extra, models="[tfidf_logreg,pretra
             "pretrained.train.batch_size=16", *extra]
 
 
+@pytest.mark.integration  # a whole run: search, seeds, three compressors
 def test_a_local_encoder_goes_through_search_seeds_and_compression(csv_path, tmp_path):
     encoder = make_tiny_encoder("bert", tmp_path / "tiny-bert")
     cfg = load_config(None, _overrides(

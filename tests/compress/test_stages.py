@@ -12,6 +12,9 @@ from greennlp.evaluate.variants import summarize
 from greennlp.record import RunRecord
 from tests.conftest import TINY_OVERRIDES
 
+# Whole runs with every compressor (each compressor has its own fast tests in this folder).
+pytestmark = pytest.mark.integration
+
 COMPRESS = [
     "compress.methods=[quantize,distill,early_exit,prune,pie]", "transformer.num_layers=2", "compress.reference=transformer", "compress.distill.layers=1",
     "compress.distill.train.epochs=1", "compress.early_exit.model=transformer",

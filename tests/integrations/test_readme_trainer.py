@@ -1,4 +1,5 @@
-"""The README's Trainer example runs as written, and what it records is a greennlp run."""
+"""The documented Trainer example (docs/integrations.md) runs as written, and what it
+records is a greennlp run."""
 
 import json
 import re
@@ -8,18 +9,19 @@ from typer.testing import CliRunner
 
 from greennlp.cli import app
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"
 
 
 def _block(marker: str) -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), re.S)
     return next(b for b in blocks if marker in b)
 
 
-def test_the_readme_trainer_example_records_a_run_that_greennlp_report_renders(tmp_path, monkeypatch):
+def test_the_documented_trainer_example_records_a_run_that_greennlp_report_renders(tmp_path,
+                                                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
-    exec(compile(_block("GreenNLPCallback("), "README.md", "exec"), scope)
+    exec(compile(_block("GreenNLPCallback("), "docs/integrations.md", "exec"), scope)
     record = scope["callback"].record
     assert record.status == "completed"
     names = [s.name for s in record.stages]

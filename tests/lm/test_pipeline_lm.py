@@ -145,6 +145,8 @@ def test_lm_command_line(corpus_path, tmp_path, no_smollm2):
 
 
 def test_classification_encoder_pretrained_as_a_masked_lm(csv_path, tmp_path):
+    import greennlp
+
     cfg = load_config(None, [f"data.source={csv_path}", "data.group_column=movie",
                              f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES,
                              "models=[transformer_mlm]", "lm.mlm.train.epochs=2"])
@@ -152,7 +154,14 @@ def test_classification_encoder_pretrained_as_a_masked_lm(csv_path, tmp_path):
     model = record.model("transformer_mlm")
     pre = model.training.extra["pretraining"]
     assert pre["steps"] > 0 and pre["best_dev_loss"] > 0
-    assert model.test["accuracy"]["value"] >= 0.0 and model.family == "transformer_mlm"
+    # pre-training learned: masked dev tokens are predicted better than a uniform guess over
+    # the encoder's own vocabulary would predict them
+    classifier = greennlp.load_model(record.run_id, "transformer_mlm", cfg.output_dir)
+    assert pre["best_dev_perplexity"] < classifier.tokenizer.get_vocab_size()
+    # then the same encoder was fine-tuned as a classifier and scored on test
+    assert model.family == "transformer_mlm" and model.training.steps > 0
+    test = model.test["accuracy"]
+    assert test["low"] <= test["value"] <= test["high"]
     saved = json.loads((tmp_path / "runs" / record.run_id / "record.json").read_text())
     assert saved["status"] == "completed"
 
@@ -184,6 +193,7 @@ def tiny_smollm2(monkeypatch, tmp_path):
     monkeypatch.setattr(smol, "load_smollm2", load)
 
 
+@pytest.mark.integration  # a whole LM run with SmolLM2 adapted
 def test_lm_run_on_wrapped_paragraphs_scores_every_model_with_context(novel_path, tmp_path,
                                                                        tiny_smollm2):
     cfg = load_config(None, [*TINY_LM, "lm.corpus.documents=paragraphs",

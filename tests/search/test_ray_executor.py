@@ -16,6 +16,7 @@ def local_ray(monkeypatch):
     ray.shutdown()
 
 
+@pytest.mark.integration  # starts a Ray instance (~20 s); CI runs it
 def test_asha_search_runs_on_ray_and_records_worker_energy(csv_path, tmp_path, local_ray):
     cfg = load_config(None, [f"data.source={csv_path}", "data.group_column=movie",
                              f"output_dir={tmp_path / 'runs'}", *TINY_OVERRIDES,

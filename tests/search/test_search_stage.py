@@ -64,6 +64,7 @@ def test_asha_stops_weak_trials_and_reports_the_saving(csv_path, tmp_path):
     assert saved.trials_stopped_early == 2 and saved.energy_kwh > 0 and saved.duration_s > 0
 
 
+@pytest.mark.integration  # a whole run killed and resumed (resume: tests/test_run.py)
 def test_a_killed_search_resumes_without_rerunning_finished_trials(csv_path, tmp_path, monkeypatch):
     import greennlp.search.executors as executors
 
