@@ -57,6 +57,7 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
+        tmp.chmod(folder.parent.stat().st_mode & 0o777)  # its parent's, not mkdtemp's 0700
         yield tmp
         old = folder.with_name(f".{folder.name}.old")
         _remove(old)

@@ -14,6 +14,7 @@ is not installed (MiniLM, SmolLM2) is skipped, saying why.
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ import torch
 from greennlp.config import section
 from greennlp.models import FAMILIES, family, load_model, names
 from greennlp.models.accounting import count_parameters, measured_flops
+from greennlp.models.checkpoints import META_NAME
 from greennlp.models.lm_accounting import lm_accounting
 from greennlp.tasks import load_config
 from greennlp.train.classifiers import fit_family
@@ -69,6 +71,13 @@ def fitted(splits, tmp_path_factory):
     return get
 
 
+def _saved(model, folder):
+    """``model`` saved to ``folder``, whose metadata names the model's family."""
+    saved = model.save(folder)
+    assert json.loads((saved / META_NAME).read_text())["family"] == model.family
+    return saved
+
+
 def test_every_family_is_checked_here():
     assert set(CLASSIFIERS) | set(LANGUAGE_MODELS) == set(FAMILIES)
 
@@ -82,8 +91,8 @@ def test_classifier_contract(name, fitted, splits):
     assert proba.shape == (len(texts), len(splits.labels)) and model.labels == splits.labels
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
     assert np.all(proba >= 0)
-    # save / load through the one loader
-    loaded = load_model(model.save(folder / "saved"))
+    # save / load through the one writer and the one loader
+    loaded = load_model(_saved(model, folder / "saved"))
     assert type(loaded) is type(model) and loaded.family == model.family
     np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=1e-6)
     # same seed, same model
@@ -171,7 +180,7 @@ def test_language_model_contract(name, lm_parts, tmp_path):
     dist = _next_token_distribution(name, model, tok.encode(["the cat sees"])[0])
     assert dist.shape[-1] >= tok.vocab_size and dist.sum() == pytest.approx(1.0, abs=1e-4)
     if family(name).training != "pretrained":
-        loaded = load_model(model.save(tmp_path / name))
+        loaded = load_model(_saved(model, tmp_path / name))
         assert type(loaded) is type(model)
         np.testing.assert_allclose(loaded.score_texts(texts)[0], nll, rtol=1e-5)
         again, _ = _build_lm(name, tok, docs)

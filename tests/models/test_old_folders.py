@@ -46,3 +46,20 @@ def test_tfidf_is_saved_with_skops_and_an_old_joblib_folder_loads_with_a_warning
     with pytest.warns(UserWarning, match="pickle"):
         loaded = load_model(old)
     np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
+def test_an_onnx_folder_with_its_old_metadata_file_loads(tmp_path):
+    from greennlp.compress.base import Context
+    from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
+
+    splits = tiny_splits()
+    clf = tiny_classifier(splits, train=False)
+    ctx = Context(splits=splits, seed=0, work_dir=tmp_path / "work", log=lambda m: None)
+    variant = OnnxRuntimeInt8().compress(clf, ctx)
+    folder = variant.save(tmp_path / "onnx")
+    assert json.loads((folder / "greennlp_model.json").read_text())["family"] == clf.family
+    # ONNX folders named their metadata greennlp_onnx.json before one writer wrote them all
+    (folder / "greennlp_model.json").rename(folder / "greennlp_onnx.json")
+    texts = splits.dev["text"].tolist()
+    np.testing.assert_allclose(load_model(folder).predict_proba(texts),
+                               variant.predict_proba(texts), atol=1e-6)

@@ -1,5 +1,5 @@
 from greennlp.record import ModelResult, RunRecord, StageResult
-from greennlp.report import checklist, datasheet, model_card
+from greennlp.report import checklist, classification_reports
 
 
 def _record(tmp_path):
@@ -34,9 +34,9 @@ def test_every_checklist_item_has_an_answer(tmp_path):
 
 def test_model_card_and_datasheet_render_from_a_minimal_record(tmp_path):
     rec = _record(tmp_path)
-    card = model_card.render(rec)
+    card = classification_reports().card(rec)
     assert card.startswith("---\n") and "co2_eq_emissions" in card and "0.800 [0.700, 0.900]" in card
-    sheet = datasheet.render(rec)
+    sheet = classification_reports().datasheet(rec)
     assert sheet.startswith("# Datasheet") and "## Composition" in sheet
 
 

@@ -7,7 +7,7 @@ from huggingface_hub import ModelCard
 from huggingface_hub.repocard import metadata_load
 
 from greennlp.record import ModelResult, RunRecord, StageResult
-from greennlp.report import model_card
+from greennlp.report import classification_reports
 
 ACC = {"value": 0.8, "low": 0.7, "high": 0.9}
 
@@ -41,7 +41,7 @@ def _record(tmp_path, source="rotten_tomatoes", license_="Apache-2.0 (as distrib
 
 def _parsed(tmp_path, rec):
     path = tmp_path / "MODEL_CARD.md"
-    path.write_text(model_card.render(rec))
+    path.write_text(classification_reports().card(rec))
     card = ModelCard.load(path)
     assert metadata_load(path) == card.data.to_dict()
     return card.data.to_dict(), card.text

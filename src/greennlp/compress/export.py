@@ -103,22 +103,25 @@ def export_hf(model: Any, out: Path) -> Path:
 
 def export_onnx_folder(model: Any, out: Path) -> Path:
     """``model.onnx`` (fp32 export of a torch model, or the ONNX variant as it is), the
-    tokenizer, ``config.json`` with the labels and ``greennlp_onnx.json``."""
+    tokenizer, ``config.json`` with the labels and ``greennlp_model.json``."""
+    import tempfile
+
     from greennlp.compress.onnx_int8 import export_onnx
     from greennlp.models.hf_format import config_from_dict, fast_tokenizer, quiet
     from greennlp.models.onnx import MODEL_FILE, OnnxClassifier
 
-    out.mkdir(parents=True, exist_ok=True)
     if isinstance(model, OnnxClassifier):
-        onnx_model, config = model, config_from_dict(model.meta["hf_config"])
-        onnx_model.save(out)
+        config = config_from_dict(model.meta["hf_config"])
+        model.save(out)
     else:
-        export_onnx(model, out / MODEL_FILE)
         config = model.model.config
         meta = {"hf_config": config.to_dict(), "counts": model.parameter_counts(),
                 "pad_id": model.pad_id, "source": {"method": "export", "weights": "fp32"}}
-        OnnxClassifier(out / MODEL_FILE, model.tokenizer, model.labels, model.max_length,
-                       model.family, meta).save(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as scratch:
+            path = export_onnx(model, Path(scratch) / MODEL_FILE)
+            OnnxClassifier(path, model.tokenizer, model.labels, model.max_length,
+                           model.family, meta).save(out)
     config.id2label = dict(enumerate(model.labels))
     config.label2id = {label: i for i, label in enumerate(model.labels)}
     with quiet():

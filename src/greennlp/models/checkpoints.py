@@ -1,8 +1,11 @@
-"""Model folders on disk: weights without tied duplicates, tokenizer and metadata.
+"""Model folders on disk: the one writer, weights without tied duplicates, tokenizer and
+metadata.
 
-Every saved model is a folder: its weights (safetensors, or ONNX / a torch state for
-int8 variants), ``tokenizer.json`` and a JSON metadata file with what rebuilds the model.
-:func:`greennlp.models.load_model` reopens any of them.
+Every saved model is a folder written by :func:`write_folder`, whatever its family:
+``greennlp_model.json`` (its family and what rebuilds the model: labels, config, spec),
+its weights (``model.safetensors``; a family whose weights are not tensors writes its own
+files: a scikit-learn pipeline, n-gram counts, an ONNX graph, packed int8 kernels) and
+``tokenizer.json``. :func:`greennlp.models.load_model` reopens any of them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ if TYPE_CHECKING:  # torch is imported by the functions that need it (this modul
     import torch
 
 META_NAME = "greennlp_model.json"
+WEIGHTS_NAME, TOKENIZER_NAME = "model.safetensors", "tokenizer.json"
+# What marks a folder of an older greennlp that wrote no greennlp_model.json: ONNX
+# variants (their own metadata file) and TF-IDF models of 0.1 (a pickle alone).
+OLD_MARKERS = ("greennlp_onnx.json", "model.joblib")
 
 
 def unwrap(module: torch.nn.Module) -> torch.nn.Module:
@@ -47,15 +54,76 @@ def load_weights(module: torch.nn.Module, path: Path) -> torch.nn.Module:
     return module
 
 
-def write_folder(folder: Path, tokenizer: Any, meta: dict[str, Any],
-                 write_weights: Callable[[Path], None], meta_name: str = META_NAME) -> Path:
-    """A model folder: the weights (written by ``write_weights``), tokenizer and metadata."""
+def write_folder(folder: str | Path, meta: dict[str, Any], *,
+                 weights: dict[str, torch.Tensor] | None = None, tokenizer: Any = None,
+                 files: Callable[[Path], Any] | None = None,
+                 reads_from: Path | None = None) -> Path:
+    """Write a model folder: the one writer that every family's ``save(folder)`` calls.
+
+    Everything is written into a temporary folder beside ``folder``, which replaces it
+    when complete (:func:`greennlp.files.atomic_folder`): a crash, a kill or a full disk
+    leaves the old model or the new one, never half of one.
+
+    Parameters
+    ----------
+    folder
+        Where the model goes: a new or empty folder, or a model folder to replace.
+    meta
+        What rebuilds the model, written as ``greennlp_model.json``; it names the model's
+        ``family``, which :func:`greennlp.models.load_model` opens it with.
+    weights
+        Tensors written as ``model.safetensors`` (tied tensors once:
+        :func:`state_without_ties`).
+    tokenizer
+        Saved as ``tokenizer.json`` by its ``save(path)``.
+    files
+        Writes the family's other files into the (temporary) folder it is given.
+    reads_from
+        The folder the model reads its files from (an ONNX graph): saving the model
+        there replaces that folder.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+
+    Raises
+    ------
+    UserError
+        When ``folder`` holds files that are not a model's (they would be lost).
+    """
+    from greennlp.errors import UserError
+    from greennlp.files import atomic_folder
+
+    if "family" not in meta:
+        raise ValueError("a model folder's metadata names its family")
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_weights(folder)
-    tokenizer.save(str(folder / "tokenizer.json"))
-    (folder / meta_name).write_text(json.dumps(meta, indent=2, default=str))
+    own = reads_from is not None and folder.resolve() == Path(reads_from).resolve()
+    if not (own or is_replaceable(folder)):
+        raise UserError(f"{folder} holds files that are not a greennlp model; save the model "
+                        f"to a new or empty folder.")
+    with atomic_folder(folder) as tmp:
+        if weights is not None:
+            from safetensors.torch import save_file
+
+            save_file(weights, str(tmp / WEIGHTS_NAME))
+        if files is not None:
+            files(tmp)
+        if tokenizer is not None:
+            tokenizer.save(str(tmp / TOKENIZER_NAME))
+        (tmp / META_NAME).write_text(json.dumps(meta, indent=2, default=str))
     return folder
+
+
+def is_replaceable(folder: Path) -> bool:
+    """True when writing a model to ``folder`` loses nothing else: it does not exist, is
+    empty, or holds a model (of this greennlp or an older one)."""
+    if not folder.exists():
+        return True
+    if not folder.is_dir():
+        return False
+    return (not any(folder.iterdir())
+            or any((folder / name).exists() for name in (META_NAME, *OLD_MARKERS)))
 
 
 def read_meta(folder: Path, meta_name: str = META_NAME) -> dict[str, Any]:
@@ -67,4 +135,4 @@ def read_folder(folder: Path, meta_name: str = META_NAME) -> tuple[dict[str, Any
     """The metadata and (``tokenizers``) tokenizer of a folder written by :func:`write_folder`."""
     from tokenizers import Tokenizer
 
-    return read_meta(folder, meta_name), Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    return read_meta(folder, meta_name), Tokenizer.from_file(str(Path(folder) / TOKENIZER_NAME))

@@ -22,7 +22,7 @@ from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
 from greennlp.models.accounting import count_parameters, mean_encoder_flops
-from greennlp.models.checkpoints import META_NAME, load_weights
+from greennlp.models.checkpoints import META_NAME, WEIGHTS_NAME, load_weights, write_folder
 from greennlp.models.hf_format import (
     build_classifier,
     config_from_dict,
@@ -124,9 +124,8 @@ class EncoderClassifier:
     def save(self, folder: Path) -> Path:
         """Write a ``transformers`` folder (``save_pretrained``: config with label names,
         safetensors, tokenizer files) and greennlp's metadata to ``folder``."""
-        folder = save_hf_folder(folder, self.model, self.tokenizer, self.labels, self.max_length)
-        (folder / META_NAME).write_text(json.dumps(self.describe(), indent=2, default=str))
-        return folder
+        return write_folder(folder, self.describe(), files=lambda f: save_hf_folder(
+            f, self.model, self.tokenizer, self.labels, self.max_length))
 
     @classmethod
     def load(cls, folder: Path) -> "EncoderClassifier":
@@ -135,9 +134,9 @@ class EncoderClassifier:
         meta = json.loads((folder / META_NAME).read_text())
         model = build_from_hf_config(meta["hf_config"])
         if (folder / "config.json").exists():  # written by save_pretrained: tied tensors once
-            load_weights(model, folder / "model.safetensors")
+            load_weights(model, folder / WEIGHTS_NAME)
         else:
-            model.load_state_dict(load_file(str(folder / "model.safetensors")))
+            model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         return cls(model.eval(), tokenizer, meta["labels"], meta["max_length"], meta["family"])
 

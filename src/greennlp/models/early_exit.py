@@ -24,13 +24,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 from transformers.masking_utils import create_bidirectional_mask
 
 from greennlp.errors import UserError
 from greennlp.models.accounting import count_parameters, encoder_forward_flops, encoder_shape
-from greennlp.models.checkpoints import read_folder, write_folder
+from greennlp.models.checkpoints import WEIGHTS_NAME, read_folder, write_folder
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 from greennlp.models.hf_format import EARLY_EXIT_ARCHITECTURES
 
@@ -256,14 +256,13 @@ class EarlyExitClassifier:
     def save(self, folder: Path) -> Path:
         """Weights (exits and temperatures included), tokenizer and config."""
         state = {k: v.detach().contiguous().cpu() for k, v in self.net.state_dict().items()}
-        return write_folder(folder, self.text.tokenizer, self.describe(),
-                            lambda f: save_file(state, str(f / "model.safetensors")))
+        return write_folder(folder, self.describe(), weights=state, tokenizer=self.text.tokenizer)
 
     @classmethod
     def load(cls, folder: Path) -> "EarlyExitClassifier":
         meta, tokenizer = read_folder(folder)
         net = EarlyExitNet(build_from_hf_config(meta["hf_config"]), meta["exit_layers"])
-        net.load_state_dict(load_file(str(Path(folder) / "model.safetensors")))
+        net.load_state_dict(load_file(str(Path(folder) / WEIGHTS_NAME)))
         text = EncoderClassifier(net.base, tokenizer, meta["labels"], meta["max_length"],
                                  meta["family"])
         return cls(net.eval(), text, meta["threshold"])

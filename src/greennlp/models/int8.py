@@ -54,8 +54,8 @@ class TorchInt8Classifier(EncoderClassifier):
 
     def save(self, folder: Path) -> Path:
         """Write the int8 state dict, tokenizer and config to ``folder``."""
-        return write_folder(folder, self.tokenizer, self.describe(),
-                            lambda f: torch.save(self.model.state_dict(), f / WEIGHTS))
+        return write_folder(folder, self.describe(), tokenizer=self.tokenizer,
+                            files=lambda f: torch.save(self.model.state_dict(), f / WEIGHTS))
 
     @classmethod
     def load(cls, folder: Path) -> "TorchInt8Classifier":

@@ -2,7 +2,8 @@
 
 Every model folder names its family in ``greennlp_model.json``; the family's loader (in
 the family table) opens it. Compressed variants that change the format are recognised
-first, by their files: ONNX Runtime (``greennlp_onnx.json``), PyTorch int8
+first, by their files: ONNX Runtime (``model.onnx``; its metadata was
+``greennlp_onnx.json`` before one writer wrote every folder), PyTorch int8
 (``model_int8.pt``) and early exit (``exit_layers`` in the metadata). Two kinds of
 folders written by greennlp 0.1 load too: a TF-IDF folder without metadata (it holds
 ``model.joblib`` alone) and a distilled student, whose metadata named the family
@@ -29,7 +30,7 @@ def load_model(folder: str | Path) -> Any:
         When the folder holds no model greennlp can load.
     """
     folder = Path(folder)
-    if (folder / "greennlp_onnx.json").exists():
+    if (folder / "model.onnx").exists() or (folder / "greennlp_onnx.json").exists():
         from greennlp.models.onnx import OnnxClassifier
 
         return OnnxClassifier.load(folder)

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertForMaskedLM
 
+from greennlp.models.checkpoints import state_without_ties, write_folder
 from greennlp.models.lm_tokenizer import LmTokenizer
-from greennlp.models.neural_lm import read_checkpoint, save_checkpoint
+from greennlp.models.neural_lm import read_checkpoint
 
 
 def masked_batch(device: torch.device, vocab_size: int, mask_id: int, fraction: float,
@@ -156,10 +157,10 @@ class MaskedLM:
         return count_parameters(self.module)
 
     def save(self, folder: Path) -> Path:
-        return save_checkpoint(folder, self.module, self.tokenizer, {
+        return write_folder(folder, {
             "family": self.family, "hf_config": self.module.config.to_dict(),
             "context_length": self.context_length, "mask_fraction": self.mask_fraction,
-            "seed": self.seed})
+            "seed": self.seed}, weights=state_without_ties(self.module), tokenizer=self.tokenizer)
 
     @classmethod
     def load(cls, folder: Path) -> "MaskedLM":

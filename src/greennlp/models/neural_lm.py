@@ -19,10 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 
 from greennlp.models.accounting import count_parameters
-from greennlp.models.checkpoints import META_NAME, load_weights, state_without_ties
+from greennlp.models.checkpoints import (META_NAME, WEIGHTS_NAME, load_weights, state_without_ties,
+                                         write_folder)
 from greennlp.models.lm_tokenizer import (LmTokenizer, fit_window, join_documents,
                                           sliding_windows)
 from greennlp.models.sampling import next_token
@@ -107,22 +107,12 @@ def stream_token_nll(module: torch.nn.Module, stream: np.ndarray, window: int, s
     return nll[1:]
 
 
-def save_checkpoint(folder: Path, module: torch.nn.Module, tokenizer: LmTokenizer,
-                    meta: dict[str, Any]) -> Path:
-    """Weights (safetensors; tied weights stored once), tokenizer and what rebuilds the model."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(state_without_ties(module), str(folder / "model.safetensors"))
-    tokenizer.save(folder / "tokenizer.json")
-    (folder / META_NAME).write_text(json.dumps(meta, indent=2, default=str))
-    return folder
-
-
 def read_checkpoint(folder: Path, build) -> tuple[torch.nn.Module, LmTokenizer, dict[str, Any]]:
-    """The module ``build(meta)`` returns, with its saved weights, the tokenizer and meta."""
+    """The module ``build(meta)`` returns, with the weights :func:`write_folder` saved,
+    the tokenizer and meta."""
     folder = Path(folder)
     meta = json.loads((folder / META_NAME).read_text())
-    module = load_weights(build(meta), folder / "model.safetensors").eval()
+    module = load_weights(build(meta), folder / WEIGHTS_NAME).eval()
     return module, LmTokenizer.load(folder / "tokenizer.json"), meta
 
 
@@ -205,9 +195,10 @@ class NeuralLM:
 
     # -- persistence ------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
-        """Weights, tokenizer and spec (see :func:`save_checkpoint`)."""
-        return save_checkpoint(folder, self.module, self.tokenizer, {
-            "family": self.family, "spec": self.spec, "context_length": self.context_length})
+        """Weights (tied weights once), tokenizer and spec, by the one model-folder writer."""
+        return write_folder(folder, {"family": self.family, "spec": self.spec,
+                                     "context_length": self.context_length},
+                            weights=state_without_ties(self.module), tokenizer=self.tokenizer)
 
     @classmethod
     def load(cls, folder: Path, architecture: str) -> "NeuralLM":

@@ -31,10 +31,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-MODEL_FILE, META_FILE = "ngram.npz", "greennlp_model.json"
+from greennlp.models.checkpoints import META_NAME, write_folder
+
+MODEL_FILE = "ngram.npz"
 
 
 def _padded_stream(docs: Sequence[Sequence[int]], pad: int, eos: int
@@ -211,24 +214,25 @@ class KneserNeyLM:
         total = int(sum(int(np.count_nonzero(c)) for c in self.counts_))
         return {"total": total, "embedding": 0, "non_embedding": total}
 
-    def save(self, folder: Path) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+    def save(self, folder: Path, tokenizer: Any = None) -> Path:
+        """The counts (compressed numpy arrays: integers, mostly small) and what rebuilds
+        the model, with ``tokenizer`` when given, by the one model-folder writer."""
+        meta = {"family": self.family, "order": self.order, "discount": self.discount,
+                "vocab_size": self.vocab_size_, "eos_id": self.eos_id_, "pad": self.pad_,
+                "tokens_trained": self.tokens_trained_}
+        return write_folder(folder, meta, tokenizer=tokenizer, files=self._write_counts)
+
+    def _write_counts(self, folder: Path) -> None:
         arrays = {f"keys_{j}": k for j, k in enumerate(self.keys_)}
         for j in range(self.order):
             arrays.update({f"counts_{j}": self.counts_[j], f"stats_{j}": self.context_stats_[j],
                            f"discounts_{j}": self.discounts_[j]})
         np.savez_compressed(folder / MODEL_FILE, excluded=self.excluded_, **arrays)
-        meta = {"family": self.family, "order": self.order, "discount": self.discount,
-                "vocab_size": self.vocab_size_, "eos_id": self.eos_id_, "pad": self.pad_,
-                "tokens_trained": self.tokens_trained_}
-        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
-        return folder
 
     @classmethod
     def load(cls, folder: Path) -> KneserNeyLM:
         folder = Path(folder)
-        meta = json.loads((folder / META_FILE).read_text())
+        meta = json.loads((folder / META_NAME).read_text())
         obj = cls(meta["order"], meta["discount"])
         obj.vocab_size_, obj.eos_id_ = meta["vocab_size"], meta["eos_id"]
         obj.tokens_trained_ = meta["tokens_trained"]
@@ -288,9 +292,7 @@ class NgramLM:
         return self.kn.parameter_counts()
 
     def save(self, folder: Path) -> Path:
-        self.kn.save(folder)
-        self.tokenizer.save(Path(folder) / "tokenizer.json")
-        return Path(folder)
+        return self.kn.save(folder, self.tokenizer)
 
     @classmethod
     def load(cls, folder: Path) -> NgramLM:

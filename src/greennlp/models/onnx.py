@@ -13,11 +13,11 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from greennlp.models.accounting import mean_encoder_flops
-from greennlp.models.checkpoints import read_folder, write_folder
+from greennlp.models.checkpoints import META_NAME, read_folder, write_folder
 from greennlp.models.hf_format import pad_id
 
 MODEL_FILE = "model.onnx"
-META_FILE = "greennlp_onnx.json"
+OLD_META_FILE = "greennlp_onnx.json"  # the metadata's name before the one folder writer
 
 
 def session(path: Path, threads: int | None = None):
@@ -88,16 +88,16 @@ class OnnxClassifier:
         """Copy the ONNX file and write the tokenizer and metadata to ``folder``."""
         import shutil
 
-        def copy(f: Path) -> None:
-            if self.path.resolve() != (f / MODEL_FILE).resolve():
-                shutil.copyfile(self.path, f / MODEL_FILE)
         meta = {**self.meta, "labels": self.labels, "family": self.family,
                 "max_length": self.max_length}
-        return write_folder(folder, self.tokenizer, meta, copy, META_FILE)
+        return write_folder(folder, meta, tokenizer=self.tokenizer,
+                            files=lambda f: shutil.copyfile(self.path, f / MODEL_FILE),
+                            reads_from=self.path.parent)
 
     @classmethod
     def load(cls, folder: Path) -> "OnnxClassifier":
         """Open a folder written by :meth:`save`."""
-        meta, tokenizer = read_folder(folder, META_FILE)
+        old = (Path(folder) / OLD_META_FILE).exists() and not (Path(folder) / META_NAME).exists()
+        meta, tokenizer = read_folder(folder, OLD_META_FILE if old else META_NAME)
         return cls(Path(folder) / MODEL_FILE, tokenizer, meta["labels"], meta["max_length"],
                    meta["family"], meta)

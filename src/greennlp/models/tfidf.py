@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from greennlp.errors import UserError
 from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
-from greennlp.models.checkpoints import META_NAME
+from greennlp.models.checkpoints import write_folder
 
 SKOPS_FILE, JOBLIB_FILE = "model.skops", "model.joblib"
 VOCAB_FILE = "vocabulary.json"  # the TF-IDF vocabulary, beside the skops file (see save)
@@ -77,10 +77,12 @@ class TfidfLogReg:
         dict as its own object, which took 20 s and 155 MB for a 240k-term vocabulary
         (a 1-3-gram search trial) where the JSON takes well under a second.
         """
+        return write_folder(folder, {"family": self.family, "labels": self.labels,
+                                     "format": "skops"}, files=self._write_pipeline)
+
+    def _write_pipeline(self, folder: Path) -> None:
         import skops.io
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         tfidf = self.pipeline_.named_steps["tfidf"]
         vocabulary = tfidf.vocabulary_
         (folder / VOCAB_FILE).write_text(json.dumps({t: int(i) for t, i in vocabulary.items()}))
@@ -89,9 +91,6 @@ class TfidfLogReg:
             skops.io.dump(self.pipeline_, folder / SKOPS_FILE)
         finally:
             tfidf.vocabulary_ = vocabulary
-        (folder / META_NAME).write_text(json.dumps({"family": self.family, "labels": self.labels,
-                                                    "format": "skops"}))
-        return folder
 
     @classmethod
     def load(cls, folder: Path, cfg=None) -> "TfidfLogReg":

@@ -1,7 +1,9 @@
 """Reports generated from the run record alone: HTML, model card, datasheet, checklist.
 
 A task names its :class:`Reports` (which card and datasheet it writes, and its own
-section of report.html); :meth:`Reports.write` renders the four files. The renderers
+section of report.html); :meth:`Reports.write` renders the four files. The model card and
+datasheet of every task come from one template each, with the task's sections
+(:mod:`greennlp.report.cards`, :func:`task_reports`). The renderers
 are imported when they are needed (matplotlib is slow to import).
 """
 
@@ -48,24 +50,38 @@ class Reports:
         return paths
 
 
+def task_reports(task: str, card: Callable[[RunRecord], dict], datasheet: Callable[[RunRecord], dict],
+                 section: Render | None = None, templates: str | Path | None = None) -> Reports:
+    """A task's reports: its templates ``<task>/model_card.md.j2`` and
+    ``<task>/datasheet.md.j2`` (greennlp's, or under ``templates`` for a task defined
+    elsewhere), which extend the one model card and datasheet, filled by the ``card`` and
+    ``datasheet`` context functions; and its part of report.html."""
+    from greennlp.report.cards import renderer
+
+    folder = None if templates is None else str(templates)
+    return Reports(card=renderer(f"{task}/model_card.md.j2", card, folder),
+                   datasheet=renderer(f"{task}/datasheet.md.j2", datasheet, folder),
+                   section=section)
+
+
 def classification_reports() -> Reports:
     """The reports of a classification run."""
     from greennlp.report import datasheet, model_card
 
-    return Reports(card=model_card.render, datasheet=datasheet.render)
+    return task_reports("classification", model_card.card_context, datasheet.datasheet_context)
 
 
 def lm_reports() -> Reports:
     """The reports of a language-modelling run."""
     from greennlp.report import lm_card, lm_html
 
-    return Reports(card=lm_card.render_card, datasheet=lm_card.render_datasheet,
-                   section=lm_html.render_section)
+    return task_reports("lm", lm_card.card_context, lm_card.datasheet_context,
+                        lm_html.render_section)
 
 
 def trainer_reports() -> Reports:
     """The reports of a run recorded from a user's Hugging Face Trainer."""
     from greennlp.report import trainer_card
 
-    return Reports(card=trainer_card.render_card, datasheet=trainer_card.render_datasheet,
-                   section=trainer_card.render_section)
+    return task_reports("trainer", trainer_card.card_context, trainer_card.datasheet_context,
+                        trainer_card.render_section)

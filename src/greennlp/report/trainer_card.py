@@ -1,10 +1,12 @@
 """Reports of a run recorded from a user's own Hugging Face ``Trainer`` (task ``trainer``,
 :class:`greennlp.integrations.hf.GreenNLPCallback`): the price of each epoch and
-evaluation. greennlp did not see the data or choose the model, and the reports say so."""
+evaluation. greennlp did not see the data or choose the model, and the reports say so.
+The model card and datasheet are ``templates/trainer/``, filled by the contexts here."""
 
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from greennlp.record import RunRecord
 from greennlp.report.views import energy_sources, fmt, is_estimate, scaled
@@ -27,56 +29,26 @@ def stage_rows(record: RunRecord) -> list[dict]:
     return rows
 
 
-def _table(record: RunRecord) -> list[str]:
-    lines = ["| stage | time (s) | CPU time (s) | energy (Wh) | CO2e (g) | cost ($) | metrics |",
-             "|---|---|---|---|---|---|---|"]
-    for r in stage_rows(record):
-        lines.append(f"| {r['stage']} | {fmt(r['duration_s'])} | {fmt(r['cpu_time_s'])} | "
-                     f"{fmt(r['energy_wh'])} | {fmt(r['co2_g'])} | {fmt(r['cost_usd'])} | "
-                     f"{r['metrics']} |")
-    t = record.totals()
-    lines.append(f"| **total** | {fmt(t['duration_s'])} | {fmt(t['cpu_time_s'])} | "
-                 f"{fmt(scaled(t['energy_kwh'], 1e3))} | {fmt(scaled(t['co2_kg'], 1e3))} | "
-                 f"{fmt(t['cost_usd'])} | |")
-    return lines
-
-
-def _footprint_lines(record: RunRecord) -> list[str]:
-    fp = record.footprint
-    return [f"- Energy is {'estimated' if is_estimate(record) else 'measured'}: "
-            + "; ".join(f"{k}: {v}" for k, v in energy_sources(record).items()) + ".",
-            f"- Carbon intensity {fp.get('carbon_intensity_g_per_kwh')} g/kWh "
-            f"({fp.get('carbon_intensity_source')}); PUE {fp.get('pue')}; price "
-            f"{fp.get('price_per_hour_usd')} $/h ({fp.get('price_source')}).",
-            *[f"- {n}" for n in record.notes]]
-
-
-def render_card(record: RunRecord) -> str:
-    """MODEL_CARD.md: what is known of the model, its training arguments, what it cost."""
+def card_context(record: RunRecord) -> dict[str, Any]:
+    """What ``trainer/model_card.md.j2`` writes: what is known of the model, its training
+    arguments, what each stage cost."""
     model = record.data.get("model", {})
     args = record.config.get("trainer_args", {})
-    return "\n".join([
-        f"# Model card: {model.get('name_or_path') or model.get('class', 'model')} "
-        f"(greennlp run {record.run_id})", "",
-        "Trained by the user's own Hugging Face `Trainer` script; greennlp measured it "
-        "(GreenNLPCallback) and did not choose the model, the data or the metrics.", "",
-        "## Model",
-        f"- Class: {model.get('class', 'unknown')}; parameters: {fmt(model.get('params_total'))} "
-        f"({fmt(model.get('params_trainable'))} trainable).", "",
-        "## Training arguments",
-        *[f"- {k}: {v}" for k, v in args.items() if v is not None], "",
-        "## Environmental impact, per stage", "", *_table(record), "",
-        *_footprint_lines(record), ""])
+    t = record.totals()
+    return {"run_id": record.run_id, "model": model, "front_matter": None,
+            "name": model.get("name_or_path") or model.get("class", "model"),
+            "args": {k: v for k, v in args.items() if v is not None},
+            "rows": stage_rows(record),
+            "totals": {**t, "energy_wh": scaled(t["energy_kwh"], 1e3),
+                       "co2_g": scaled(t["co2_kg"], 1e3)},
+            "estimated": "estimated" if is_estimate(record) else "measured",
+            "sources": energy_sources(record), "footprint": record.footprint,
+            "notes": record.notes}
 
 
-def render_datasheet(record: RunRecord) -> str:
-    """DATASHEET.md: only what the Trainer let greennlp see."""
-    return "\n".join([
-        f"# Datasheet (greennlp run {record.run_id})", "",
-        "The data belongs to the user's Trainer script; greennlp did not load, clean or "
-        "split it, so no statistics, leakage check or license are known here.",
-        f"- Training examples (len of the train_dataset): {fmt(record.data.get('train_rows'))}.",
-        f"- Optimizer steps run: {fmt(record.data.get('global_steps'))}.", ""])
+def datasheet_context(record: RunRecord) -> dict[str, Any]:
+    """What ``trainer/datasheet.md.j2`` writes: only what the Trainer let greennlp see."""
+    return {"run_id": record.run_id, "data": record.data}
 
 
 def render_section(record: RunRecord) -> str:
