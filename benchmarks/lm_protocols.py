@@ -17,8 +17,8 @@ import argparse
 from pathlib import Path
 from types import SimpleNamespace
 
-from greennlp.config import RunConfig, from_dict
-from greennlp.data.corpus import CorpusSplits
+from greennlp.config import config_from_record
+from greennlp.data import Splits
 from greennlp.evaluate.lm_eval import evaluate_lm, leading_index
 from greennlp.models import family, load_model
 from greennlp.models.checkpoints import load_weights
@@ -55,10 +55,10 @@ def main() -> None:
                         "(models other than SmolLM2)")
     args = parser.parse_args()
     record = find_record(args.run_id, args.output_dir)
-    cfg = from_dict(RunConfig, record.config)
-    splits = CorpusSplits.load(Path(record.run_dir) / "data", record.data.get("split", {}))
+    cfg = config_from_record(record.config)
+    test = Splits.load(Path(record.run_dir) / "data", record.data.get("split", {})).texts("test")
     ev = cfg.lm.evaluation
-    start = [splits.test[i] for i in leading_index(splits.test, ev.smollm2_chars)]
+    start = [test[i] for i in leading_index(test, ev.smollm2_chars)]
     alone = SimpleNamespace(protocol="documents")
     print(f"Run {record.run_id}: {record.data.get('source')}; start of test: {len(start)} "
           f"documents, {sum(len(t) + 1 for t in start):,} characters; window {ev.window}, "
@@ -77,7 +77,7 @@ def main() -> None:
                       if ran_stream else (None, None))
         cells = [_bpc(model, start, cfg, alone), _bpc(model, start, cfg, ev, sub)]
         if args.whole and m.family != "smollm2":
-            cells += [_bpc(model, splits.test, cfg, alone), _bpc(model, splits.test, cfg, ev, whole)]
+            cells += [_bpc(model, test, cfg, alone), _bpc(model, test, cfg, ev, whole)]
         elif args.whole:
             cells += ["-", "-"]
         print(f"| {m.name} | {m.efficiency.get('tokenizer', '-')} | " + " | ".join(cells) + " |",

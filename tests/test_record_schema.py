@@ -72,3 +72,50 @@ def test_a_record_from_a_newer_greennlp_is_refused_clearly():
     raw = json.loads((FIXTURES / "v1-lm" / "record.json").read_text())
     with pytest.raises(UserError, match="newer than this greennlp understands"):
         RunRecord.from_dict(dict(raw, schema_version=SCHEMA_VERSION + 1))
+
+
+@pytest.mark.parametrize("name", ["v1-classification", "v1-lm"])
+def test_an_old_config_reads_back_with_one_data_section(name):
+    """Before the one data path an LM run's corpus was ``lm.corpus``; it is the run's
+    ``data`` now, and a split's rows are its ``size`` for every task."""
+    from greennlp.compress.stages import compress_config
+    from greennlp.config import config_from_record, from_dict, RunConfig
+
+    raw = json.loads((FIXTURES / name / "record.json").read_text())
+    record = RunRecord.from_dict(raw)
+    cfg = config_from_record(record.config)  # what --resume rebuilds
+    assert compress_config(record.config, None, (), "runs").data == cfg.data
+    if name == "v1-lm":
+        old = raw["config"]["lm"]["corpus"]
+        assert (cfg.data.source, cfg.data.split, cfg.data.block_documents) == (
+            old["source"], "blocks", old["block_documents"])
+        assert cfg.data.documents == "lines"  # a .txt corpus was read by lines then
+        assert cfg.data.test_fraction == old["test_fraction"] and cfg.data.max_examples is None
+        sizes = {n: s["size"] for n, s in record.data["stats"]["splits"].items()}
+        assert sizes == record.data["split"]["sizes"]
+    else:
+        assert cfg.data == from_dict(RunConfig, {"data": raw["config"]["data"]}).data
+
+
+def test_an_old_lm_run_resumes_and_reloads_its_saved_splits(tmp_path):
+    """A run folder written before schema 4 (splits saved as one text column) resumes."""
+    import pandas as pd
+
+    from greennlp import tasks
+    from greennlp.tasks.lm_stages import stage_corpus
+
+    runs = tmp_path / "runs"
+    folder = _copy("v1-lm", runs)
+    raw = json.loads((folder / "record.json").read_text())
+    raw.update(status="failed", run_dir=str(folder))
+    (folder / "record.json").write_text(json.dumps(raw))
+    sizes = raw["data"]["split"]["sizes"]
+    (folder / "data").mkdir()
+    for n, size in sizes.items():
+        pd.DataFrame({"text": [f"{n} document {i}" for i in range(size)]}).to_parquet(
+            folder / "data" / f"{n}.parquet", index=False)
+    run = tasks.resume(raw["run_id"], str(runs), log=lambda m: None)
+    assert run.cfg.data.source == "dialogs.txt" and run.cfg.data.split == "blocks"
+    stage_corpus(run)  # finished: reloaded, not redone
+    assert run.splits.texts("test")[:2] == ["test document 0", "test document 1"]
+    assert {n: len(run.splits.texts(n)) for n in sizes} == sizes

@@ -24,7 +24,7 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 
 from greennlp import store
-from greennlp.config import RunConfig, from_dict, to_dict
+from greennlp.config import RunConfig, config_from_record, to_dict
 from greennlp.errors import UserError
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
@@ -226,7 +226,7 @@ def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) ->
     (one sentence) before it changes anything; a lock left by a killed process is taken
     over, and the record says so.
     """
-    cfg = cfg or from_dict(RunConfig, record.config)
+    cfg = cfg or config_from_record(record.config)
     lock = RunLock(record.run_dir, record.run_id)
     took_over = lock.acquire()
     if record.path.exists():

@@ -153,10 +153,12 @@ DATA_CASES = {
     "too few groups": Case(lambda f: [_csv(f, "g.csv", make_frame(60, n_groups=2)),
                                       "data.group_column=movie", "data.split=group"],
                            "distinct groups"),
-    "blank LM corpus": Case(lambda f: ["task=lm", f"lm.corpus.source={_bytes(f, 'c.txt', b'  ' + bytes([10]) * 50)}"],
+    "blank LM corpus": Case(lambda f: ["task=lm", f"data.source={_bytes(f, 'c.txt', b'  ' + bytes([10]) * 50)}"],
                             "has only 0 non-empty documents"),
     "numbers as LM corpus text": Case(lambda f: ["task=lm", _parquet(f, "c.parquet", make_frame(60).assign(
-        text=lambda d: range(len(d)))).replace("data.source", "lm.corpus.source")], "not text"),
+        text=lambda d: range(len(d))))], "not text"),
+    "moved LM corpus key": Case(lambda f: ["task=lm", "lm.corpus.source=c.txt"],
+                                "'lm.corpus.source' is now 'data.source'"),
     "rows spanning lines in strict mode": Case(
         lambda f: [_source(_unbalanced_quote(f)), "data.strict=true"], "spans"),
 }

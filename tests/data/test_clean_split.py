@@ -94,3 +94,50 @@ def test_prepare_reports_everything(csv_path):
     assert summary["stats"]["labels"] == {"neg": 120, "pos": 120}
     assert summary["cleaning"]["rows_out"] == 240
     assert summary["stats"]["length"]["words"]["median"] == 8
+
+
+def test_running_text_keeps_line_breaks_and_has_no_conflicts():
+    frame = pd.DataFrame({"text": ["hi  there\n\n you", "hi there\nyou", "  \n ", "one\ntwo"]})
+    out, report = clean(frame, keep_lines=True)
+    assert out["text"].tolist() == ["hi there\nyou", "one\ntwo"]
+    assert report == {"rows_in": 4, "empty_dropped": 1, "duplicate_texts": 1,
+                      "duplicate_rows": 1, "duplicate_rows_dropped": 1, "rows_out": 2}
+
+
+def test_a_block_split_of_labelled_data_keeps_whole_blocks_and_every_class(frame):
+    cfg = DataConfig(split="blocks", block_documents=10, max_examples=150)
+    splits, data = prepare_frame(frame, cfg)
+    for name in ("train", "dev", "test"):  # row i of the frame ends with " i"
+        blocks = splits[name]["text"].str.rsplit(" ", n=1).str[1].astype(int) // 10
+        assert (blocks.value_counts() == 10).all(), name
+    assert data["stats"]["size"] == 150 and data["split"]["block_documents"] == 10
+    assert set(data["stats"]["labels"]) == {"neg", "pos"}
+    kept = subsample(frame, 95, 0, block_rows=10)  # whole blocks: the one that crosses 95 too
+    blocks = kept["text"].str.rsplit(" ", n=1).str[1].astype(int) // 10
+    assert len(kept) == 100 and (blocks.value_counts() == 10).all()
+
+
+def prepare_frame(frame, cfg, **needs):
+    """:func:`prepare` on a frame written to a CSV file next to nothing else."""
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "d.csv"
+        frame.to_csv(path, index=False)
+        return prepare(replace(cfg, source=str(path)), 0, **needs)
+
+
+def test_given_dev_file_of_unlabelled_text_and_the_rest_by_blocks(tmp_path):
+    docs = [f"scene {i // 5}\nline {i}" for i in range(200)]
+    (tmp_path / "train.txt").write_text("\n\n".join(docs) + "\n")
+    (tmp_path / "dev.txt").write_text("\n\n".join(f"dev {i}\nline" for i in range(40)) + "\n")
+    cfg = DataConfig(source=str(tmp_path / "train.txt"), dev_source=str(tmp_path / "dev.txt"),
+                     split="blocks", block_documents=5)
+    splits, data = prepare(cfg, 0, labels=False, running_text=True)
+    assert len(splits.dev) == 40 and data["split"]["made"] == ["test"]
+    assert len(splits.test) == 40 and len(splits.train) == 160  # 20% of 200, whole blocks
+    assert all(len({t.split("\n")[0] for t in splits.texts(n)}) * 5 == len(splits[n])
+               for n in ("train", "test"))  # every scene of 5 documents on one side
+    assert data["cleaning_given"]["dev"]["rows_out"] == 40 and "label" not in splits.dev

@@ -29,7 +29,7 @@ def corpus_path(tmp_path):
 
 
 TINY_LM = [
-    "task=lm", "lm.corpus.documents=lines", "lm.corpus.block_documents=20", "lm.vocab_size=300", "lm.context_length=16",
+    "task=lm", "data.documents=lines", "data.block_documents=20", "lm.vocab_size=300", "lm.context_length=16",
     "lm.gpt.d_model=32", "lm.gpt.num_layers=1", "lm.gpt.num_heads=2", "lm.gpt.d_ff=64",
     "lm.gpt.train.epochs=4", "lm.gpt.train.lr=0.01", "lm.lstm.embedding_size=32", "lm.lstm.hidden_size=32",
     "lm.mlm.hidden_size=32", "lm.mlm.num_layers=1", "lm.mlm.num_heads=2",

@@ -39,7 +39,7 @@ def _record(folder):
 
 
 def test_torchrun_and_ray_train_the_same_model(corpus_path, tmp_path):
-    common = [*TINY_LM, f"lm.corpus.source={corpus_path}", "lm.models=[ngram,gpt]"]
+    common = [*TINY_LM, f"data.source={corpus_path}", "lm.models=[ngram,gpt]"]
     _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
           f"--master_port={_free_port()}", "-m", "greennlp", "run", *common,
           f"output_dir={tmp_path / 'torchrun'}"], tmp_path)

@@ -24,7 +24,7 @@ def no_smollm2(monkeypatch):
 
 
 def _cfg(corpus_path, tmp_path, *extra):
-    return load_config(None, [*TINY_LM, f"lm.corpus.source={corpus_path}",
+    return load_config(None, [*TINY_LM, f"data.source={corpus_path}",
                               f"output_dir={tmp_path / 'runs'}", *extra])
 
 
@@ -130,15 +130,15 @@ def test_crashed_lm_run_resumes_without_redoing_finished_stages(corpus_path, tmp
 
 def test_lm_command_line(corpus_path, tmp_path, no_smollm2):
     runner = CliRunner()
-    ok = runner.invoke(app, ["run", *TINY_LM, f"lm.corpus.source={corpus_path}",
+    ok = runner.invoke(app, ["run", *TINY_LM, f"data.source={corpus_path}",
                              "lm.models=[ngram]", "lm.scaling.enabled=false",
                              f"output_dir={tmp_path / 'runs'}"])
     assert ok.exit_code == 0, ok.output
     assert "ngram: test perplexity" in ok.output and "bits/char" in ok.output
     for args, message in ((["lm.models=[gpt5]"], "Unknown language model 'gpt5'"),
-                          ([f"lm.corpus.source={tmp_path / 'none.txt'}"], "does not exist"),
+                          ([f"data.source={tmp_path / 'none.txt'}"], "does not exist"),
                           (["lm.gpt.num_heads=3"], "divisible by lm.gpt.num_heads")):
-        bad = runner.invoke(app, ["run", *TINY_LM, f"lm.corpus.source={corpus_path}", *args,
+        bad = runner.invoke(app, ["run", *TINY_LM, f"data.source={corpus_path}", *args,
                                   f"output_dir={tmp_path / 'bad'}"])
         assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output
         assert store.list_runs(tmp_path / "bad")[0]["status"] == "failed"
@@ -196,8 +196,8 @@ def tiny_smollm2(monkeypatch, tmp_path):
 @pytest.mark.integration  # a whole LM run with SmolLM2 adapted
 def test_lm_run_on_wrapped_paragraphs_scores_every_model_with_context(novel_path, tmp_path,
                                                                        tiny_smollm2):
-    cfg = load_config(None, [*TINY_LM, "lm.corpus.documents=paragraphs",
-                             f"lm.corpus.source={novel_path}", f"output_dir={tmp_path / 'runs'}",
+    cfg = load_config(None, [*TINY_LM, "data.documents=paragraphs",
+                             f"data.source={novel_path}", f"output_dir={tmp_path / 'runs'}",
                              "lm.models=[ngram,gpt,smollm2]", "lm.scaling.enabled=false",
                              "lm.evaluation.window=32", "lm.evaluation.stride=16",
                              "lm.evaluation.smollm2_chars=2000", "lm.smollm2.steps=2",

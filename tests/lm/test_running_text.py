@@ -8,8 +8,9 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from greennlp.config.lm import CorpusConfig, LmEvaluationConfig
-from greennlp.data.corpus import prepare_corpus
+from greennlp.config import DataConfig
+from greennlp.config.lm import LmEvaluationConfig
+from greennlp.data import prepare
 from greennlp.evaluate.lm_eval import evaluate_lm, leading_index
 from greennlp.evaluate.perplexity import text_blocks
 from greennlp.models.lm_tokenizer import (
@@ -33,14 +34,15 @@ def test_a_wrapped_text_file_gives_one_document_per_paragraph(tmp_path):
     path = tmp_path / "novel.txt"
     path.write_text(wrapped_text(paragraphs))
     assert path.read_text().count("\n") > 2 * len(paragraphs)  # wrapped: many lines each
-    splits, data = prepare_corpus(CorpusConfig(source=str(path), block_documents=10), 0)
-    docs = splits.train + splits.dev + splits.test
+    corpus = DataConfig(source=str(path), split="blocks", block_documents=10)
+    splits, data = prepare(corpus, 0, labels=False, running_text=True)
+    docs = splits.texts("train") + splits.texts("dev") + splits.texts("test")
     assert data["cleaning"]["rows_out"] == len(docs) == len(set(paragraphs))
     assert {" ".join(d.split()) for d in docs} == set(paragraphs)  # wrapping kept, no cut
     assert any("Anna" in d for d in docs)  # case kept
     assert "blank lines" in data["documents_found"]
-    _by_line, data = prepare_corpus(CorpusConfig(source=str(path), block_documents=10,
-                                                documents="lines"), 0)
+    _by_line, data = prepare(DataConfig(source=str(path), split="blocks", block_documents=10,
+                                        documents="lines"), 0, labels=False, running_text=True)
     assert data["documents_found"] == "one per line"
     assert data["cleaning"]["rows_out"] > 2 * len(paragraphs)
 

@@ -47,7 +47,7 @@ def test_audit_of_a_text_corpus_reports_shared_spans(tmp_path):
     path.write_text("\n".join(lines))
     out = tmp_path / "runs"
     result = runner.invoke(app, ["audit", str(path), f"output_dir={out}",
-                                 "lm.corpus.block_documents=10", "lm.corpus.documents=lines"])
+                                 "data.block_documents=10", "data.documents=lines"])
     assert result.exit_code == 0, result.output
     record = _latest(out)
     assert "substrings" in record.data["audit"]

@@ -12,7 +12,7 @@ import pytest
 
 import greennlp
 from greennlp import store, tasks
-from greennlp.data import Splits, prepare
+from greennlp.data import prepare
 from greennlp.models import FAMILIES, Family, names, register
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report import Reports
@@ -77,8 +77,7 @@ def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
 
 
 def stage_data(run: Run) -> None:
-    run.splits = data_stage(run, lambda: run.task.prepare(run), Splits.load, unit="texts",
-                            metric="rows")
+    run.splits = data_stage(run, unit="texts", metric="rows")  # the task's prepare, saved
     run.record.selection = run.task.selection(run)
 
 

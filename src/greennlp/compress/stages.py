@@ -9,7 +9,6 @@ Which models the settings name was checked when the configuration was loaded.
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from greennlp.compress.quantize import TorchDynamicInt8
 from greennlp.evaluate.variants import summarize
 from greennlp.config import RunConfig, from_dict
 from greennlp.config.compress import STUDENT
+from greennlp.config.history import upgrade
 from greennlp.config.rules import parse_override, read_source, set_dotted
 from greennlp.errors import UserError
 from greennlp.files import atomic_folder
@@ -287,7 +287,7 @@ def stage_compress(run: Run, reseed: Reseed | None = None) -> None:
 def compress_config(own: dict, source: str | None, overrides: tuple[str, ...],
                     output_dir: str) -> RunConfig:
     """The run's own config with the editable sections of ``source`` and ``overrides``."""
-    data = copy.deepcopy(own)
+    data = upgrade(own)  # a copy, in today's shape (a record of an earlier greennlp)
     if source:
         data.update({k: v for k, v in read_source(source).items() if k in EDITABLE})
     for text in overrides:

@@ -1,8 +1,9 @@
 """Typed, frozen run configuration: every setting of greennlp, declared one way.
 
-A run is described by one :class:`RunConfig`, built from (in order) the defaults, a
-YAML / TOML / JSON file or a built-in profile (``quick``), and dotted ``key=value``
-overrides from the command line. Unknown keys, wrong types and values outside their
+A run is described by one :class:`RunConfig`, built from (in order) the defaults, the
+defaults its task declares (e.g. the LM corpus as ``data``), a YAML / TOML / JSON file
+or a built-in profile (``quick``), and dotted ``key=value`` overrides from the command
+line. Unknown keys, wrong types and values outside their
 declared bounds are :class:`~greennlp.errors.UserError` s with one sentence that names
 the key and the fix.
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from greennlp.config.audit import AuditConfig
 from greennlp.config.compress import CompressConfig
+from greennlp.config.history import refuse_moved, upgrade
 from greennlp.config.lm import LmConfig
-from greennlp.config.rules import (declare_section, declared_sections, from_dict,
+from greennlp.config.rules import (declare_section, declared_sections, deep_merge, from_dict,
                                    parse_override, profiles, read_source, rule, set_dotted,
                                    to_dict)
 from greennlp.config.search import SearchConfig, SeedsConfig
@@ -33,9 +35,10 @@ from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
 __all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
            "MeasureConfig", "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig",
            "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
-           "TrainConfig", "TransformerConfig", "declare_section", "from_dict", "parse_config",
-           "parse_override",
-           "profiles", "replace", "rule", "section", "to_dict"]
+           "TrainConfig", "TransformerConfig", "build_config", "config_from_record",
+           "declare_section", "from_dict",
+           "parse_config", "parse_override", "profiles", "read_config", "replace", "rule",
+           "section", "to_dict"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class RunConfig:
     seed: int = rule(0, low=0, high=2**32 - 1, doc="seeds Python, NumPy, torch, the splits")
     output_dir: str = "runs"
     task: str = rule("classification", doc="classification, or lm = language modelling "
-                                            "(see the lm section)")
+                                            "(see the lm section; its corpus is data)")
     models: tuple[str, ...] = rule(("tfidf_logreg", "transformer", "minilm"),
                                    doc="model families to train (classification)")
     data: DataConfig = rule(DataConfig())
@@ -70,8 +73,33 @@ class RunConfig:
                                                  metadata={"declared": True}, compare=False)
 
 
-def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+def read_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = ()
+                ) -> dict[str, Any]:
+    """A config file (or profile) with dotted ``key=value`` overrides applied, as a nested
+    mapping, not yet checked."""
+    data = read_source(source) if source else {}
+    for text in overrides:
+        key, value = parse_override(text)
+        set_dotted(data, key, value)
+    return data
+
+
+def build_config(data: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
                  ) -> RunConfig:
+    """Check ``data`` (user input) and build the frozen config, with ``defaults`` (a task's
+    own, a nested mapping) laid under it."""
+    refuse_moved(data)
+    return from_dict(RunConfig, deep_merge(dict(defaults or {}), data), merge=True)
+
+
+def config_from_record(recorded: Mapping[str, Any]) -> RunConfig:
+    """The config a run record holds (resolved, possibly written by an earlier greennlp:
+    :func:`greennlp.config.history.upgrade`), read back as it is."""
+    return from_dict(RunConfig, upgrade(recorded))
+
+
+def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 defaults: Mapping[str, Any] | None = None) -> RunConfig:
     """Read, merge and check a run configuration (every check that needs no model table).
 
     Parameters
@@ -81,18 +109,16 @@ def parse_config(source: str | None = None, overrides: list[str] | tuple[str, ..
         the defaults.
     overrides
         Dotted ``key=value`` strings applied last, e.g. ``transformer.train.epochs=2``.
+    defaults
+        A task's own defaults (a nested mapping), laid under the file and overrides.
 
     Returns
     -------
     RunConfig
-        The frozen configuration. :func:`greennlp.tasks.load_config` adds the checks
-        that need the tables of tasks and model families.
+        The frozen configuration. :func:`greennlp.tasks.load_config` adds the task's
+        defaults and the checks that need the tables of tasks and model families.
     """
-    data = read_source(source) if source else {}
-    for text in overrides:
-        key, value = parse_override(text)
-        set_dotted(data, key, value)
-    return from_dict(RunConfig, data, merge=True)
+    return build_config(read_config(source, overrides), defaults)
 
 
 def section(cfg: Any, path: str | None) -> Any:

@@ -1,5 +1,8 @@
 """The ``lm`` section of a run configuration (``task: lm``): language modelling.
 
+The corpus is the run's ``data`` section, like every task's data; the LM task lays its
+own defaults under it (the ``defaults`` of its Task, in :mod:`greennlp.tasks.lm`).
+
 :class:`~greennlp.config.RunConfig` holds one :class:`LmConfig` as ``lm``. The
 masked-LM settings (``lm.mlm``) also serve the classification model
 ``transformer_mlm``, which pre-trains the ``transformer`` encoder with them.
@@ -10,29 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from greennlp.config.rules import rule
-from greennlp.config.sections import TrainConfig, check_heads, check_training_share
+from greennlp.config.sections import TrainConfig, check_heads
 from greennlp.errors import UserError
-
-
-@dataclass(frozen=True)
-class CorpusConfig:
-    """Unlabelled text: a built-in corpus, a .txt file or a column of a table file."""
-
-    source: str = rule("movie_dialogs", doc="built-in name, a .txt file or a "
-                                            ".csv/.jsonl/.parquet file (one document per row)")
-    documents: str = rule("paragraphs", choices=("paragraphs", "lines"),
-                          doc="how a .txt file is cut into documents: paragraphs = separated by "
-                              "blank lines (wrapped lines stay together); lines = one per line")
-    text_column: str = "text"
-    max_documents: int | None = rule(None, low=30, doc="keep only this many (whole blocks)")
-    dev_fraction: float = rule(0.1, low=0.01, high=0.5)
-    test_fraction: float = rule(0.1, low=0.01, high=0.5)
-    block_documents: int = rule(500, low=1, doc="neighbouring documents kept in one split")
-    drop_duplicates: bool = True
-
-    def check(self, prefix: str) -> None:
-        """Cross-field rules (called when the section is built)."""
-        check_training_share(prefix, self.dev_fraction, self.test_fraction)
 
 
 @dataclass(frozen=True)
@@ -169,7 +151,6 @@ class LmConfig:
 
     models: tuple[str, ...] = rule(("ngram", "lstm", "gpt", "smollm2"),
                                    doc="language model families to train or score")
-    corpus: CorpusConfig = rule(CorpusConfig())
     vocab_size: int = rule(4096, low=300, doc="byte-level BPE shared by ngram, lstm, gpt, mlm")
     context_length: int = rule(64, low=8, high=4096)
     ngram: NgramConfig = rule(NgramConfig())

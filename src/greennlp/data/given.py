@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from greennlp.data.split import SPLIT_NAMES, Splits, _fold_of, _random, check_class_sizes
+from greennlp.data.split import (SPLIT_NAMES, Splits, _fold_of, _random, check_class_sizes,
+                                 resolve_method, split_blocks)
 from greennlp.errors import UserError
 
 # Values of a split column, and the split each names (case and spaces ignored).
@@ -71,7 +72,9 @@ def hf_roles(available: list[str], cfg) -> tuple[dict[str, str], list[str]]:
 
 
 def check_like_train(train: pd.DataFrame, other: pd.DataFrame, where: str) -> None:
-    """A given split has no label the training data lacks."""
+    """A given split has no label the training data lacks (nothing to check without labels)."""
+    if "label" not in train:
+        return
     extra = sorted(set(other["label"]) - set(train["label"]))
     if extra:
         raise UserError(f"The {where} has the label '{extra[0]}', which the training data does "
@@ -79,11 +82,14 @@ def check_like_train(train: pd.DataFrame, other: pd.DataFrame, where: str) -> No
                         f"({', '.join(sorted(set(train['label']))[:10])}) in every split.")
 
 
-def _cut(frame: pd.DataFrame, fraction: float, method: str, seed: int
+def _cut(frame: pd.DataFrame, fraction: float, method: str, seed: int, block_rows: int
          ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rest and held-out part of ``frame`` (held = ``fraction`` of it), by ``method``."""
     frame = frame.reset_index(drop=True)
-    if method == "time":
+    if method == "blocks":
+        idx = split_blocks(len(frame), block_rows, {"held": fraction}, seed)
+        rest, held = idx["train"], idx["held"]
+    elif method == "time":
         order = np.argsort(pd.to_datetime(frame["time"], errors="coerce").to_numpy(), kind="stable")
         n_held = int(len(frame) * fraction)
         rest, held = order[:len(frame) - n_held], order[len(frame) - n_held:]
@@ -102,20 +108,17 @@ def complete_splits(pool: pd.DataFrame, given: dict[str, pd.DataFrame], origin: 
     ``cfg.dev_fraction`` (``cfg.test_fraction``) of it, by ``cfg.split``. ``origin``
     says where each given split came from, for the datasheet.
     """
-    method = cfg.split
-    if method == "auto":
-        method = "group" if "group" in pool else "stratified"
-    if method in ("group", "time") and method not in pool:
-        raise UserError(f"data.split={method} needs a {method} column; set "
-                        f"data.{method}_column, or use data.split=stratified.")
+    method = resolve_method(cfg.split, pool)
+    labelled = "label" in pool
     made = [n for n in ("test", "dev") if n not in given]
-    check_class_sizes(pool, cfg.min_per_class, "the training data", parts=1 + len(made))
+    if labelled:
+        check_class_sizes(pool, cfg.min_per_class, "the training data", parts=1 + len(made))
     parts: dict[str, pd.DataFrame] = {}
     rest = pool
     for i, name in enumerate(made):
         fraction = cfg.test_fraction if name == "test" else cfg.dev_fraction
-        rest, parts[name] = _cut(rest, fraction, method, seed + i)
-    for name in made:
+        rest, parts[name] = _cut(rest, fraction, method, seed + i, cfg.block_documents)
+    for name in made if labelled else ():
         missing = set(rest["label"]) - set(parts[name]["label"])
         if missing:
             raise UserError(f"Class '{sorted(missing)[0]}' ends up with no examples in the "
@@ -128,6 +131,8 @@ def complete_splits(pool: pd.DataFrame, given: dict[str, pd.DataFrame], origin: 
                    "given": {n: origin[n] for n in SPLIT_NAMES if n in origin},
                    "made": made,
                    "sizes": {n: int(len(splits[n])) for n in SPLIT_NAMES}}
+    if method == "blocks":
+        splits.info["block_documents"] = cfg.block_documents
     if "group" in pool:
         groups = {n: set(splits[n]["group"]) for n in SPLIT_NAMES if "group" in splits[n]}
         splits.info["groups"] = {n: len(g) for n, g in groups.items()}

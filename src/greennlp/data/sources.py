@@ -1,12 +1,17 @@
-"""Read a labelled text dataset from a file, Hugging Face, or a built-in name.
+"""Read a text dataset from a file, Hugging Face, or a built-in name.
 
-Whatever the source, the result is a :class:`RawData`: a DataFrame with the columns
-``text`` and ``label`` (strings), plus ``group`` and ``time`` when configured, and the
-facts a datasheet needs (origin, license, citation).
+Whatever the source, the result is a :class:`RawData`: a DataFrame with the column
+``text`` and, when the task has labels, ``label`` (strings), plus ``group`` and ``time``
+when configured, and the facts a datasheet needs (origin, license, citation, what a
+document is). A table file (.csv/.tsv/.jsonl/.json/.parquet) gives one document per row;
+a ``.txt`` file (unlabelled text) one per paragraph (lines separated by blank lines: the
+line breaks of wrapped text are not document boundaries) or one per line
+(``data.documents=lines``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,9 @@ from greennlp.data.builtins import BUILTINS, load_builtin
 from greennlp.data.given import check_like_train, hf_roles, partition
 from greennlp.errors import UserError
 
-FILE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+FILE_SUFFIXES = (*TABLE_SUFFIXES, ".txt")
+BLANK_LINES = re.compile(r"\n[^\S\n]*\n\s*")
 
 
 @dataclass
@@ -29,13 +36,39 @@ class RawData:
     given: dict[str, pd.DataFrame] = field(default_factory=dict)  # dev / test as the data gave them
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def text_documents(text: str, documents: str) -> list[str]:
+    """The documents of a text file: ``paragraphs`` (separated by blank lines) or ``lines``.
+
+    >>> text_documents("a b\\nc\\n\\n  \\nd\\n", "paragraphs")
+    ['a b\\nc', 'd\\n']
+    >>> text_documents("a b\\nc\\n", "lines")
+    ['a b', 'c']
+    """
+    if documents == "lines":
+        return text.splitlines()
+    return BLANK_LINES.split(text.replace("\r\n", "\n"))
+
+
+def documents_found(path: Path | None, cfg) -> str:
+    """What one document of the source is, for the datasheet."""
+    if path is not None and path.suffix == ".txt":
+        return ("one per line" if cfg.documents == "lines" else
+                "paragraphs: lines separated by blank lines (line breaks inside a paragraph kept)")
+    return f"one per row of the column '{cfg.text_column}'"
+
+
+def _read_file(path: Path, cfg) -> pd.DataFrame:
+    """A table file as a frame of strings, or a .txt file's documents as column
+    ``data.text_column``."""
     if not path.exists():
         raise UserError(f"Data file {path} does not exist; check data.source.")
     if path.suffix not in FILE_SUFFIXES:
         raise UserError(f"Data file {path} has an unsupported type; use one of "
                         f"{', '.join(FILE_SUFFIXES)}.")
     try:
+        if path.suffix == ".txt":
+            docs = text_documents(path.read_text(encoding="utf-8"), cfg.documents)
+            return pd.DataFrame({cfg.text_column: pd.Series(docs, dtype=object)})
         if path.suffix in (".csv", ".tsv"):
             return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",",
                                encoding="utf-8", dtype=str, keep_default_na=False)
@@ -78,9 +111,10 @@ def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def _read_hf(name: str, cfg) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+def _read_hf(name: str, cfg, labels: bool) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The published splits of a hub dataset (or one saved with ``save_to_disk``) that
-    play train, dev and test (:func:`greennlp.data.given.hf_roles`), as frames."""
+    play train, dev and test (:func:`greennlp.data.given.hf_roles`), as frames; with
+    ``labels``, class ids become their names."""
     try:
         import datasets
     except ImportError:
@@ -102,7 +136,7 @@ def _read_hf(name: str, cfg) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     frames = {}
     for role, split in roles.items():
         frame = ds[split].to_pandas()
-        feature = ds[split].features.get(cfg.label_column)
+        feature = ds[split].features.get(cfg.label_column) if labels else None
         if feature is not None and hasattr(feature, "int2str") and cfg.label_column in frame:
             ids = frame[cfg.label_column].astype(int)
             if role != "train" and (ids < 0).all():  # e.g. GLUE: test labels are hidden (-1)
@@ -161,17 +195,25 @@ def check_text_column(column: pd.Series, name: str, where: str) -> None:
                         f"set data.text_column to the column with the texts.")
 
 
-def _labelled(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
-    """Text and label as strings; a row without a label is an error."""
+def _typed(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
+    """Text (and label, when selected) as strings; a row without a label is an error."""
+    labelled = "label" in out
     if len(out) == 0:
-        raise UserError(f"The {where} has no rows; give a dataset with labelled examples.")
+        raise UserError(f"The {where} has no rows; give a dataset with "
+                        f"{'labelled examples' if labelled else 'texts'}.")
     check_text_column(out["text"], text_column, where)
     out["text"] = out["text"].astype("string").fillna("")
+    if not labelled:
+        return _groups_as_strings(out)
     out["label"] = out["label"].astype("string").str.strip()
     missing = out["label"].isna() | (out["label"] == "")
     if missing.any():
         raise UserError(f"{int(missing.sum())} rows of {where} have no label; fill or remove "
                         f"them.")
+    return _groups_as_strings(out)
+
+
+def _groups_as_strings(out: pd.DataFrame) -> pd.DataFrame:
     if "group" in out:
         out["group"] = out["group"].astype("string").fillna("<missing>")
     return out.reset_index(drop=True)
@@ -185,7 +227,7 @@ def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_colu
         if not source:
             continue
         path = Path(source)
-        frame = _read_file(path)
+        frame = _read_file(path, cfg)
         lacking = [c for r, c in roles.items() if c and c not in frame.columns]
         if lacking:
             raise UserError(f"The {name} file {path} lacks the column '{lacking[0]}' that the "
@@ -196,56 +238,77 @@ def _given_files(cfg, roles: dict[str, str | None], train_where: str, train_colu
     return frames, origin
 
 
-def load_raw(cfg, keep: tuple[str, ...] = ()) -> RawData:
-    """Load the dataset described by a :class:`greennlp.config.DataConfig`.
-
-    Returns
-    -------
-    RawData
-        Columns ``text`` and ``label`` as strings, optional ``group`` / ``time``; the
-        training data in ``frame``, and the dev / test splits the dataset gives (a file,
-        a split column, a hub dataset's published split) in ``given``.
-    """
+def _open(cfg, labels: bool) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str, dict, dict]:
+    """The source's training frame, a hub dataset's other published splits, where the data
+    come from, what is known about them, and the column of each role."""
     source = cfg.source
-    group_col = cfg.group_column
-    hf_frames: dict[str, pd.DataFrame] = {}
+    roles = {"text": cfg.text_column, "label": cfg.label_column if labels else None,
+             "group": cfg.group_column, "time": cfg.time_column}
     if source in BUILTINS:
         frame, spec = load_builtin(source)
-        group_col = group_col or spec.columns.get("group")
-        where = f"built-in dataset {source}"
+        if labels and not spec.labelled:
+            raise UserError(f"Built-in dataset '{source}' has no labels ({spec.task}); this "
+                            f"task needs labels: use one of "
+                            f"{', '.join(n for n, b in BUILTINS.items() if b.labelled)}, or a "
+                            f"file with a label column.")
+        roles.update(text=spec.columns["text"], label=spec.columns.get("label") if labels else None,
+                     group=cfg.group_column or spec.columns.get("group"))
         meta = {"origin": f"built-in '{source}': {spec.file.member} from "
                           f"{spec.file.package}=={spec.file.version} (PyPI), sha256 "
                           f"{spec.file.sha256[:16]}...",
                 "license": spec.license, "citation": spec.citation,
-                "description": spec.description, "homepage": spec.homepage, "task": spec.task}
-        roles = {"text": spec.columns["text"], "label": spec.columns["label"],
-                 "group": group_col, "time": cfg.time_column}
-    elif source.startswith("hf:"):
-        hf_frames, meta = _read_hf(source[3:], cfg)
-        frame = hf_frames.pop("train")
-        where = f"Hugging Face dataset {source[3:]}"
-        roles = {"text": cfg.text_column, "label": cfg.label_column, "group": group_col,
-                 "time": cfg.time_column}
-    elif Path(source).suffix or Path(source).exists():
-        path = Path(source)
-        frame = _read_file(path)
-        where = f"data file {path}"
-        meta = {"origin": f"file {path}", "license": "unknown (user-provided file)"}
-        if path.suffix in (".csv", ".tsv"):
-            meta["lines"] = lines = line_audit(path, frame)
-            first = lines.get("first_multiline")
-            if cfg.strict and first:
-                raise UserError(
-                    f"Data file {path} has {lines['physical_lines']} lines but "
-                    f"{lines['rows']} rows: row {first['row']} (from line {first['line']}) "
-                    f"spans {first['lines']} lines (\"{first['text'][:50]}...\"), often an "
-                    f"unbalanced quote; fix the quoting, or set data.strict=false to accept "
-                    f"rows that span lines.")
-        roles = {"text": cfg.text_column, "label": cfg.label_column, "group": group_col,
-                 "time": cfg.time_column}
-    else:
+                "description": spec.description, "homepage": spec.homepage, "task": spec.task,
+                "documents_found": spec.documents}
+        return frame, {}, f"built-in dataset {source}", meta, roles
+    if source.startswith("hf:"):
+        hf_frames, meta = _read_hf(source[3:], cfg, labels)
+        meta["documents_found"] = documents_found(None, cfg)
+        return hf_frames.pop("train"), hf_frames, f"Hugging Face dataset {source[3:]}", meta, roles
+    path = Path(source)
+    if not (path.suffix or path.exists()):
         raise UserError(f"Unknown dataset '{source}' in data.source; use a built-in name "
-                        f"({', '.join(BUILTINS)}), a .csv/.jsonl/.parquet path, or hf:NAME.")
+                        f"({', '.join(BUILTINS)}), a .csv/.tsv/.jsonl/.parquet/.txt path, or "
+                        f"hf:NAME.")
+    if labels and path.suffix == ".txt" and path.exists():
+        raise UserError(f"Data file {path} has an unsupported type for labelled data (a .txt "
+                        f"file holds unlabelled documents); use one of "
+                        f"{', '.join(TABLE_SUFFIXES)} with a label column.")
+    frame = _read_file(path, cfg)
+    meta = {"origin": f"file {path}", "license": "unknown (user-provided file)",
+            "documents_found": documents_found(path, cfg)}
+    if labels and path.suffix in (".csv", ".tsv"):  # a merged row hides under one label
+        meta["lines"] = _checked_lines(path, frame, cfg.strict)
+    return frame, {}, f"data file {path}", meta, roles
+
+
+def _checked_lines(path: Path, frame: pd.DataFrame, strict: bool) -> dict[str, Any]:
+    """The :func:`line_audit` of a CSV/TSV file; with ``strict``, rows that span lines are
+    refused."""
+    lines = line_audit(path, frame)
+    first = lines.get("first_multiline")
+    if strict and first:
+        raise UserError(
+            f"Data file {path} has {lines['physical_lines']} lines but "
+            f"{lines['rows']} rows: row {first['row']} (from line {first['line']}) "
+            f"spans {first['lines']} lines (\"{first['text'][:50]}...\"), often an "
+            f"unbalanced quote; fix the quoting, or set data.strict=false to accept "
+            f"rows that span lines.")
+    return lines
+
+
+def load_raw(cfg, keep: tuple[str, ...] = (), *, labels: bool = True) -> RawData:
+    """Load the dataset described by a :class:`greennlp.config.DataConfig`; ``labels``:
+    the task needs a label column (else the texts alone are read).
+
+    Returns
+    -------
+    RawData
+        Columns ``text`` (and ``label``) as strings, optional ``group`` / ``time``; the
+        training data in ``frame``, and the dev / test splits the dataset gives (a file,
+        a split column, a hub dataset's published split) in ``given``.
+    """
+    source = cfg.source
+    frame, hf_frames, where, meta, roles = _open(cfg, labels)
     split_roles = dict(roles, split=cfg.split_column)
     extra = tuple(c for c in keep if c not in split_roles.values())  # slice columns
     given_files, origin = _given_files(cfg, roles, where, frame.columns, extra)
@@ -254,7 +317,7 @@ def load_raw(cfg, keep: tuple[str, ...] = ()) -> RawData:
              for name, f in hf_frames.items()}
     origin.update(meta.pop("given_from", {}))
     if cfg.split_column:
-        parts = partition(_labelled(out, where, roles["text"]), "split", where)
+        parts = partition(_typed(out, where, roles["text"]), "split", where)
         out = parts.pop("train")
         for name, part in parts.items():
             if name in given_files:
@@ -263,8 +326,8 @@ def load_raw(cfg, keep: tuple[str, ...] = ()) -> RawData:
             given[name] = part
             origin[name] = f"rows with {cfg.split_column} = {name}"
     given.update(given_files)
-    out = _labelled(out, where, roles["text"])
-    given = {name: _labelled(f, f"{name} split ({origin[name]})", roles["text"])
+    out = _typed(out, where, roles["text"])
+    given = {name: _typed(f, f"{name} split ({origin[name]})", roles["text"])
              for name, f in given.items()}
     for name, part in given.items():
         check_like_train(out, part, f"{name} split ({origin[name]})")

@@ -1,8 +1,14 @@
-"""Train / dev / test splits: random, stratified, by group, or by time, all seeded.
+"""Train / dev / test splits: random, stratified, by group, by time, or by blocks, all seeded.
 
 Model selection uses dev only; test is evaluated once per final model. A group split
 (e.g. by movie) keeps every group inside one split, so no movie's reviews are in both
-train and test; it is also stratified by label (scikit-learn's StratifiedGroupKFold).
+train and test; with labels it is also stratified by label (scikit-learn's
+StratifiedGroupKFold). A block split (running text) cuts the rows, in their order, into
+blocks of ``data.block_documents`` and assigns whole blocks to test, dev and train in a
+seeded order, so that neighbouring documents, which usually come from the same scene,
+stay on one side of the split.
+
+Whether the data has labels is a property of the frame: a ``label`` column.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ SPLIT_NAMES = ("train", "dev", "test")
 
 @dataclass
 class Splits:
-    """Three disjoint frames and how they were made."""
+    """Three disjoint frames (a ``text`` column, ``label`` when the task has labels, and
+    any carried columns) and how they were made."""
 
     train: pd.DataFrame
     dev: pd.DataFrame
@@ -32,9 +39,15 @@ class Splits:
     def __getitem__(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
 
+    def texts(self, name: str) -> list[str]:
+        """The texts of split ``name``, in order (documents of running text)."""
+        return self[name]["text"].tolist()
+
     @property
     def labels(self) -> list[str]:
-        """Sorted class names (the label index used by every model)."""
+        """Sorted class names (the label index used by every model); empty without labels."""
+        if "label" not in self.train:
+            return []
         return sorted(self.train["label"].unique().tolist())
 
     def save(self, folder: Path) -> None:
@@ -47,15 +60,59 @@ class Splits:
         return cls(*(pd.read_parquet(folder / f"{n}.parquet") for n in SPLIT_NAMES), info=info)
 
 
+def resolve_method(method: str, frame: pd.DataFrame) -> str:
+    """The split method ``data.split`` names for ``frame`` (``auto``: group when a group
+    column is known, else stratified with labels or blocks without), checked against
+    the columns it needs."""
+    labelled = "label" in frame
+    other = "stratified" if labelled else "blocks"
+    if method == "auto":
+        method = "group" if "group" in frame else other
+    if method == "stratified" and not labelled:
+        raise UserError("data.split=stratified needs labels, and this task's data has none; "
+                        "use data.split=blocks, random, group or time.")
+    if method in ("group", "time") and method not in frame:
+        raise UserError(f"data.split={method} needs a {method} column; set "
+                        f"data.{method}_column, or use data.split={other}.")
+    return method
+
+
+def split_blocks(n_rows: int, block_rows: int, fractions: dict[str, float], seed: int,
+                 total: int | None = None) -> dict[str, np.ndarray]:
+    """Row indices of each split: whole blocks of ``block_rows`` rows, in a seeded order.
+
+    The splits of ``fractions`` take blocks first, in its order, each until it holds its
+    fraction of ``total``; ``train`` takes the rest. ``total`` (default all rows) keeps
+    only the first blocks of that order, so a subsample is still made of whole blocks.
+
+    >>> {k: v.tolist() for k, v in split_blocks(6, 2, {"test": 0.3}, 0).items()}
+    {'test': [4, 5], 'train': [0, 1, 2, 3]}
+    """
+    blocks = [np.arange(s, min(s + block_rows, n_rows)) for s in range(0, n_rows, block_rows)]
+    order = np.random.default_rng(seed).permutation(len(blocks))
+    total = min(n_rows, total or n_rows)
+    targets = {name: fraction * total for name, fraction in fractions.items()}
+    out: dict[str, list[np.ndarray]] = {name: [] for name in (*fractions, "train")}
+    taken = 0
+    for b in order:
+        if taken >= total:
+            break
+        name = next((n for n in fractions if sum(map(len, out[n])) < targets[n]), "train")
+        out[name].append(blocks[b])
+        taken += len(blocks[b])
+    return {n: np.sort(np.concatenate(v)) if v else np.array([], dtype=int) for n, v in out.items()}
+
+
 def _fold_of(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rest and held-out positions: one fold of a stratified group K-fold."""
+    """Rest and held-out positions: one fold of a (stratified, with labels) group K-fold."""
     n_splits = max(2, int(round(1.0 / fraction)))
     n_groups = frame["group"].nunique()
     if n_groups < n_splits:
         raise UserError(f"Only {n_groups} distinct groups; a group split with this fraction "
                         f"needs at least {n_splits}: use data.split=stratified or more groups.")
     sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    rest, held = next(sgkf.split(frame, frame["label"], frame["group"]))
+    strata = frame["label"] if "label" in frame else np.zeros(len(frame), dtype=int)
+    rest, held = next(sgkf.split(frame, strata, frame["group"]))
     return rest, held
 
 
@@ -84,45 +141,32 @@ def check_class_sizes(frame: pd.DataFrame, min_per_class: int, where: str = "the
 
 
 def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
-    """Split ``frame`` into train / dev / test as a :class:`~greennlp.config.DataConfig` says.
+    """Split ``frame`` into train / dev / test as a :class:`~greennlp.config.DataConfig` says
+    (``data.split=blocks`` also keeps only ``data.max_examples`` rows, in whole blocks).
 
     Raises
     ------
     UserError
-        When the method needs a column that is absent, or a class would be missing
-        from a split.
+        When the method needs a column that is absent, or a class (or, by blocks, a
+        split) would be empty.
     """
-    method = cfg.split
-    if method == "auto":
-        method = "group" if "group" in frame else "stratified"
-    if method == "group" and "group" not in frame:
-        raise UserError("data.split=group needs a group column; set data.group_column, or "
-                        "use data.split=stratified.")
-    if method == "time" and "time" not in frame:
-        raise UserError("data.split=time needs a time column; set data.time_column.")
-    check_class_sizes(frame, cfg.min_per_class)
+    method = resolve_method(cfg.split, frame)
+    labelled = "label" in frame
+    if labelled:
+        check_class_sizes(frame, cfg.min_per_class)
     frame = frame.reset_index(drop=True)
-    dev_share = cfg.dev_fraction / (1.0 - cfg.test_fraction)
-    if method == "time":
-        order = np.argsort(pd.to_datetime(frame["time"], errors="coerce").to_numpy(), kind="stable")
-        n_test, n_dev = int(len(frame) * cfg.test_fraction), int(len(frame) * cfg.dev_fraction)
-        test = frame.iloc[order[len(frame) - n_test:]]
-        dev = frame.iloc[order[len(frame) - n_test - n_dev:len(frame) - n_test]]
-        train = frame.iloc[order[:len(frame) - n_test - n_dev]]
-    elif method == "group":
-        rest, held = _fold_of(frame, cfg.test_fraction, seed)
-        test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
-        tr, dv = _fold_of(rest_frame, dev_share, (seed + 1) % 2**32)
-        train, dev = rest_frame.iloc[tr], rest_frame.iloc[dv]
+    if method == "blocks":
+        idx = split_blocks(len(frame), cfg.block_documents,
+                           {"test": cfg.test_fraction, "dev": cfg.dev_fraction}, seed,
+                           cfg.max_examples)
+        if any(len(v) == 0 for v in idx.values()):
+            raise UserError(f"A split of {cfg.source} came out empty with blocks of "
+                            f"{cfg.block_documents} documents; lower data.block_documents.")
+        parts = {name: frame.iloc[idx[name]] for name in SPLIT_NAMES}
     else:
-        stratify = method == "stratified"
-        rest, held = _random(frame, cfg.test_fraction, seed, stratify)
-        test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
-        tr, dv = _random(rest_frame, dev_share, seed + 1, stratify)
-        train, dev = rest_frame.iloc[tr], rest_frame.iloc[dv]
-    splits = Splits(train.reset_index(drop=True), dev.reset_index(drop=True),
-                    test.reset_index(drop=True))
-    for name in SPLIT_NAMES:
+        parts = _three_way(frame, method, cfg, seed)
+    splits = Splits(*(parts[name].reset_index(drop=True) for name in SPLIT_NAMES))
+    for name in SPLIT_NAMES if labelled else ():
         missing = set(frame["label"]) - set(splits[name]["label"])
         if missing:
             raise UserError(f"Class '{sorted(missing)[0]}' ends up with no examples in the "
@@ -130,6 +174,8 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
     splits.info = {"method": method, "seed": seed, "dev_fraction": cfg.dev_fraction,
                    "test_fraction": cfg.test_fraction,
                    "sizes": {n: int(len(splits[n])) for n in SPLIT_NAMES}}
+    if method == "blocks":
+        splits.info["block_documents"] = cfg.block_documents
     if method == "group":
         groups = {n: set(splits[n]["group"]) for n in SPLIT_NAMES}
         splits.info["groups"] = {n: len(g) for n, g in groups.items()}
@@ -137,9 +183,33 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
     return splits
 
 
-def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int = 1
-              ) -> pd.DataFrame:
-    """At most ``n`` rows, stratified by label (keeps class proportions).
+def _three_way(frame: pd.DataFrame, method: str, cfg, seed: int) -> dict[str, pd.DataFrame]:
+    """Test, then dev from the rest, by time, group or (stratified) random draw."""
+    dev_share = cfg.dev_fraction / (1.0 - cfg.test_fraction)
+    if method == "time":
+        order = np.argsort(pd.to_datetime(frame["time"], errors="coerce").to_numpy(), kind="stable")
+        n_test, n_dev = int(len(frame) * cfg.test_fraction), int(len(frame) * cfg.dev_fraction)
+        return {"test": frame.iloc[order[len(frame) - n_test:]],
+                "dev": frame.iloc[order[len(frame) - n_test - n_dev:len(frame) - n_test]],
+                "train": frame.iloc[order[:len(frame) - n_test - n_dev]]}
+    if method == "group":
+        rest, held = _fold_of(frame, cfg.test_fraction, seed)
+        test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
+        tr, dv = _fold_of(rest_frame, dev_share, (seed + 1) % 2**32)
+    else:
+        stratify = method == "stratified"
+        rest, held = _random(frame, cfg.test_fraction, seed, stratify)
+        test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
+        tr, dv = _random(rest_frame, dev_share, seed + 1, stratify)
+    return {"test": test, "dev": rest_frame.iloc[dv], "train": rest_frame.iloc[tr]}
+
+
+def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int = 1,
+              block_rows: int | None = None) -> pd.DataFrame:
+    """About ``n`` rows: whole blocks of ``block_rows`` rows in a seeded order when given
+    (up to the block that reaches ``n``), else exactly ``n``, stratified by label (keeps
+    class proportions) when the frame has labels, else a seeded random draw. The rows
+    keep their order.
 
     Raises
     ------
@@ -148,15 +218,20 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int 
     """
     if n is None or len(frame) <= n:
         return frame
-    counts = frame["label"].value_counts()
-    need = min_per_class * len(SPLIT_NAMES)
-    kept = (counts * n / len(frame)).astype(int)
-    if (kept < need).any():
-        label = kept[kept < need].index[0]
-        raise UserError(f"data.max_examples={n} would leave class '{label}' with about "
-                        f"{int(kept[label])} of its {int(counts[label])} examples; the splits "
-                        f"need at least {need}: raise data.max_examples, or drop or merge that "
-                        f"class.")
+    if block_rows:
+        idx = split_blocks(len(frame), block_rows, {}, seed, total=n)["train"]
+        return frame.iloc[idx].reset_index(drop=True)
+    labelled = "label" in frame
+    if labelled:
+        counts = frame["label"].value_counts()
+        need = min_per_class * len(SPLIT_NAMES)
+        kept = (counts * n / len(frame)).astype(int)
+        if (kept < need).any():
+            label = kept[kept < need].index[0]
+            raise UserError(f"data.max_examples={n} would leave class '{label}' with about "
+                            f"{int(kept[label])} of its {int(counts[label])} examples; the "
+                            f"splits need at least {need}: raise data.max_examples, or drop or "
+                            f"merge that class.")
     idx, _ = train_test_split(np.arange(len(frame)), train_size=n, random_state=seed,
-                              stratify=frame["label"])
+                              stratify=frame["label"] if labelled else None)
     return frame.iloc[np.sort(idx)].reset_index(drop=True)

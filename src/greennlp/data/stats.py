@@ -28,37 +28,55 @@ def _loose(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
+def _keys(texts: list[str]) -> tuple[set[str], set[str]]:
+    """The texts as written, and ignoring case and punctuation."""
+    return set(texts), {_loose(t) for t in texts}
+
+
+def _shared(texts: list[str], keys: tuple[set[str], set[str]]) -> tuple[int, int]:
+    """How many of ``texts`` occur among ``keys``: exactly, and ignoring case and punctuation."""
+    exact, loose = keys
+    return sum(t in exact for t in texts), sum(_loose(t) in loose for t in texts)
+
+
 def leakage(splits: Splits) -> dict[str, int]:
     """Dev/test texts that also occur in train, exactly and ignoring case and punctuation;
     when the dataset gave its own splits, test texts that also occur in dev too."""
-    train_exact = set(splits.train["text"])
-    train_loose = {_loose(t) for t in splits.train["text"]}
-    out = {}
+    train, out = _keys(splits.texts("train")), {}
     for name in ("dev", "test"):
-        texts = splits[name]["text"]
-        out[f"{name}_exact_in_train"] = int(texts.isin(train_exact).sum())
-        out[f"{name}_loose_in_train"] = int(sum(_loose(t) in train_loose for t in texts))
+        out[f"{name}_exact_in_train"], out[f"{name}_loose_in_train"] = _shared(
+            splits.texts(name), train)
     if splits.info.get("given"):
-        dev_exact, dev_loose = set(splits.dev["text"]), {_loose(t) for t in splits.dev["text"]}
-        out["test_exact_in_dev"] = int(splits.test["text"].isin(dev_exact).sum())
-        out["test_loose_in_dev"] = int(sum(_loose(t) in dev_loose for t in splits.test["text"]))
+        out["test_exact_in_dev"], out["test_loose_in_dev"] = _shared(
+            splits.texts("test"), _keys(splits.texts("dev")))
     return out
 
 
-def describe(splits: Splits) -> dict[str, Any]:
-    """Statistics of each split and of the whole, for the record and the datasheet."""
+def _counts(labels: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in labels.value_counts().sort_index().items()}
+
+
+def describe(splits: Splits, *, case_kept: bool = False) -> dict[str, Any]:
+    """Statistics of each split and of the whole, for the record and the datasheet: rows
+    (``size``), characters and words per split, labels when the data has them, lengths,
+    the training vocabulary (lower-cased unless ``case_kept``: running text is described
+    as written) and leakage.
+    """
     whole = pd.concat([splits[n] for n in SPLIT_NAMES], ignore_index=True)
+    labelled = "label" in whole
     per_split = {}
     for name in SPLIT_NAMES:
-        frame = splits[name]
-        per_split[name] = {"size": int(len(frame)),
-                           "labels": {str(k): int(v) for k, v in
-                                      frame["label"].value_counts().sort_index().items()}}
-    vocab = {w for t in splits.train["text"].str.lower() for w in t.split()}
+        texts = splits.texts(name)
+        per_split[name] = {"size": len(texts), "characters": int(sum(map(len, texts))),
+                           "words": int(sum(len(t.split()) for t in texts))}
+        if labelled:
+            per_split[name]["labels"] = _counts(splits[name]["label"])
+    train = splits.texts("train")
+    vocab = {w for t in train for w in (t if case_kept else t.lower()).split()}
     return {
         "size": int(len(whole)),
-        "labels": {str(k): int(v) for k, v in whole["label"].value_counts().sort_index().items()},
-        "length": length_summary(whole["text"]),
+        **({"labels": _counts(whole["label"])} if labelled else {}),
+        "length": length_summary(whole["text"].astype("string")),
         "train_vocabulary_words": len(vocab),
         "splits": per_split,
         "leakage": leakage(splits),

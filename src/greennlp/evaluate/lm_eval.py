@@ -76,10 +76,10 @@ def scored_test_texts(test: Sequence[str], lm_cfg, seed: int) -> list[str]:
 
 def dev_and_subsample(splits, lm_cfg, seed: int) -> tuple[list[str], np.ndarray]:
     """Dev documents to score, and the indices (into :func:`scored_test_texts`) of the part of
-    test the pretrained SmolLM2 is scored on."""
+    test the pretrained SmolLM2 is scored on (``splits``: a :class:`~greennlp.data.Splits`)."""
     protocol = lm_cfg.evaluation
-    dev = first_or_sample(splits.dev, lm_cfg.dev_documents, protocol, seed)
-    test = scored_test_texts(splits.test, lm_cfg, seed)
+    dev = first_or_sample(splits.texts("dev"), lm_cfg.dev_documents, protocol, seed)
+    test = scored_test_texts(splits.texts("test"), lm_cfg, seed)
     if is_stream(protocol):
         return dev, leading_index(test, protocol.smollm2_chars)
     return dev, subsample_index(len(test), lm_cfg.smollm2_documents, seed)

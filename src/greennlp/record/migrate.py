@@ -15,6 +15,11 @@ Version 2: ``selection`` held only the metric (classification runs); LM runs had
 no model was selected. Version 3 adds its direction (``higher_is_better``) and gives runs
 whose models were scored by perplexity alone (LM runs) the selection their cards made:
 the lowest dev perplexity.
+
+Version 4: one data section for every task: each split's statistics name their rows
+``size`` (LM records called them ``documents``, which is kept). The config an LM run
+recorded before (its corpus in ``lm.corpus``) is upgraded where a config is read back,
+by :func:`greennlp.config.config_from_record`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 from greennlp.errors import UserError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 AUDIT = "audit:"  # the prefix of test-gate keys of audit passes (not a final model)
 
 
@@ -39,6 +44,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         _v1_to_v2(data)
     if version < 3:
         _v2_to_v3(data)
+    if version < 4:
+        _v3_to_v4(data)
     return data
 
 
@@ -71,3 +78,10 @@ def _v2_to_v3(data: dict[str, Any]) -> None:
     elif "metric" in selection:
         selection.setdefault("higher_is_better", True)
     data["schema_version"] = 3
+
+
+def _v3_to_v4(data: dict[str, Any]) -> None:
+    for stats in ((data.get("data") or {}).get("stats") or {}).get("splits", {}).values():
+        if "documents" in stats:
+            stats.setdefault("size", stats["documents"])
+    data["schema_version"] = 4

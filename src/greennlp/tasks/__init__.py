@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from greennlp.config import RunConfig, from_dict, parse_config
+from greennlp.config import RunConfig, build_config, config_from_record, read_config
 from greennlp.errors import UserError
 from greennlp.record import RunRecord, utc_now
 from greennlp.report import Reports
@@ -150,7 +150,9 @@ def load_config(source: str | None = None, overrides: list[str] | tuple[str, ...
     """
     from greennlp.measure.tables import carbon_intensity
 
-    cfg = parse_config(source, overrides)
+    data = read_config(source, overrides)
+    name = data.get("task", DEFAULT_TASK)  # the task's defaults go under the user's settings
+    cfg = build_config(data, task(name).defaults if isinstance(name, str) else None)
     t = task(cfg.task)
     _refuse(t)
     t.check(cfg)
@@ -196,7 +198,7 @@ def resume(run_id: str, output_dir: str = "runs", log: Log = print) -> Run:
     t = _task_of(record)
     if t.refuses_runs:
         raise UserError(f"Run {record.run_id}: {t.refuses_runs}")
-    cfg = from_dict(RunConfig, record.config)
+    cfg = config_from_record(record.config)
     follower = t.join(cfg, record)  # a torchrun rank > 0 never writes or locks
     if follower is not None:
         follower.task = t

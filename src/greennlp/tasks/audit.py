@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from greennlp.data.builtins import LM_BUILTINS
+from greennlp.data.builtins import BUILTINS
 from greennlp.errors import UserError
 from greennlp.record import RunRecord
 from greennlp.run import Log
@@ -17,13 +17,15 @@ from greennlp.tasks import load_config, record_failed_start, start
 
 
 def _is_corpus(data: str) -> bool:
-    return data in LM_BUILTINS or Path(data).suffix == ".txt"
+    """Text without labels (a .txt file or an unlabelled built-in) is audited as an LM corpus."""
+    return (data in BUILTINS and not BUILTINS[data].labelled) or Path(data).suffix == ".txt"
 
 
 def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str = "",
           log: Log = print) -> RunRecord:
-    """Audit ``data`` (a built-in name, a .csv/.jsonl/.parquet file, or a .txt corpus
-    with one document per line) with ``key=value`` ``overrides``.
+    """Audit ``data`` (a built-in name, a .csv/.jsonl/.parquet file, or a .txt corpus:
+    paragraphs as documents, ``data.documents=lines`` for one per line) with
+    ``key=value`` ``overrides``.
 
     Returns
     -------
@@ -31,8 +33,8 @@ def audit(data: str, overrides: list[str] | tuple[str, ...] = (), command: str =
         The audit's record; DATASHEET.md and AUDIT.md are in its folder.
     """
     corpus = _is_corpus(data)
-    base = ["task=lm", f"lm.corpus.source={data}"] if corpus else [f"data.source={data}"]
-    overrides = [*base, "name=audit", *overrides]
+    base = ["task=lm"] if corpus else []
+    overrides = [*base, f"data.source={data}", "name=audit", *overrides]
     try:
         cfg = load_config(None, overrides)
     except UserError as exc:

@@ -27,11 +27,6 @@ from greennlp.train.progress import progress_bar
 SPLITS = ("train", "dev", "test")
 
 
-def _texts(run: Run, name: str) -> list[str]:
-    part = run.splits[name]
-    return part if isinstance(part, list) else part["text"].tolist()
-
-
 def audit_stage(labelled: bool, spans: bool) -> Callable[[Run], None]:
     """The stage ``audit`` of a task: near-duplicates in train, train <-> dev / test
     matches, with the recall of LSH against brute force; ``labelled``: the splits carry
@@ -47,7 +42,7 @@ def stage_audit(run: Run, labelled: bool = True, spans: bool = False) -> None:
         return
 
     def work(st: StageResult) -> None:
-        splits = {n: _texts(run, n) for n in SPLITS}
+        splits = {n: run.splits.texts(n) for n in SPLITS}
         labels = {n: run.splits[n]["label"].astype(str).tolist() for n in SPLITS} \
             if labelled else None
         with progress_bar("audit: near-duplicates", total=sum(map(len, splits.values()))) as bar:

@@ -61,6 +61,12 @@ def audit() -> tuple[Callable[[Run], None], ...]:
     return (s.stage_data, a.audit_stage(labelled=True, spans=False), a.stage_dynamics)
 
 
+def _prepare(run: Run) -> tuple[Any, dict[str, Any]]:
+    from greennlp.tasks.classification_stages import prepare_data
+
+    return prepare_data(run)
+
+
 def _selection(run: Run) -> dict[str, Any]:
     from greennlp.tasks.classification_stages import selection
 
@@ -158,4 +164,5 @@ def summary(record: RunRecord) -> list[Any]:
 
 TASK = register_task(Task(
     name=NAME, stages=stages, reports=classification_reports, summary=summary, audit=audit,
-    compress=compress, selection=_selection, evaluate=_evaluate, check=check))
+    compress=compress, prepare=_prepare, selection=_selection, evaluate=_evaluate,
+    check=check))

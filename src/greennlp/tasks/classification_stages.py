@@ -32,12 +32,17 @@ from greennlp.tasks.common import data_stage
 from greennlp.train.classifiers import fit_family
 
 
+def prepare_data(run: Run) -> tuple[Splits, dict[str, Any]]:
+    """The task's data (:func:`greennlp.data.prepare`): labelled short texts, carrying the
+    columns the test scores are sliced by."""
+    keep = tuple(dict.fromkeys(run.cfg.evaluate.slice_columns + run.cfg.evaluate.sensitive_columns))
+    return prepare(run.cfg.data, run.cfg.seed, keep=keep)
+
+
 def stage_data(run: Run) -> None:
     """Load, clean and split; the splits are saved so a resumed run reuses them. Then the
     selection metric is resolved from the training labels."""
-    keep = tuple(dict.fromkeys(run.cfg.evaluate.slice_columns + run.cfg.evaluate.sensitive_columns))
-    run.splits = data_stage(run, lambda: prepare(run.cfg.data, run.cfg.seed, keep=keep),
-                            Splits.load, unit="examples", metric="rows")
+    run.splits = data_stage(run, unit="examples", metric="rows")
     run.record.selection = run.task.selection(run)
     run.splits.info["selection_metric"] = run.record.selection_metric  # epochs and trials too
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
+from greennlp.data import Splits
 from greennlp.errors import UserError
 from greennlp.report import Reports
 from greennlp.run import Run
@@ -21,16 +21,15 @@ def report_stage(reports: Callable[[], Reports]) -> Callable[[Run], None]:
     return stage_report
 
 
-def data_stage(run: Run, make: Callable[[], tuple[Any, dict]], load: Callable[[Path, dict], Any],
-               unit: str, metric: str) -> Any:
-    """The data stage of a task: ``make()`` loads, cleans and splits (returning the splits
-    and the record's data section); the splits are saved to ``data/``, and a resumed run
-    reloads them with ``load(folder, split_info)``. ``unit`` names the rows in the log,
+def data_stage(run: Run, unit: str, metric: str) -> Splits:
+    """The data stage of every task: the task's ``prepare(run)`` loads, cleans and splits
+    (returning the splits and the record's data section); the splits are saved to
+    ``data/``, and a resumed run reloads them. ``unit`` names the rows in the log,
     ``metric`` in the stage's metrics."""
     folder = run.run_dir / "data"
 
-    def work(st) -> Any:
-        splits, summary = make()
+    def work(st) -> Splits:
+        splits, summary = run.task.prepare(run)
         lines = summary.get("lines") or {}
         if lines.get("differs"):
             first = lines.get("first_multiline")
@@ -50,7 +49,7 @@ def data_stage(run: Run, make: Callable[[], tuple[Any, dict]], load: Callable[[P
                 f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}"
                 + (f" ({' and '.join(given)} as the dataset gives)" if given else ""))
         return splits
-    return run.stage("data", work, reload=lambda st: load(folder, run.record.data["split"]))
+    return run.stage("data", work, reload=lambda st: Splits.load(folder, run.record.data["split"]))
 
 
 def check_listed(key: str, given: tuple[str, ...], allowed: list[str], what: str) -> None:

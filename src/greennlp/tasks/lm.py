@@ -78,6 +78,12 @@ def audit() -> tuple[Callable[[Run], None], ...]:
     return (s.stage_corpus, audit_stage(labelled=False, spans=True))
 
 
+def _prepare(run: Run) -> tuple[Any, dict[str, Any]]:
+    from greennlp.tasks.lm_stages import prepare_data
+
+    return prepare_data(run)
+
+
 def _selection(run: Run) -> dict:
     from greennlp.tasks.lm_stages import selection
 
@@ -92,8 +98,9 @@ def _evaluate(run: Run, result, model) -> tuple[dict, dict]:
 
 TASK = register_task(Task(
     name=NAME, stages=stages, reports=lm_reports, summary=summary, audit=audit,
-    selection=_selection,
-    evaluate=_evaluate, check=check, join=join,
+    prepare=_prepare, selection=_selection, evaluate=_evaluate, check=check, join=join,
+    # The corpus, laid under the user's data section (a data.* key the user sets wins).
+    defaults={"data": {"source": "movie_dialogs", "split": "blocks", "test_fraction": 0.1}},
     # Idle OpenMP threads sleep (set before torch loads): decoder steps were 1.9x faster on
     # a busy 2-core machine (benchmarks/omp_wait_policy.py).
     passive_openmp=True))

@@ -79,7 +79,7 @@ def adapt(run: Run, name: str, folder: Path, dev: list[str], note: str):
         dev_score = _dev_loss(model, dev[:acfg.dev_documents], window, stride)
         before = -dev_score()
         t0 = time.perf_counter()
-        blocks = token_blocks(tok.encode(run.splits.train), tok.eos_id, acfg.block_size)
+        blocks = token_blocks(tok.encode(run.splits.texts("train")), tok.eos_id, acfg.block_size)
         tokenize_s = time.perf_counter() - t0
         train_cfg = TrainConfig(epochs=1, batch_size=acfg.batch_size, lr=acfg.lr,
                                 warmup_fraction=acfg.warmup_fraction, patience=1,

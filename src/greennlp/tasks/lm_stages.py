@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+import pandas as pd
 
 from greennlp.config import section as config_section
-from greennlp.data.corpus import CorpusSplits, prepare_corpus
+from greennlp.data import Splits, prepare
 from greennlp.evaluate.lm_eval import (
     dev_and_subsample,
     evaluate_lm,
@@ -87,18 +88,23 @@ def share_run(run: Run) -> None:
         run.record.run_id, run.record.run_dir = ids
 
 
+def prepare_data(run: Run) -> tuple[Splits, dict]:
+    """The task's data (:func:`greennlp.data.prepare`): running text without labels."""
+    return prepare(run.cfg.data, run.cfg.seed, labels=False, running_text=True)
+
+
 def stage_corpus(run: Run) -> None:
-    """Load, clean and split the corpus (rank 0); the other ranks read the saved splits."""
+    """Load, clean and split the corpus (rank 0): ``data``, running text without labels;
+    the other ranks read the saved splits."""
     ctx = LmContext(run)
     finished = run.record.stage("data") is not None
     if not ctx.follower:
-        run.splits = data_stage(run, lambda: prepare_corpus(ctx.cfg.corpus, run.cfg.seed),
-                                CorpusSplits.load, unit="documents", metric="documents")
+        run.splits = data_stage(run, unit="documents", metric="documents")
         run.record.selection = run.task.selection(run)
     if not finished:
         distributed.barrier()
     if run.splits is None:
-        run.splits = CorpusSplits.load(ctx.path("data"), run.record.data.get("split", {}))
+        run.splits = Splits.load(ctx.path("data"), run.record.data.get("split", {}))
 
 
 SELECTION_METRIC = "perplexity"  # of the models that share the run's tokenizer
@@ -119,14 +125,15 @@ def stage_tokenizer(run: Run) -> None:
     finished = run.record.stage("tokenizer") is not None
 
     def train(st) -> None:
-        tok = LmTokenizer.train(run.splits.train, ctx.cfg.vocab_size)
+        train_texts = run.splits.texts("train")
+        tok = LmTokenizer.train(train_texts, ctx.cfg.vocab_size)
         tok.save(path)
-        ids = tok.encode(run.splits.train)
+        ids = tok.encode(train_texts)
         blocks = token_blocks(ids, tok.eos_id, ctx.cfg.context_length)
         np.save(blocks_path, blocks)
         tokens = sum(len(d) + 1 for d in ids)
         st.metrics = {"vocab_size": tok.vocab_size, "train_tokens": tokens,
-                      "train_chars_per_token": sum(map(len, run.splits.train)) / tokens,
+                      "train_chars_per_token": sum(map(len, train_texts)) / tokens,
                       "blocks": int(len(blocks)), "context_length": ctx.cfg.context_length}
         st.artifacts["tokenizer"] = str(path)
         run.log(f"tokenizer: {tok.vocab_size} tokens, {tokens:,} training tokens")
@@ -233,7 +240,7 @@ def _fit_ngram(ctx: LmContext, name: str):
 
     def fit(st):
         t0 = time.perf_counter()
-        kn = family(name).build(settings).fit_stream(tok.encode(run.splits.train),
+        kn = family(name).build(settings).fit_stream(tok.encode(run.splits.texts("train")),
                                                      tok.vocab_size, tok.eos_id,
                                                      tok.unpredictable_ids)
         info = {"order": settings.order, "discounts": [d.tolist() for d in kn.discounts_],
@@ -347,8 +354,8 @@ def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
         window, stride = fit_window(protocol.window, protocol.stride, ctx.cfg.context_length)
         protocol = replace(protocol, window=window, stride=stride)
 
-    def score(test: list[str]) -> dict:
-        test = _test_texts(ctx, test)
+    def score(test: pd.DataFrame) -> dict:
+        test = _test_texts(ctx, test["text"].tolist())
         if pretrained:  # slow: scored on the subsample only, every model is scored on it too
             return evaluate_lm(model, [], [test[i] for i in sub_idx], sub_idx, ecfg,
                                run.cfg.seed, test_is_subsample=True, protocol=protocol)
@@ -461,7 +468,8 @@ def stage_clean_test(run: Run) -> None:
         return
 
     def work(st: StageResult) -> None:
-        test, lcfg, ecfg, seed = run.splits.test, run.cfg.lm, run.cfg.evaluate, run.cfg.seed
+        test, lcfg, ecfg = run.splits.texts("test"), run.cfg.lm, run.cfg.evaluate
+        seed = run.cfg.seed
         clean = clean_test_mask(audit, len(test))
         scored = subsample_index(len(test), lcfg.test_documents, seed) if lcfg.test_documents \
             else np.arange(len(test))
