@@ -61,7 +61,7 @@ def test_the_settings_reference_lists_every_key_of_the_config(site):
     missing = [k for k in _keys(to_dict(RunConfig())) if f"<code>{k}</code>" not in html]
     assert not missing, f"not in the settings reference: {missing}"
     # each field's doc is shown beside its key
-    assert "built-in name, a .csv/.jsonl/.parquet path, or hf:NAME" in html
+    assert "a .txt file (unlabelled text, see data.documents), or hf:NAME" in html
 
 
 def test_the_command_reference_lists_every_command(site):
