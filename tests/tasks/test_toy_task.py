@@ -77,8 +77,7 @@ def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
 
 
 def stage_data(run: Run) -> None:
-    run.splits = data_stage(run, unit="texts", metric="rows")  # the task's prepare, saved
-    run.record.selection = run.task.selection(run)
+    data_stage(run, unit="texts", metric="rows")  # the task's prepare and selection
 
 
 def stage_models(run: Run) -> None:

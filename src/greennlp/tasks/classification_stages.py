@@ -40,10 +40,9 @@ def prepare_data(run: Run) -> tuple[Splits, dict[str, Any]]:
 
 
 def stage_data(run: Run) -> None:
-    """Load, clean and split; the splits are saved so a resumed run reuses them. Then the
-    selection metric is resolved from the training labels."""
+    """Load, clean and split; the splits are saved so a resumed run reuses them; the
+    selection metric is resolved from the training labels (:func:`selection`)."""
     run.splits = data_stage(run, unit="examples", metric="rows")
-    run.record.selection = run.task.selection(run)
     run.splits.info["selection_metric"] = run.record.selection_metric  # epochs and trials too
 
 

@@ -24,7 +24,8 @@ def report_stage(reports: Callable[[], Reports]) -> Callable[[Run], None]:
 def data_stage(run: Run, unit: str, metric: str) -> Splits:
     """The data stage of every task: the task's ``prepare(run)`` loads, cleans and splits
     (returning the splits and the record's data section); the splits are saved to
-    ``data/``, and a resumed run reloads them. ``unit`` names the rows in the log,
+    ``data/``, and a resumed run reloads them. Then the task's ``selection(run)`` says how
+    the run selects its model (``record.selection``). ``unit`` names the rows in the log,
     ``metric`` in the stage's metrics."""
     folder = run.run_dir / "data"
 
@@ -49,7 +50,11 @@ def data_stage(run: Run, unit: str, metric: str) -> Splits:
                 f"into {sizes['train']} / {sizes['dev']} / {sizes['test']}"
                 + (f" ({' and '.join(given)} as the dataset gives)" if given else ""))
         return splits
-    return run.stage("data", work, reload=lambda st: Splits.load(folder, run.record.data["split"]))
+    splits = run.stage("data", work, reload=lambda st: Splits.load(folder, run.record.data["split"]))
+    run.splits = splits
+    if run.task.selection is not None:
+        run.record.selection = run.task.selection(run)
+    return splits
 
 
 def check_listed(key: str, given: tuple[str, ...], allowed: list[str], what: str) -> None:

@@ -100,7 +100,6 @@ def stage_corpus(run: Run) -> None:
     finished = run.record.stage("data") is not None
     if not ctx.follower:
         run.splits = data_stage(run, unit="documents", metric="documents")
-        run.record.selection = run.task.selection(run)
     if not finished:
         distributed.barrier()
     if run.splits is None:
