@@ -12,7 +12,7 @@ from its family's ``training`` in the family table.
 
 Data parallel: under ``torchrun --nproc_per_node=N greennlp run task=lm`` every rank
 runs this recipe; rank 0 owns the run (record, files, evaluation, report) and the other
-ranks (:class:`~greennlp.tasks.lm_stages.FollowerRun`) join only the training of the torch models. With
+ranks (:class:`~greennlp.tasks.lm_context.FollowerRun`) join only the training of the torch models. With
 ``lm.executor=ray`` those trainings run on Ray Train workers instead.
 """
 
@@ -41,7 +41,7 @@ def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
     """
     if not distributed.init_from_env() or distributed.is_main():
         return None
-    from greennlp.tasks.lm_stages import FollowerRun
+    from greennlp.tasks.lm_context import FollowerRun
 
     record = record or RunRecord(run_id=f"(rank {distributed.rank()}: joins rank 0's run)",
                                  run_dir=".")
@@ -64,10 +64,11 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     """The recipe (imported when a run starts: the stages import torch)."""
     from greennlp.tasks import lm_stages as s
     from greennlp.tasks.audit_stages import audit_stage
+    from greennlp.tasks.lm_clean_test import stage_clean_test
 
     return (s.share_run, s.stage_corpus, audit_stage(labelled=False, spans=True),
             s.stage_tokenizer, s.stage_peak, s.stage_models, s.followers_done,
-            s.stage_clean_test, report_stage(lm_reports))
+            stage_clean_test, report_stage(lm_reports))
 
 
 def audit() -> tuple[Callable[[Run], None], ...]:

@@ -10,72 +10,32 @@ Ray) or ``pretrained`` (loaded and scored as is).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TypeVar
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from greennlp.config import section as config_section
 from greennlp.data import Splits, prepare
-from greennlp.evaluate.lm_eval import (
-    dev_and_subsample,
-    evaluate_lm,
-    samples,
-    scored_test_texts,
-)
+from greennlp.evaluate.lm_eval import evaluate_lm, samples
 from greennlp.measure.hardware import usable_cpus
 from greennlp.measure.peak import matmul_peak, model_flops_utilisation
-from greennlp.measure.scaling import compute_optimality, summarise_sweep
+from greennlp.measure.scaling import compute_optimality
 from greennlp.models import family, load_model
 from greennlp.models.families import higher_is_better
-from greennlp.models.lm_accounting import decoder_accounting, lm_accounting
+from greennlp.models.lm_accounting import lm_accounting
 from greennlp.models.lm_tokenizer import LmTokenizer, fit_window
 from greennlp.models.ngram import NgramLM
-from greennlp.record import ModelResult, RunRecord, StageResult, Training, build
+from greennlp.record import ModelResult, Training, build
 from greennlp.run import Run, seed_everything
 from greennlp.tasks.common import data_stage
+from greennlp.tasks.lm_context import LmContext, add_worker_energy, dev_texts, scored_test
 from greennlp.train import distributed
 from greennlp.train.lm import token_blocks
 from greennlp.train.lm_jobs import make_job, ray_cluster, run_job, run_job_on_ray
 
 # A one-epoch run is scored on dev at this many log-spaced points, for its training curve.
 CURVE_POINTS = 6
-T = TypeVar("T")
-
-
-class FollowerRun(Run):
-    """A torchrun rank other than 0: trains with the others, measures and writes nothing."""
-
-    def persist(self, record: RunRecord | None = None) -> None:
-        return None
-
-    def stage(self, name: str, work: Callable[[StageResult], T],
-              reload: Callable[[StageResult], T] | None = None) -> T | None:
-        done = self.record.stage(name)
-        if done is not None:
-            return reload(done) if reload else None
-        return work(StageResult(name))
-
-
-@dataclass
-class LmContext:
-    """A view of the run for the LM stages: the lm settings, the rank, the run folder."""
-
-    run: Run
-
-    @property
-    def cfg(self):
-        return self.run.cfg.lm
-
-    @property
-    def follower(self) -> bool:
-        return isinstance(self.run, FollowerRun)
-
-    def path(self, *parts: str) -> Path:
-        return Path(self.run.record.run_dir).joinpath(*parts)
 
 
 def share_run(run: Run) -> None:
@@ -169,6 +129,8 @@ def stage_models(run: Run) -> None:
         for name in ctx.cfg.models:
             _model(ctx, name)
         if ctx.cfg.scaling.enabled:
+            from greennlp.tasks.lm_scaling import stage_scaling
+
             stage_scaling(ctx)
 
 
@@ -176,16 +138,6 @@ def followers_done(run: Run) -> None:
     """A worker rank has nothing to report: rank 0 writes the record."""
     if LmContext(run).follower:
         raise SystemExit(0)
-
-
-def _texts(ctx: LmContext) -> tuple[list[str], np.ndarray]:
-    """Dev texts for scores during training, and the part of test SmolLM2 is scored on."""
-    return dev_and_subsample(ctx.run.splits, ctx.cfg, ctx.run.cfg.seed)
-
-
-def _test_texts(ctx: LmContext, test: list[str]) -> list[str]:
-    """The test documents every model is scored on (``lm.test_documents`` of them)."""
-    return scored_test_texts(test, ctx.cfg, ctx.run.cfg.seed)
 
 
 def _model(ctx: LmContext, name: str) -> None:
@@ -203,7 +155,7 @@ def _model(ctx: LmContext, name: str) -> None:
 
         adapted = adapted_name(name)
         if not ctx.run.record.stage(f"evaluate:{adapted}"):
-            model = adapt(ctx.run, name, ctx.path("models", adapted), _texts(ctx)[0], MATMUL_NOTE)
+            model = adapt(ctx.run, name, ctx.path("models", adapted), dev_texts(ctx)[0], MATMUL_NOTE)
             _evaluate(ctx, adapted, model)
 
 
@@ -275,7 +227,7 @@ def _train_torch(ctx: LmContext, name: str):
     spec = fam.spec(cfg, tok.vocab_size, tok.pad_id)
     train_cfg = config_section(run.cfg, fam.section).train
     job = make_job(family=name, spec=spec, tokenizer=ctx.path("tokenizer.json"),
-                   blocks=ctx.path("data", "train_blocks.npy"), dev_texts=_texts(ctx)[0],
+                   blocks=ctx.path("data", "train_blocks.npy"), dev_texts=dev_texts(ctx)[0],
                    train=train_cfg, folder=folder, seed=run.cfg.seed,
                    context_length=cfg.context_length, mask_fraction=cfg.mlm.mask_fraction,
                    desc=f"train {name}", eval_points=CURVE_POINTS if train_cfg.epochs == 1 else None)
@@ -315,34 +267,12 @@ def _peak_gflops(ctx: LmContext) -> float | None:
     return st.metrics["gflops_median"] if st else None
 
 
-def add_worker_energy(run: Run, name: str, cpu_s: float) -> None:
-    """Add CPU time of worker processes this process cannot see to stage ``name``.
-
-    torchrun's other ranks and Ray's workers are not this process's children, so the
-    TDP estimate (CPU-seconds x watts per thread) would miss them. RAPL and NVML read
-    the whole machine, so those readings already include them.
-    """
-    st = run.record.stage(name)
-    cpu = st.energy_detail.get("cpu", {}) if st else {}
-    if not st or cpu_s <= 0 or cpu.get("method") != "estimate:tdp" or st.energy_kwh is None:
-        return
-    extra_kwh = cpu["watts_per_thread"] * cpu_s / 3.6e6 * run.footprint.pue
-    st.energy_kwh += extra_kwh
-    st.co2_kg = run.footprint.co2_kg(st.energy_kwh)
-    st.cpu_time_s += cpu_s
-    cpu.update(worker_cpu_s=round(cpu_s, 3),
-               kwh=(cpu.get("kwh") or 0.0) + extra_kwh / run.footprint.pue)
-    st.energy_method = st.energy_method.replace("cpu: estimate:tdp",
-                                                "cpu: estimate:tdp (incl. worker processes)")
-    run.persist()
-
-
 def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
     """Dev and test perplexity / bits per character with CIs (test once), FLOPs and
     evaluation speed, into ``result``; the per-document test NLL is saved beside the model
     (``models/<name>/test_nll.npy``) for the clean-test audit. Returns (dev, test)."""
     ctx, ecfg, fam = LmContext(run), run.cfg.evaluate, family(result.family)
-    dev, sub_idx = _texts(ctx)
+    dev, sub_idx = dev_texts(ctx)
     pretrained = fam.as_is
     protocol = ctx.cfg.evaluation
     if getattr(model, "context_length", 0) is None:
@@ -354,7 +284,7 @@ def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
         protocol = replace(protocol, window=window, stride=stride)
 
     def score(test: pd.DataFrame) -> dict:
-        test = _test_texts(ctx, test["text"].tolist())
+        test = scored_test(ctx, test["text"].tolist())
         if pretrained:  # slow: scored on the subsample only, every model is scored on it too
             return evaluate_lm(model, [], [test[i] for i in sub_idx], sub_idx, ecfg,
                                run.cfg.seed, test_is_subsample=True, protocol=protocol)
@@ -400,96 +330,3 @@ def _evaluate(ctx: LmContext, name: str, model) -> None:
                 f"[{main['low']:.2f}, {main['high']:.2f}]"
                 + (f", {bpc['value']:.3f} bits/char" if bpc else ""))
     run.stage(f"evaluate:{name}", work)
-
-
-def stage_scaling(ctx: LmContext) -> None:
-    """Decoders of several widths on the same tokens; power-law fits and verdicts."""
-    run, cfg = ctx.run, ctx.cfg
-    sweep, gpt = cfg.scaling, cfg.gpt
-    tok = LmTokenizer.load(ctx.path("tokenizer.json"))
-    tokens_per_step = gpt.train.batch_size * cfg.context_length * distributed.world_size()
-    steps = max(1, sweep.tokens // tokens_per_step)
-    worker_cpu_s = 0.0
-
-    def sweep_widths(st) -> None:
-        nonlocal worker_cpu_s
-        runs = []
-        for width in sweep.widths:
-            spec = dict(family("gpt").spec(cfg, tok.vocab_size, tok.pad_id), d_model=width,
-                        num_layers=sweep.num_layers, num_heads=max(1, width // 32), d_ff=4 * width)
-            job = make_job(family="gpt", spec=spec, tokenizer=ctx.path("tokenizer.json"),
-                           blocks=ctx.path("data", "train_blocks.npy"), dev_texts=_texts(ctx)[0],
-                           train=replace(gpt.train, epochs=1, max_steps=steps),
-                           folder=ctx.path("scaling", f"d{width}"), seed=run.cfg.seed,
-                           context_length=cfg.context_length, eval_points=sweep.eval_points,
-                           desc=f"scaling d_model={width}")
-            seed_everything(run.cfg.seed)
-            if cfg.executor == "ray" and not distributed.active():
-                info = run_job_on_ray(job, cfg.workers)
-            else:
-                info = run_job(job)[1]
-            worker_cpu_s += info.get("worker_cpu_s", 0.0)
-            runs.append(_sweep_point(width, decoder_accounting(spec, cfg.context_length), info,
-                                     tokens_per_step))
-        st.metrics = {"runs": runs, "fit": summarise_sweep(runs), "steps": steps,
-                      "tokens_per_step": tokens_per_step}
-        if not ctx.follower:
-            fit = st.metrics["fit"]["loss_vs_params"]
-            run.log(f"scaling: L(N) exponent {fit['exponent']:.3f} (r2 {fit['r2']:.2f}) over "
-                    f"widths {list(sweep.widths)}")
-    run.stage("scaling", sweep_widths)
-    if not ctx.follower:
-        add_worker_energy(run, "scaling", worker_cpu_s)
-
-
-def _sweep_point(width: int, acc: dict, info: dict, tokens_per_step: int) -> dict:
-    per_token = acc["training_flops_per_token"]
-    curve = [{"steps": h["steps"], "tokens": h["steps"] * tokens_per_step, "loss": -h["dev_score"],
-              "compute_flops": per_token * h["steps"] * tokens_per_step} for h in info["history"]]
-    return {"width": width, "params_total": acc["params_total"],
-            "params_non_embedding": acc["params_non_embedding"],
-            "tokens_trained": info["tokens_trained"], "final_loss": curve[-1]["loss"],
-            "curve": curve, "tokens_per_s": info.get("tokens_per_s"),
-            "train_time_s": info.get("train_time_s"),
-            "training_flops_per_token": per_token}
-
-
-def stage_clean_test(run: Run) -> None:
-    """Perplexity (bits per character) of every LM on the clean test documents (those
-    without a near-duplicate in train), from the per-document test NLL each evaluation
-    saved (no new pass over test)."""
-    from greennlp.data.audit import clean_test_mask
-    from greennlp.evaluate.lm_eval import subsample_index
-    from greennlp.evaluate.perplexity import document_chars, lm_scores
-
-    audit = run.record.data.get("audit")
-    if not audit or LmContext(run).follower:
-        return
-
-    def work(st: StageResult) -> None:
-        test, lcfg, ecfg = run.splits.texts("test"), run.cfg.lm, run.cfg.evaluate
-        seed = run.cfg.seed
-        clean = clean_test_mask(audit, len(test))
-        scored = subsample_index(len(test), lcfg.test_documents, seed) if lcfg.test_documents \
-            else np.arange(len(test))
-        out = {}
-        for m in run.record.models:
-            path = run.run_dir / "models" / m.name / "test_nll.npy"
-            if not path.exists():
-                continue
-            nll, fam = np.load(path), family(m.family)
-            idx = scored
-            if fam.as_is:  # scored on a subsample of the scored documents
-                idx = scored[subsample_index(len(scored), lcfg.smollm2_documents, seed)]
-            if nll.shape[1] != len(idx) or not clean[idx].any():
-                continue
-            keep = clean[idx]
-            chars = None if fam.masked else document_chars([test[i] for i in idx[keep]])
-            scores = lm_scores(nll[0][keep], nll[1][keep], chars,
-                               n_samples=ecfg.bootstrap_samples, confidence=ecfg.confidence,
-                               seed=seed)
-            out[m.name] = {("masked_" if fam.masked else "") + k: v for k, v in scores.items()}
-        audit["clean_test"] = {"examples": int(clean.sum()), "removed": int((~clean).sum()),
-                               "models": out}
-        st.metrics = {"clean_test_documents": int(clean.sum()), "removed": int((~clean).sum())}
-    run.stage("audit:clean_test", work)
