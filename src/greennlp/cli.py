@@ -269,16 +269,22 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
            uri: Optional[str] = typer.Option(None, "--uri", help="MLflow tracking URI (default: "
                                              "MLFLOW_TRACKING_URI, else MLflow's default)."),
            experiment: str = typer.Option("greennlp", "--experiment", help="MLflow experiment."),
+           push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Also upload "
+                                                     "the export to this Hugging Face Hub "
+                                                     "repository (OWNER/NAME)."),
+           private: bool = typer.Option(False, "--private", help="Create the Hub repository "
+                                        "as private."),
+           dry_run: bool = typer.Option(False, "--dry-run", help="With --push-to-hub: list "
+                                        "what would be uploaded, upload nothing."),
            output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
-    """Export a run's classifier for transformers / ONNX Runtime, or the whole run to MLflow."""
+    """Export a run's classifier for transformers / ONNX Runtime, with its model card
+    (README.md), optionally to the Hugging Face Hub; or the whole run to MLflow."""
     from greennlp.run import find_record
 
     run_id, _, model = ref.partition(":")
     if to is None:
-        from greennlp.compress.export import export_model
-
-        folder = export_model(find_record(run_id, output_dir), model or None, fmt, out)
-        console.print(f"{fmt} export -> {folder}", highlight=False)
+        _export_folder(find_record(run_id, output_dir), model or None, fmt, out, push_to_hub,
+                       private, dry_run)
         return
     if to != "mlflow":
         raise UserError(f"Unknown export target '{to}'; use --to mlflow (or --format hf|onnx).")
@@ -291,6 +297,34 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
     mlflow_run = to_mlflow.export(record, uri, experiment)
     console.print(f"run {record.run_id} -> MLflow run {mlflow_run} ({uri or 'default store'}, "
                   f"experiment {experiment})", highlight=False)
+
+
+def _export_folder(record, model: Optional[str], fmt: str, out: Optional[Path],
+                   repo: Optional[str], private: bool, dry_run: bool) -> None:
+    from greennlp.integrations import hub
+    from greennlp.report.views import fmt as number
+
+    if (private or dry_run) and not repo:
+        raise UserError("--private and --dry-run go with --push-to-hub REPO; name the Hub "
+                        "repository or leave them out.")
+    done = hub.export(record, model, fmt, out, repo)
+    console.print(f"{fmt} export of {done.model} (with README.md) -> {done.folder}",
+                  highlight=False)
+    if done.batching:
+        b = done.batching
+        console.print(f"batch 1 against batch {b['batch']}: {b['labels_differ']} of "
+                      f"{b['texts']} test labels differ ({'dynamic' if b['dynamic'] else 'static'}"
+                      f" activation scales; stated in README.md)", highlight=False)
+    if repo is None:
+        return
+    hub.push(done, repo, private, dry_run)
+    if dry_run:
+        console.print(f"dry run: would upload {len(done.files)} files to "
+                      f"{repo}{' (private)' if private else ''}:", highlight=False)
+        for path, size in done.files:
+            console.print(f"  {path}  {number(size / 1e6)} MB", highlight=False)
+    else:
+        console.print(f"uploaded {len(done.files)} files -> {done.url}", highlight=False)
 
 
 @app.command()

@@ -172,6 +172,8 @@ def find_run_dir(output_dir: str | Path, run_id: str) -> Path | None:
     matches = [Path(output_dir) / r["run_id"] for r in list_runs(output_dir)
                if r["run_id"].startswith(run_id)]
     matches = [m for m in matches if (m / "record.json").exists()]
+    if not matches:  # a run folder moved here without its registry: the folders themselves
+        matches = [p.parent for p in Path(output_dir).glob(f"{run_id}*/record.json")]
     return matches[0] if len(matches) == 1 else None
 
 

@@ -16,6 +16,11 @@ Token type ids are not inputs: every model greennlp trains classifies single tex
 int8 one) is copied as it is. A PyTorch int8 model and an early-exit model cannot be
 exported to ONNX as they run (packed int8 kernels; a per-example exit loop in Python):
 the command says which variant to export instead.
+
+Nothing in an export names a place on this machine: ``_name_or_path`` fields that hold a
+local folder are emptied (:func:`scrub_local_paths`). An ONNX model with quantized
+activations is measured at batch 1 against batch 32 (:func:`batch_dependence`), since
+dynamic int8 computes activation scales per batch; the export's card states the result.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from greennlp.errors import UserError
+from greennlp.models.checkpoints import META_NAME
 from greennlp.record import ModelResult, RunRecord
 
 FORMATS = ("onnx", "hf")
@@ -63,7 +69,72 @@ def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None
     if out.exists() and any(out.iterdir()):
         raise UserError(f"Export folder {out} is not empty; choose another with --out or "
                         f"remove it.")
-    return export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
+    folder = export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
+    scrub_local_paths(folder)
+    return folder
+
+
+PATH_KEYS = ("_name_or_path", "name_or_path")
+
+
+def scrub_local_paths(folder: Path) -> None:
+    """Empty the ``_name_or_path`` fields of the folder's JSON files that name a folder on
+    this machine (a Hub id is kept): an export is published as it is."""
+    for path in Path(folder).glob("*.json"):
+        data = json.loads(path.read_text())
+        if _scrub(data):
+            path.write_text(json.dumps(data, indent=2, sort_keys=path.name != META_NAME) + "\n")
+
+
+def _scrub(value: Any) -> bool:
+    changed = False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in PATH_KEYS and isinstance(item, str) and _is_local(item):
+                value[key], changed = "", True
+            else:
+                changed = _scrub(item) or changed
+    elif isinstance(value, list):
+        for item in value:
+            changed = _scrub(item) or changed
+    return changed
+
+
+def _is_local(name: str) -> bool:
+    return bool(name) and (Path(name).expanduser().is_absolute() or name.startswith((".", "~"))
+                           or name.count("/") > 1 or Path(name).exists())
+
+
+def batch_dependence(model: Any, texts: list[str], batch: int = 32) -> dict[str, Any] | None:
+    """How an ONNX model with quantized activations predicts ``texts`` one at a time
+    against in batches of ``batch`` (None for any other model).
+
+    Dynamic quantization (``DynamicQuantizeLinear``) computes each batch's activation scale
+    from the batch itself, so a text's probabilities, and now and then its label, depend on
+    the texts it is batched with; static (calibrated) scales do not.
+
+    Returns
+    -------
+    dict or None
+        ``dynamic`` (activation scales per batch), ``texts``, ``batch``,
+        ``label_agreement`` (batch 1 against ``batch``), ``labels_differ`` and
+        ``max_abs_diff`` (of the probabilities).
+    """
+    import numpy as np
+    import onnx
+
+    from greennlp.models.onnx import OnnxClassifier
+
+    if not isinstance(model, OnnxClassifier) or not texts:
+        return None
+    ops = {node.op_type for node in onnx.load(str(model.path), load_external_data=False).graph.node}
+    if not ops & {"DynamicQuantizeLinear", "QuantizeLinear"}:
+        return None
+    one, many = model.predict_proba(texts, 1), model.predict_proba(texts, batch)
+    same = one.argmax(1) == many.argmax(1)
+    return {"dynamic": "DynamicQuantizeLinear" in ops, "texts": len(texts), "batch": batch,
+            "label_agreement": float(same.mean()), "labels_differ": int((~same).sum()),
+            "max_abs_diff": float(np.abs(one - many).max())}
 
 
 def safe(name: str) -> str:
@@ -107,7 +178,7 @@ def export_onnx_folder(model: Any, out: Path) -> Path:
     import tempfile
 
     from greennlp.compress.onnx_int8 import export_onnx
-    from greennlp.models.hf_format import config_from_dict, fast_tokenizer, quiet
+    from greennlp.models.hf_format import config_from_dict, quiet, save_tokenizer
     from greennlp.models.onnx import MODEL_FILE, OnnxClassifier
 
     if isinstance(model, OnnxClassifier):
@@ -126,6 +197,6 @@ def export_onnx_folder(model: Any, out: Path) -> Path:
     config.label2id = {label: i for i, label in enumerate(model.labels)}
     with quiet():
         config.save_pretrained(out)
-        fast_tokenizer(model.tokenizer, model.max_length).save_pretrained(out)
+    save_tokenizer(model.tokenizer, model.max_length, out)
     (out / "onnx_signature.json").write_text(json.dumps(ONNX_SIGNATURE, indent=2))
     return out

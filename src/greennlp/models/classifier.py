@@ -28,10 +28,12 @@ from greennlp.models.hf_format import (
     config_from_dict,
     pad_id,
     save_hf_folder,
+    transformers_tokenizer,
 )
+from greennlp.models.serving import Predicts
 
 
-class EncoderClassifier:
+class EncoderClassifier(Predicts):
     """Tokenizer + a ``transformers`` sequence classifier + label names.
 
     Parameters
@@ -58,6 +60,11 @@ class EncoderClassifier:
         self.tokenizer.enable_truncation(max_length)
         self.tokenizer.no_padding()
         self.pad_id = pad_id(tokenizer, getattr(model, "config", None))
+
+    @property
+    def hf_tokenizer(self) -> Any:
+        """The tokenizer as a ``transformers`` fast tokenizer (``AutoTokenizer``'s kind)."""
+        return transformers_tokenizer(self.tokenizer, self.max_length)
 
     @property
     def device(self) -> torch.device:

@@ -33,6 +33,7 @@ from greennlp.models.accounting import count_parameters, encoder_forward_flops, 
 from greennlp.models.checkpoints import WEIGHTS_NAME, read_folder, write_folder
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 from greennlp.models.hf_format import EARLY_EXIT_ARCHITECTURES
+from greennlp.models.serving import Predicts
 
 HEAD_LR_MULTIPLIER = 10.0
 
@@ -188,7 +189,7 @@ def simulate_exits(logits: Sequence[np.ndarray], temperatures: Sequence[float], 
     return out, depth
 
 
-class EarlyExitClassifier:
+class EarlyExitClassifier(Predicts):
     """Tokenizer + :class:`EarlyExitNet` + an exit threshold.
 
     ``last_depths_`` holds the exit depth of each example of the last prediction call.
@@ -198,6 +199,11 @@ class EarlyExitClassifier:
         self.net, self.text, self.threshold = net.eval(), text, threshold
         self.labels, self.family = list(text.labels), text.family
         self.last_depths_ = np.zeros(0, dtype=int)
+
+    @property
+    def hf_tokenizer(self) -> Any:
+        """The tokenizer as a ``transformers`` fast tokenizer (``AutoTokenizer``'s kind)."""
+        return self.text.hf_tokenizer
 
     def with_threshold(self, threshold: float) -> "EarlyExitClassifier":
         """The same network at another threshold."""

@@ -27,6 +27,8 @@ SPECIAL_TOKENS = {
 # The architectures whose layers the early-exit loop knows (greennlp.models.early_exit.parts).
 EARLY_EXIT_ARCHITECTURES = ("bert", "roberta", "distilbert")
 CONFIG_NOT_ARGUMENTS = ("transformers_version", "_attn_implementation")
+PORTABLE_TOKENIZER_CLASS = "PreTrainedTokenizerFast"  # known to transformers 4.x and 5.x
+MAX_SPECIAL_ONLY = 0.05  # the share of texts a tokenizer may read as special tokens alone
 
 
 @contextmanager
@@ -72,6 +74,37 @@ def special_tokens(tokenizer: Tokenizer) -> dict[str, str]:
     return found
 
 
+def special_ids(tokenizer: Tokenizer) -> set[int]:
+    """The ids of the vocabulary's special tokens (by role, and every added special token)."""
+    ids = {tokenizer.token_to_id(t) for t in special_tokens(tokenizer).values()}
+    ids |= {i for i, t in tokenizer.get_added_tokens_decoder().items() if t.special}
+    return {i for i in ids if i is not None}
+
+
+def check_tokenization(tokenizer: Tokenizer, ids: Sequence[Sequence[int]], name: str,
+                       texts: str = "training texts") -> None:
+    """Refuse a tokenizer that reads more than :data:`MAX_SPECIAL_ONLY` of the texts as
+    special tokens alone ([CLS] [SEP], ``<unk>``): a model trained on that learns the
+    majority class and nothing else (transformers 5, for one, silently ignores
+    ``RobertaTokenizerFast(vocab_file=...)``, leaving an empty vocabulary).
+
+    Raises
+    ------
+    UserError
+        Naming the model, the share of texts and the fix.
+    """
+    from greennlp.errors import UserError
+
+    special = special_ids(tokenizer)
+    empty = sum(1 for x in ids if all(i in special for i in x))
+    if ids and empty / len(ids) > MAX_SPECIAL_ONLY:
+        raise UserError(f"The tokenizer of {name} turns {empty} of {len(ids)} {texts} "
+                        f"({empty / len(ids):.0%}) into special tokens only, so the model "
+                        f"would learn nothing from them; save a tokenizer whose vocabulary "
+                        f"covers the data (AutoTokenizer.from_pretrained(...).save_pretrained) "
+                        f"in the model's folder.")
+
+
 def pad_id(tokenizer: Tokenizer, config: Any | None) -> int:
     """The padding token id: the model config's, else the vocabulary's pad token, else 0."""
     configured = getattr(config, "pad_token_id", None)
@@ -89,6 +122,33 @@ def fast_tokenizer(tokenizer: Tokenizer, max_length: int) -> Any:
                                    **special_tokens(tokenizer))
 
 
+def transformers_tokenizer(tokenizer: Tokenizer, max_length: int) -> Any:
+    """A copy of ``tokenizer`` (``tokenizers``) as a ``transformers`` fast tokenizer, for
+    users: ``tok(texts, padding=True, return_tensors="pt")`` gives the model's inputs."""
+    from tokenizers import Tokenizer as Fast
+
+    return fast_tokenizer(Fast.from_str(tokenizer.to_str()), max_length)
+
+
+def save_tokenizer(tokenizer: Tokenizer, max_length: int, folder: Path) -> None:
+    """The ``transformers`` tokenizer files of ``tokenizer`` in ``folder``, readable by
+    transformers 4.x and 5.x alike.
+
+    transformers 5 names the class of a tokenizer built from a ``tokenizers`` object
+    ``TokenizersBackend``, which 4.x does not know ("Tokenizer class TokenizersBackend does
+    not exist"); ``PreTrainedTokenizerFast`` is that class in both, and it reads
+    ``tokenizer.json`` as it is (a model-specific class could rebuild the normalizer).
+    """
+    import json
+
+    with quiet():
+        fast_tokenizer(tokenizer, max_length).save_pretrained(folder)
+    path = Path(folder) / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    config["tokenizer_class"] = PORTABLE_TOKENIZER_CLASS
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def save_hf_folder(folder: Path, model: Any, tokenizer: Tokenizer, labels: Sequence[str],
                    max_length: int) -> Path:
     """``model`` and ``tokenizer`` with ``save_pretrained``: config.json (label names in
@@ -99,7 +159,7 @@ def save_hf_folder(folder: Path, model: Any, tokenizer: Tokenizer, labels: Seque
     model.config.label2id = {label: i for i, label in enumerate(labels)}
     with quiet():
         model.save_pretrained(folder)
-        fast_tokenizer(tokenizer, max_length).save_pretrained(folder)
+    save_tokenizer(tokenizer, max_length, folder)
     return folder
 
 

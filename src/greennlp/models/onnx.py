@@ -14,7 +14,8 @@ from tokenizers import Tokenizer
 
 from greennlp.models.accounting import mean_encoder_flops
 from greennlp.models.checkpoints import META_NAME, read_folder, write_folder
-from greennlp.models.hf_format import pad_id
+from greennlp.models.hf_format import pad_id, transformers_tokenizer
+from greennlp.models.serving import Predicts
 
 MODEL_FILE = "model.onnx"
 OLD_META_FILE = "greennlp_onnx.json"  # the metadata's name before the one folder writer
@@ -36,7 +37,7 @@ def session(path: Path, threads: int | None = None):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-class OnnxClassifier:
+class OnnxClassifier(Predicts):
     """Tokenizer + ONNX Runtime session + labels; predicts like an EncoderClassifier."""
 
     def __init__(self, path: Path, tokenizer: Tokenizer, labels: Sequence[str], max_length: int,
@@ -49,6 +50,11 @@ class OnnxClassifier:
         tokenizer.no_padding()
         self.pad_id = pad_id(tokenizer, None) if meta.get("pad_id") is None else meta["pad_id"]
         self.session = session(self.path)
+
+    @property
+    def hf_tokenizer(self) -> Any:
+        """The tokenizer as a ``transformers`` fast tokenizer (``AutoTokenizer``'s kind)."""
+        return transformers_tokenizer(self.tokenizer, self.max_length)
 
     def _arrays(self, ids: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
         width = max(len(x) for x in ids)

@@ -83,7 +83,7 @@ def resolve(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         folder = path
-    elif path.is_absolute() or name_or_path.startswith((".", "~")) or name_or_path.count("/") > 1:
+    elif _names_a_folder(name_or_path):
         raise UserError(f"Folder {name_or_path} ({SETTING}) does not exist; give a folder "
                         f"written by save_pretrained or a Hugging Face Hub id.")
     else:
@@ -98,6 +98,12 @@ def resolve(name_or_path: str) -> Path:
                         f"or pytorch_model.bin); save the model there with save_pretrained "
                         f"or name another model.")
     return folder
+
+
+def _names_a_folder(name_or_path: str) -> bool:
+    """A path, not a Hub id (``name`` or ``owner/name``), even where the folder is gone."""
+    return (Path(name_or_path).expanduser().is_absolute() or name_or_path.startswith((".", "~"))
+            or name_or_path.count("/") > 1)
 
 
 def _from_hub(repo_id: str) -> Path:
@@ -146,11 +152,12 @@ def base_model_facts(name_or_path: str) -> dict[str, str | None]:
     this machine; nothing is downloaded). Empty ``name_or_path``: the bundled MiniLM."""
     path = Path(name_or_path).expanduser() if name_or_path else None
     is_folder = path is not None and path.is_dir()
-    hub_id = MINILM_HUB_ID if not name_or_path else None if is_folder else name_or_path
+    hub_id = (MINILM_HUB_ID if not name_or_path else
+              None if is_folder or _names_a_folder(name_or_path) else name_or_path)
     if not name_or_path:
         folder = minilm_dir()
-    elif is_folder:
-        folder = path
+    elif is_folder or hub_id is None:
+        folder = path if is_folder else None
     else:
         try:
             from huggingface_hub import snapshot_download

@@ -15,12 +15,13 @@ from sklearn.pipeline import Pipeline
 from greennlp.errors import UserError
 from greennlp.models.accounting import MATMUL_NOTE, linear_model_flops
 from greennlp.models.checkpoints import write_folder
+from greennlp.models.serving import Predicts
 
 SKOPS_FILE, JOBLIB_FILE = "model.skops", "model.joblib"
 VOCAB_FILE = "vocabulary.json"  # the TF-IDF vocabulary, beside the skops file (see save)
 
 
-class TfidfLogReg:
+class TfidfLogReg(Predicts):
     """Word n-gram TF-IDF features and an L2-regularised logistic regression.
 
     Parameters

@@ -22,6 +22,7 @@ from greennlp.record.parts import (Comparison, CompressionAudit, Epoch, ExitPoin
                                    PairedTiming, PieAudit, PieClass, PieExample, Savings, Scores,
                                    SearchState, SeedRow, SeedRuns, SeedStats, Training,
                                    TrialState, VariantInfo)
+from greennlp.record.paths import convert_paths, inside, under
 from greennlp.record.schema import build, to_json
 
 __all__ = ["AUDIT", "SCHEMA_VERSION", "Comparison", "CompressionAudit", "Epoch", "ExitPoint", "Fidelity",
@@ -203,8 +204,9 @@ class RunRecord:
         return Path(self.run_dir) / "record.json"
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON types."""
-        return to_json(self)
+        """The record as plain JSON types; paths inside the run folder are written relative
+        to it (:mod:`greennlp.record.paths`), so the folder can move."""
+        return convert_paths(to_json(self), inside(self.run_dir))
 
     def save(self) -> Path:
         """Write ``record.json`` atomically (temp file + rename; the temp file is removed
@@ -215,8 +217,10 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
-        """A record from its JSON mapping, upgraded to the current schema first."""
-        return build(cls, migrate(data))
+        """A record from its JSON mapping, upgraded to the current schema first; its
+        run-relative paths are joined to its ``run_dir``."""
+        data = migrate(data)
+        return build(cls, convert_paths(data, under(data.get("run_dir", ""))))
 
     @classmethod
     def load(cls, path: str | Path) -> "RunRecord":
@@ -224,6 +228,7 @@ class RunRecord:
         path = Path(path)
         if path.is_dir():
             path = path / "record.json"
-        record = cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        record.run_dir = str(path.parent)  # runs stay readable after the folder moves
-        return record
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):  # runs stay readable after the folder moves
+            data["run_dir"] = str(path.parent)
+        return cls.from_dict(data)

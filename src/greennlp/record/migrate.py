@@ -20,6 +20,10 @@ Version 4: one data section for every task: each split's statistics name their r
 ``size`` (LM records called them ``documents``, which is kept). The config an LM run
 recorded before (its corpus in ``lm.corpus``) is upgraded where a config is read back,
 by :func:`greennlp.config.config_from_record`.
+
+Version 5: paths inside the run (checkpoints, artifacts, saved probabilities) are stored
+relative to the run's folder (:mod:`greennlp.record.paths`); older records held them
+relative to the working directory of the run, and keep the part after the run's folder.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ import copy
 from typing import Any
 
 from greennlp.errors import UserError
+from greennlp.record.paths import after_run_id, convert_paths
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 AUDIT = "audit:"  # the prefix of test-gate keys of audit passes (not a final model)
 
 
@@ -46,6 +51,9 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         _v2_to_v3(data)
     if version < 4:
         _v3_to_v4(data)
+    if version < 5:
+        convert_paths(data, after_run_id(str(data.get("run_id", ""))))
+        data["schema_version"] = 5
     return data
 
 

@@ -20,21 +20,46 @@ HUB_LICENSES = ("apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "cc0-1.0", 
                 "llama2", "llama3", "other")
 
 
-def hub_dataset(record: RunRecord) -> str | None:
-    """The Hub dataset id when the data came from the Hub (``hf:NAME`` -> ``NAME``); None
-    for built-in datasets and files (a local path is never published)."""
+def _hf_name(record: RunRecord) -> str | None:
     source = str(record.config.get("data", {}).get("source") or record.data.get("source") or "")
     return source[3:].strip() or None if source.startswith("hf:") else None
 
 
+def is_local_path(name: str) -> bool:
+    """A dataset or model name that is a folder on this machine, not a Hub id (a Hub id is
+    ``name`` or ``owner/name``).
+
+    >>> is_local_path("./fine_foods_dsd"), is_local_path("/data/x"), is_local_path("imdb")
+    (True, True, False)
+    >>> is_local_path("stanfordnlp/imdb"), is_local_path("data/saved/imdb")
+    (False, True)
+    """
+    return (name.startswith((".", "/", "~", "\\")) or name.count("/") > 1 or "\\" in name
+            or ":" in name or Path(name).expanduser().is_dir())
+
+
+def hub_dataset(record: RunRecord) -> str | None:
+    """The Hub dataset id when the data came from the Hub (``hf:NAME`` -> ``NAME``); None
+    for built-in datasets, files and datasets saved to a folder (``hf:./folder``): a local
+    path is never published."""
+    name = _hf_name(record)
+    return None if name is None or is_local_path(name) else name
+
+
 def published_origin(record: RunRecord) -> str:
-    """Where the data came from, as a card may say it: a file's local path is not published.
+    """Where the data came from, as a card may say it: a file's or folder's local path is
+    not published.
 
     >>> published_origin(RunRecord(run_id="x", run_dir="x", data={"origin": "file data.csv"}))
     'a user-provided file'
     """
     origin = str(record.data.get("origin", "unknown"))
-    return "a user-provided file" if origin.startswith("file ") else origin
+    if origin.startswith("file "):
+        return "a user-provided file"
+    name = _hf_name(record)
+    if name is not None and is_local_path(name):
+        return "a Hugging Face dataset saved to a local folder (save_to_disk)"
+    return origin
 
 
 def license_id(text: Any) -> str | None:

@@ -26,9 +26,13 @@ from greennlp.report.views import (baseline_rows, family_of, is_estimate, metric
                                    model_costs, model_rows, sanity_warnings, selection_text)
 
 
-def card_data(record: RunRecord, best: ModelResult):
+def card_data(record: RunRecord, best: ModelResult, library: str | None = "checkpoint",
+              tags: tuple[str, ...] = (), training: tuple[float | None, str] | None = None):
     """The card's metadata as ``huggingface_hub.ModelCardData`` (model-index, license,
-    base model, emissions)."""
+    base model, emissions); ``library`` names the library that opens the files the card
+    goes with (``checkpoint``: what the model's run folder holds), ``tags`` are added,
+    ``training`` is the kg CO2e of what made the model and what that covers (default: the
+    model's final training)."""
     from huggingface_hub import EvalResult, ModelCardData
 
     dataset, fam = hub_dataset(record), family_of(best)
@@ -41,31 +45,36 @@ def card_data(record: RunRecord, best: ModelResult):
                               metric_type=kind, metric_name=name, metric_args=args,
                               metric_value=round(score["value"], 4))
                    for kind, name, score, args in scores if score]
-    co2, extra = model_costs(record, best)["train_co2_kg"], {}
+    co2, scope = training or (model_costs(record, best)["train_co2_kg"],
+                              "the final training only (search and seeds: see the card's text)")
+    extra = {}
     if co2 is not None:
         extra["co2_eq_emissions"] = co2_eq_emissions(
-            record, co2, "the final training only (search and seeds: see the card's text)",
-            fam.card_training_type if fam else "pre-training")
+            record, co2, scope, fam.card_training_type if fam else "pre-training")
     return ModelCardData(
         language=["en"], license=card_license(record, best)["license"],
-        library_name=library_name(record, best), base_model=base_model(record, best)["base_model"],
-        pipeline_tag="text-classification", tags=["text-classification", "greennlp"],
+        library_name=library_name(record, best) if library == "checkpoint" else library,
+        base_model=base_model(record, best)["base_model"],
+        pipeline_tag="text-classification", tags=["text-classification", "greennlp", *tags],
         datasets=[dataset] if dataset else None, metrics=["accuracy", "f1"],
         model_name=f"greennlp-{record.run_id}-{best.name}", eval_results=results or None,
         **extra)
 
 
-def card_context(record: RunRecord) -> dict[str, Any]:
-    """What ``classification/model_card.md.j2`` writes about a classification run."""
-    best = record.select()
+def card_context(record: RunRecord, model: ModelResult | None = None,
+                 card: Any = None) -> dict[str, Any]:
+    """What ``classification/model_card.md.j2`` writes about a classification run: its
+    selected model, or ``model`` (an exported one) with the metadata ``card``."""
+    selected = record.select()
+    best = model or selected
     if best is None:
         return card_base(record, None)
     split, ev = record.data.get("split", {}), record.config.get("evaluate", {})
     seeds = record.seed_runs.get(best.name)
     search = record.searched(best.name)
     return {
-        **card_base(record, best, card_data(record, best)),
-        "models_count": len(record.models), "selection_metric": metric_name(record.selection_metric),
+        **card_base(record, best, card or card_data(record, best)),
+        "selected": selected.name if selected else None, "models_count": len(record.models), "selection_metric": metric_name(record.selection_metric),
         "selection": selection_text(record), "search": search,
         "checkpoint": run_relative(record, best.checkpoint),
         "task": record.data.get("task", "text classification"),

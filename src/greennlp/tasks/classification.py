@@ -92,7 +92,25 @@ def check(cfg: RunConfig) -> None:
                             f"{', '.join(allowed)}.")
     for name, fam in cfg.search.families.items():
         spaces.validate(name, fam.space, section(cfg, family(name).section), family(name).section)
+    _check_base_models(cfg)
     _check_compress(cfg)
+
+
+def _check_base_models(cfg: RunConfig) -> None:
+    """A base model named by a Hub id or a folder is found before any work (a folder with
+    config.json and weights, or a Hub id in the cache or downloadable), not after the data
+    and audit stages; the bundled one (no name) is checked by the family's availability."""
+    from greennlp.config import to_dict
+    from greennlp.models.pretrained import resolve
+
+    recorded = None
+    for name in cfg.models:
+        base_name = family(name).base_name
+        if base_name is None:
+            continue
+        recorded = recorded or to_dict(cfg)
+        if base_name(recorded):
+            resolve(base_name(recorded))
 
 
 def _check_compress(cfg: RunConfig) -> None:

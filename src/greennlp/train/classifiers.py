@@ -18,6 +18,7 @@ from greennlp.evaluate.baselines import label_profile
 from greennlp.evaluate.metrics import confusion_counts, scores_from_confusion
 from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
+from greennlp.models.hf_format import check_tokenization
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.dynamics import DynamicsRecorder
 from greennlp.train.loop import NonFiniteLoss, train
@@ -79,6 +80,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
     """
     label_pos = {lab: i for i, lab in enumerate(model.labels)}
     ids = model.encode(splits.train["text"].tolist())
+    check_tokenization(model.tokenizer, ids, f"model family {model.family}")
     y = [label_pos[lab] for lab in splits.train["label"]]
     lengths = [len(x) for x in ids]
     n_batches = len(bucketed_batches(lengths, train_cfg.batch_size, np.random.default_rng(0)))
