@@ -265,10 +265,14 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
                                               "exports/MODEL-FORMAT in the run's folder)."),
            to: Optional[str] = typer.Option(None, "--to", help="mlflow: log the whole run "
-                                            "(scores, per-stage cost, reports) instead."),
+                                            "(scores, curves, per-stage cost, data, the "
+                                            "selected model, reports) instead."),
            uri: Optional[str] = typer.Option(None, "--uri", help="MLflow tracking URI (default: "
                                              "MLFLOW_TRACKING_URI, else MLflow's default)."),
            experiment: str = typer.Option("greennlp", "--experiment", help="MLflow experiment."),
+           register: Optional[str] = typer.Option(None, "--register", help="With --to mlflow: "
+                                                  "register the selected model under this "
+                                                  "name in MLflow's model registry."),
            push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Also upload "
                                                      "the export to this Hugging Face Hub "
                                                      "repository (OWNER/NAME)."),
@@ -294,9 +298,47 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
     record = find_record(run_id, output_dir)
     if not (record.path.parent / "report.html").exists() and record.stages:
         tasks.write_reports(record)
-    mlflow_run = to_mlflow.export(record, uri, experiment)
+    mlflow_run = to_mlflow.export(record, uri, experiment, register)
     console.print(f"run {record.run_id} -> MLflow run {mlflow_run} ({uri or 'default store'}, "
                   f"experiment {experiment})", highlight=False)
+
+
+@app.command()
+@user_errors
+def predict(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default: the model "
+                                      "selected on dev); a unique prefix of the id is enough."),
+            source: str = typer.Argument(..., help="Texts: a .txt file (one per line), a "
+                                         ".csv/.tsv/.jsonl/.parquet file (see --text-column), "
+                                         "or - for standard input."),
+            out: Optional[str] = typer.Option(None, "--out", help="File to write (default: "
+                                              "standard output)."),
+            fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: "
+                                              "from --out's suffix, else csv)."),
+            text_column: str = typer.Option("text", "--text-column", help="The column of "
+                                            "texts in a table."),
+            batch_size: int = typer.Option(32, "--batch-size", help="Texts per forward pass."),
+            output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")
+            ) -> None:
+    """Label texts with a run's classifier: label and probabilities per text (CSV or JSON
+    lines), and the price of predicting (energy, CO2e, $ per 1M texts)."""
+    from greennlp.integrations import serving
+    from greennlp.run import find_record
+
+    run_id, _, model = ref.partition(":")
+    record = find_record(run_id, output_dir)
+    texts = serving.read_texts(source, text_column)
+    kind = serving.output_format(out, fmt)
+    stream = serving.open_output(out)
+    try:
+        done = serving.predict(record, model or None, texts, stream, kind, batch_size)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+        else:
+            stream.flush()
+    err_console.print(serving.price_line(done), highlight=False, soft_wrap=True)
+    if out:
+        err_console.print(f"{kind} -> {out}", highlight=False)
 
 
 def _export_folder(record, model: Optional[str], fmt: str, out: Optional[Path],

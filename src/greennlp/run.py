@@ -182,11 +182,30 @@ def new_record(output_dir: str | Path, config: dict[str, Any], footprint: Footpr
     run_id = new_run_id()
     record = RunRecord(run_id=run_id, run_dir=str(Path(output_dir) / run_id), config=config,
                        command=shlex.join(sys.argv) if command is None else command,
-                       hardware=describe_hardware(), software=describe_software())
+                       hardware=describe_hardware(),
+                       software={**describe_software(), **source_control()})
     record.footprint = footprint.describe()
     for why in footprint.unmeasured.values():
         record.note(f"Not measured: {why}.")
     return record
+
+
+def source_control() -> dict[str, str]:
+    """The git commit and branch of the working directory the run starts in (where the
+    user's code and config live), for trackers' source tags; empty outside a checkout."""
+    import subprocess
+
+    out = {}
+    for name, args in (("git_commit", ["rev-parse", "HEAD"]),
+                       ("git_branch", ["rev-parse", "--abbrev-ref", "HEAD"])):
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):  # no git here
+            return out
+        if done.returncode != 0:  # not a checkout
+            return out
+        out[name] = done.stdout.strip()
+    return out
 
 
 def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:

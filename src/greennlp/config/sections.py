@@ -209,3 +209,5 @@ class TrackConfig:
     mlflow_uri: str | None = rule(None, doc="an MLflow tracking URI (http://..., sqlite:///..., "
                                             "file:...): the run is logged there as it runs")
     mlflow_experiment: str = rule("greennlp", doc="the MLflow experiment's name")
+    mlflow_register: str | None = rule(None, doc="a model registry name: the run's selected "
+                                                 "model is registered there as a new version")

@@ -3,13 +3,24 @@ afterwards (``greennlp export RUN_ID --to mlflow``).
 
 What is logged, read from the run record:
 
+* the run's own start and end times (not the export's), and its status;
 * parameters: the resolved configuration, flattened (``data.source``, ``tfidf.C``, ...);
 * metrics: each model's dev and test scores with their interval bounds
   (``test.accuracy``, ``test.accuracy.low``, ``test.accuracy.high``, prefixed by the
-  model); each stage's ``duration_s``, ``cpu_time_s``, ``energy_kwh``, ``co2_kg`` and
-  ``cost_usd`` (``stage.train:transformer.energy_kwh``) and its own numeric metrics
-  (``stage.evaluate:epoch1.metric.eval_loss``); the run's totals;
-* tags: the greennlp run id, task, status, and each stage's energy method;
+  model); per-epoch training curves as step series (``transformer.train_loss``,
+  ``transformer.dev_score``, ``transformer.lr`` at step = epoch; a Trainer's logged
+  losses at step = its global step); each stage's ``duration_s``, ``cpu_time_s``,
+  ``energy_kwh``, ``co2_kg`` and ``cost_usd`` under the name of its family
+  (``stage.train.energy_kwh``) at step = the stage's position in the run, and its own
+  numeric metrics (``stage.evaluate.metric.eval_loss``), so that the UI draws one curve
+  per family, not a chart per stage; the stages of each step are the tag
+  ``greennlp.stages.<family>`` and the artifact ``stages.json``; the run's totals;
+* tags: the greennlp run id, task, status, each stage family's energy methods, and the
+  source (``mlflow.source.name``: the command; ``mlflow.source.git.commit``/``branch``
+  where the run was started in a git checkout);
+* inputs, models (:mod:`greennlp.integrations.mlflow_models`): each data split as a
+  dataset input, the selected model (``transformers`` or ``pyfunc`` flavour, and its ONNX
+  variant with the ``onnx`` flavour), registered when a registry name is given;
 * artifacts: report.html, MODEL_CARD.md, DATASHEET.md, CHECKLIST.md and record.json.
 
 MLflow is an optional extra (``pip install 'greennlp[mlflow]'``); it is imported here only.
@@ -17,9 +28,10 @@ MLflow is an optional extra (``pip install 'greennlp[mlflow]'``); it is imported
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,13 +67,43 @@ def params(record: RunRecord) -> dict[str, str]:
     return _flatten(record.config)
 
 
+def family(stage: str) -> str:
+    """The family of a stage: its name before the first colon.
+
+    >>> family("train:transformer"), family("data")
+    ('train', 'data')
+    """
+    return key(stage.split(":", 1)[0])
+
+
 def stage_metrics(stage: StageResult) -> dict[str, float]:
     """A stage's time, energy, CO2e and money (what is unknown is left out), and its own
-    numeric metrics as ``stage.<name>.metric.<metric>`` (e.g. a Trainer's ``eval_loss``)."""
-    out = {key(f"stage.{stage.name}.{k}"): float(getattr(stage, k)) for k in STAGE_COSTS
+    numeric metrics as ``stage.<family>.metric.<metric>`` (e.g. a Trainer's ``eval_loss``),
+    named by the stage's family: the stage itself is the step they are logged at."""
+    fam = family(stage.name)
+    out = {f"stage.{fam}.{k}": float(getattr(stage, k)) for k in STAGE_COSTS
            if getattr(stage, k) is not None}
-    out.update({key(f"stage.{stage.name}.metric.{k}"): float(v) for k, v in stage.metrics.items()
+    out.update({key(f"stage.{fam}.metric.{k}"): float(v) for k, v in stage.metrics.items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    return out
+
+
+def curves(record: RunRecord) -> list[tuple[str, float, int]]:
+    """Training curves as (metric, value, step): each model's history per epoch, and the
+    losses a Trainer logged (``trainer.loss``, ``trainer.eval_loss``, ...) per global step."""
+    out = []
+    for m in record.models:
+        for e in m.training.history:
+            for name in ("train_loss", "dev_score", "lr"):
+                value = getattr(e, name)
+                if isinstance(value, (int, float)):
+                    out.append((key(f"{m.name}.{name}"), float(value), int(e.epoch)))
+    for stage in record.stages:
+        for entry in stage.metrics.get("log") or []:
+            step = entry.get("step")
+            out += [(key(f"trainer.{k}"), float(v), int(step)) for k, v in entry.items()
+                    if k not in ("step", "epoch") and isinstance(step, int)
+                    and isinstance(v, (int, float)) and not isinstance(v, bool)]
     return out
 
 
@@ -87,14 +129,38 @@ def model_metrics(record: RunRecord) -> dict[str, float]:
 
 
 def tags(record: RunRecord) -> dict[str, str]:
-    """What the record is, and how each stage's energy was obtained."""
+    """What the record is, where it came from, how each stage family's energy was obtained
+    and which stage each step of a family's metrics is."""
     out = {"greennlp.run_id": record.run_id, "greennlp.task": str(record.config.get("task")),
            "greennlp.status": record.status,
            "greennlp.dataset": str(record.config.get("data", {}).get("source")
-                                   or record.data.get("source"))}
-    out.update({key(f"stage.{s.name}.energy_method"): s.energy_method[:5000]
-                for s in record.stages if s.energy_method})
+                                   or record.data.get("source")),
+           "mlflow.source.type": "LOCAL", "mlflow.source.name": record.command[:5000] or "greennlp"}
+    for name, tag in (("git_commit", "commit"), ("git_branch", "branch")):
+        if record.software.get(name):
+            out[f"mlflow.source.git.{tag}"] = record.software[name]
+    methods: dict[str, set[str]] = {}
+    steps: dict[str, list[str]] = {}
+    for i, s in enumerate(record.stages):
+        if s.energy_method:
+            methods.setdefault(family(s.name), set()).add(s.energy_method)
+        steps.setdefault(family(s.name), []).append(f"{i}={s.name}")
+    out.update({f"stage.{f}.energy_method": " | ".join(sorted(m))[:5000]
+                for f, m in methods.items()})
+    out.update({f"greennlp.stages.{f}": "; ".join(s)[:5000] for f, s in steps.items()})
     return out
+
+
+def millis(when: str | None) -> int | None:
+    """An ISO time of the record in milliseconds since the epoch (None if absent)."""
+    return int(datetime.fromisoformat(when).timestamp() * 1000) if when else None
+
+
+def stage_table(record: RunRecord) -> list[dict[str, Any]]:
+    """Each stage's step, name and cost (the artifact ``stages.json``)."""
+    return [{"step": i, "stage": s.name, "status": s.status,
+             **{k: getattr(s, k) for k in STAGE_COSTS}, "energy_method": s.energy_method}
+            for i, s in enumerate(record.stages)]
 
 
 def _client(uri: str | None):
@@ -107,6 +173,7 @@ def _client(uri: str | None):
     # A dead server fails fast instead of retrying for minutes (unless the user set these).
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         return MlflowClient(tracking_uri=uri or mlflow.get_tracking_uri())
     except Exception as exc:  # an unsupported scheme, a malformed URI
@@ -131,8 +198,11 @@ def _unreachable(uri: str | None, exc: Exception) -> UserError:
 class MlflowRun:
     """One MLflow run that a greennlp record is written to, step by step."""
 
-    def __init__(self, uri: str | None, experiment: str = "greennlp") -> None:
-        self.uri = uri
+    def __init__(self, uri: str | None, experiment: str = "greennlp",
+                 register: str | None = None) -> None:
+        self.uri, self.register = uri, register
+        self.logged_models: dict[str, str] = {}
+        self._now = int(datetime.now().timestamp() * 1000)  # the record's end, once known
         self.client = _client(uri)
         try:
             found = self.client.get_experiment_by_name(experiment)
@@ -149,7 +219,7 @@ class MlflowRun:
 
         try:
             run = self.client.create_run(self.experiment_id, run_name=record.run_id,
-                                         tags=tags(record))
+                                         tags=tags(record), start_time=millis(record.created_at))
             self.run_id = run.info.run_id
             items = [Param(k, v) for k, v in params(record).items()]
             for i in range(0, len(items), BATCH):
@@ -158,49 +228,75 @@ class MlflowRun:
             raise _unreachable(self.uri, exc) from None
         return self.run_id
 
-    def log_metrics(self, values: dict[str, float], step: int = 0) -> None:
+    def log_metrics(self, values: list[tuple[str, float, int]], when: int | None = None) -> None:
+        """(name, value, step) triples, stamped ``when`` (ms; default: the record's time)."""
         from mlflow.entities import Metric
 
-        now = int(time.time() * 1000)
-        items = [Metric(k, v, now, step) for k, v in values.items()]
+        stamp = when or self._now
+        items = [Metric(k, v, stamp, step) for k, v, step in values]
         for i in range(0, len(items), 1000):
             self.client.log_batch(self.run_id, metrics=items[i:i + 1000])
 
     def log_new_stages(self, record: RunRecord) -> None:
-        """The metrics of every finished stage not logged yet (step = its position)."""
+        """The metrics of every finished stage not logged yet, by family, at step = the
+        stage's position and at the time it started."""
         for i, stage in enumerate(record.stages):
             if stage.name not in self.logged_stages and stage.status == "ok":
-                self.log_metrics(stage_metrics(stage), step=i)
+                self.log_metrics([(k, v, i) for k, v in stage_metrics(stage).items()],
+                                 millis(stage.started_at) or millis(record.created_at))
                 self.logged_stages.add(stage.name)
 
     def finish(self, record: RunRecord) -> None:
-        """Model metrics, totals, tags, artifacts, and the run's final status."""
+        """Curves, model metrics, totals, tags, inputs, models, artifacts, and the run's
+        final status at its own end time."""
+        self._now = millis(record.finished_at) or millis(record.created_at) or 0
         self.log_new_stages(record)
-        self.log_metrics(model_metrics(record))
+        self.log_metrics(curves(record) + [(k, v, 0) for k, v in model_metrics(record).items()])
         for k, v in tags(record).items():
             self.client.set_tag(self.run_id, k, v)
+        self.client.log_text(self.run_id, json.dumps(stage_table(record), indent=1),
+                             "stages.json")
+        self.log_models(record)
         folder = Path(record.run_dir)
         for name in ARTIFACTS:
             if (folder / name).exists():
                 self.client.log_artifact(self.run_id, str(folder / name))
         status = {"completed": "FINISHED", "failed": "FAILED"}.get(record.status, "KILLED")
-        self.client.set_terminated(self.run_id, status)
+        self.client.set_terminated(self.run_id, status, end_time=millis(record.finished_at))
+
+    def log_models(self, record: RunRecord) -> None:
+        """The data splits as inputs and the selected model (registered under
+        :attr:`register`), through MLflow's fluent API inside this run."""
+        from greennlp.integrations import mlflow_models
+
+        with mlflow_models.active(self.uri, self.run_id) as mlflow:
+            sizes = mlflow_models.log_inputs(mlflow, record)
+            self.logged_models = mlflow_models.log_selected(mlflow, record, self.register)
+        for split, rows in sizes.items():
+            self.client.set_tag(self.run_id, f"greennlp.data.{split}_rows", str(rows))
 
 
-def export(record: RunRecord, uri: str | None = None, experiment: str = "greennlp") -> str:
-    """Log a finished (or failed) greennlp run to MLflow; returns the MLflow run id.
+def export(record: RunRecord, uri: str | None = None, experiment: str = "greennlp",
+           register: str | None = None) -> str:
+    """Log a finished (or failed) greennlp run to MLflow, with its selected model
+    (registered under ``register`` when given); returns the MLflow run id.
 
     Raises
     ------
     UserError
         When mlflow is not installed or the tracking store cannot be reached.
     """
-    target = MlflowRun(uri, experiment)
+    target = MlflowRun(uri, experiment, register)
     run_id = target.start(record)
     try:
         target.finish(record)
     except Exception as exc:
-        raise _unreachable(uri, exc) from None
+        error = _unreachable(uri, exc)
+        if any(c.lower() in str(exc).lower() for c in _CAUSES):
+            raise error from None
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise UserError(f"MLflow run {run_id} was created, but logging run {record.run_id} to "
+                        f"it failed ({first}); fix the cause and export again.") from None
     return run_id
 
 
@@ -213,14 +309,15 @@ class LiveLogger:
     stops, the run's notes say so, and ``greennlp export RUN_ID --to mlflow`` redoes it.
     """
 
-    def __init__(self, uri: str, experiment: str = "greennlp") -> None:
-        self.uri, self.experiment = uri, experiment
+    def __init__(self, uri: str, experiment: str = "greennlp", register: str | None = None
+                 ) -> None:
+        self.uri, self.experiment, self.register = uri, experiment, register
         self.target: MlflowRun | None = None
         self.stopped = False
 
     def connect(self, run: Any) -> None:
         """A step of the run: open the MLflow run and follow the record from now on."""
-        self.target = MlflowRun(self.uri, self.experiment)
+        self.target = MlflowRun(self.uri, self.experiment, self.register)
         self.target.start(run.record)
         run.record.note(f"Logged to MLflow {self.uri}, experiment {self.experiment}, "
                         f"run {self.target.run_id}.")

@@ -220,7 +220,8 @@ def execute(run: Run) -> RunRecord:
     if run.cfg.track.mlflow_uri:
         from greennlp.integrations.mlflow import LiveLogger
 
-        live = LiveLogger(run.cfg.track.mlflow_uri, run.cfg.track.mlflow_experiment)
+        live = LiveLogger(run.cfg.track.mlflow_uri, run.cfg.track.mlflow_experiment,
+                          run.cfg.track.mlflow_register)
         steps.insert(0, live.connect)
     try:
         return run.execute(steps, t.reports().write)
