@@ -18,10 +18,18 @@ middle of an epoch ends the epoch's stage, and the epoch goes on as ``train:epoc
 so no second is counted twice. A ``Trainer.evaluate()`` called outside ``train()`` is not
 measured. If ``train()`` raises, the Trainer calls no more callbacks: the record keeps the
 stages finished so far and stays ``running``.
+
+With several processes (``torchrun``, Accelerate) only the main process records and logs
+(``state.is_world_process_zero``); the others measure nothing. When the Trainer logs to
+MLflow (``report_to="mlflow"``), each finished stage's cost goes into the Trainer's own
+MLflow run, named by stage family at the Trainer's global step
+(``greennlp.train.energy_kwh``, ``greennlp.evaluate.co2_kg``), with the greennlp run id
+as a tag.
 """
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from enum import Enum
 from typing import Any
@@ -77,11 +85,53 @@ class GreenNLPCallback(TrainerCallback):
         self._part = 0
         self._in_epoch = False
         self._steps = 0
+        self._main = True  # the main process of a multi-process training (or the only one)
+        self._mlflow: tuple[Any, str] | None = None  # (client, run id) of the Trainer's run
+        self._global_step = 0
+        self._last_logged: StageResult | None = None
 
     # -- stages ---------------------------------------------------------------------------
     def _persist(self, record: RunRecord) -> None:
         record.save()
         store.upsert(self.output_dir, record)
+        self._log_to_mlflow(record)
+
+    def _log_to_mlflow(self, record: RunRecord) -> None:
+        """The last finished stage's cost into the Trainer's MLflow run (never fails the
+        training: a failure is noted in the record and logging stops)."""
+        if self._mlflow is None or not record.stages or record.stages[-1] is self._last_logged:
+            return
+        from greennlp.integrations.mlflow import STAGE_COSTS, family
+
+        stage = self._last_logged = record.stages[-1]
+        client, run_id = self._mlflow
+        values = {f"greennlp.{family(stage.name)}.{k}": float(getattr(stage, k))
+                  for k in STAGE_COSTS if getattr(stage, k) is not None}
+        try:
+            from mlflow.entities import Metric
+
+            now = int(time.time() * 1000)
+            client.log_batch(run_id, metrics=[Metric(k, v, now, self._global_step)
+                                              for k, v in values.items()])
+        except Exception as exc:  # the Trainer's own MLflow logging goes on
+            self._mlflow = None
+            record.note(f"Logging stage costs to the Trainer's MLflow run stopped "
+                        f"({type(exc).__name__}: {str(exc)[:120]}).")
+
+    def _attach_mlflow(self) -> None:
+        """The Trainer's active MLflow run (its MLflowCallback started it), if any."""
+        import sys
+
+        mlflow = sys.modules.get("mlflow")  # only when the Trainer (or the user) uses it
+        run = mlflow.active_run() if mlflow is not None else None
+        if run is None or self.record is None:
+            return
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        self._mlflow = (client, run.info.run_id)
+        client.set_tag(run.info.run_id, "greennlp.run_id", self.record.run_id)
+        self.record.note(f"Stage costs logged to the Trainer's MLflow run {run.info.run_id}.")
 
     def _begin(self, name: str) -> None:
         self._end()
@@ -104,6 +154,9 @@ class GreenNLPCallback(TrainerCallback):
 
     # -- Trainer events -------------------------------------------------------------------
     def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kwargs):
+        self._main = bool(getattr(state, "is_world_process_zero", True))
+        if not self._main:  # another process of a distributed training: it records nothing
+            return
         self._epoch, self._part, self._in_epoch = 0, 0, False  # a second train(): a new run
         self._footprint = Footprint.from_config(self.measure)
         config = {"task": TASK, "seed": args.seed, "measure": to_dict(self.measure),
@@ -121,19 +174,28 @@ class GreenNLPCallback(TrainerCallback):
                 "params_total": int(sum(p.numel() for p in model.parameters())),
                 "params_trainable": int(sum(p.numel() for p in model.parameters()
                                             if p.requires_grad))}
+        self._attach_mlflow()
         self._persist(self.record)
 
     def on_epoch_begin(self, args, state, control, **kwargs):
+        if not self._main:
+            return
         self._epoch, self._part, self._in_epoch = self._epoch + 1, 0, True
         self._begin_epoch_part()
 
     def on_step_end(self, args, state, control, **kwargs):
+        if not self._main:
+            return
         self._steps += 1
+        self._global_step = state.global_step
         if control.should_evaluate:  # a mid-epoch evaluation follows this step
             self._begin(f"evaluate:step{state.global_step}")
 
     def on_epoch_end(self, args, state, control, **kwargs):
+        if not self._main:
+            return
         self._in_epoch = False
+        self._global_step = state.global_step
         if self._stage is not None and self._stage.name.startswith("train:"):
             self._stage.metrics["global_step"] = state.global_step
         self._end()
@@ -141,12 +203,12 @@ class GreenNLPCallback(TrainerCallback):
             self._begin(f"evaluate:epoch{self._epoch}")
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self._stage is not None and logs:
+        if self._main and self._stage is not None and logs:
             history = self._stage.metrics.setdefault("log", [])
             history.append({"step": state.global_step, **{k: _plain(v) for k, v in logs.items()}})
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if self._stage is None or not self._stage.name.startswith("evaluate:"):
+        if not self._main or self._stage is None or not self._stage.name.startswith("evaluate:"):
             return  # an evaluation outside train(), or one whose start was not seen
         self._stage.metrics.update({k: _plain(v) for k, v in (metrics or {}).items()})
         self._stage.metrics["global_step"] = state.global_step
@@ -155,6 +217,9 @@ class GreenNLPCallback(TrainerCallback):
             self._begin_epoch_part()
 
     def on_train_end(self, args, state, control, **kwargs):
+        if not self._main:
+            return
+        self._global_step = state.global_step
         self._end()
         if self.record is None:
             return

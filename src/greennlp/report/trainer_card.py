@@ -29,13 +29,34 @@ def stage_rows(record: RunRecord) -> list[dict]:
     return rows
 
 
+def card_data(record: RunRecord) -> Any:
+    """The card's metadata (``huggingface_hub.ModelCardData``): ``co2_eq_emissions`` of
+    every measured stage, the library, and the base model where it is a Hub id (a local
+    folder is never named)."""
+    from huggingface_hub import ModelCardData
+
+    from greennlp.report.card_facts import is_local_path
+    from greennlp.report.cards import co2_eq_emissions
+
+    model = record.data.get("model", {})
+    name = str(model.get("name_or_path") or "")
+    co2, extra = record.totals()["co2_kg"], {}
+    if co2 is not None and record.stages:
+        extra["co2_eq_emissions"] = co2_eq_emissions(
+            record, co2, "every epoch and evaluation of the Trainer run", "fine-tuning"
+            if name else "pre-training")
+    return ModelCardData(library_name="transformers", tags=["greennlp", "trainer"],
+                         base_model=name if name and not is_local_path(name) else None,
+                         **extra)
+
+
 def card_context(record: RunRecord) -> dict[str, Any]:
     """What ``trainer/model_card.md.j2`` writes: what is known of the model, its training
     arguments, what each stage cost."""
     model = record.data.get("model", {})
     args = record.config.get("trainer_args", {})
     t = record.totals()
-    return {"run_id": record.run_id, "model": model, "front_matter": None,
+    return {"run_id": record.run_id, "model": model, "front_matter": card_data(record).to_yaml(),
             "name": model.get("name_or_path") or model.get("class", "model"),
             "args": {k: v for k, v in args.items() if v is not None},
             "rows": stage_rows(record),
