@@ -15,6 +15,7 @@ tracking store was reached, so mlflow is there.
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -49,19 +50,34 @@ class GreenNLPModel(PythonModel):
 
 
 @contextmanager
-def active(uri: str | None, run_id: str) -> Iterator[Any]:
-    """MLflow's fluent API inside run ``run_id`` of store ``uri`` (the model flavours and
-    ``log_input`` log into the active run); the tracking URI is restored afterwards."""
+def tracking(uri: str | None) -> Iterator[Any]:
+    """MLflow's fluent API on store ``uri`` (None: as configured); afterwards the tracking
+    URI is as it was, set or not (``set_tracking_uri`` also writes the environment
+    variable MLFLOW_TRACKING_URI, which a Trainer's MLflowCallback reads later)."""
     import mlflow
 
-    before = mlflow.get_tracking_uri()
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    before = mlflow.get_tracking_uri() if mlflow.tracking.is_tracking_uri_set() else None
     if uri:
         mlflow.set_tracking_uri(uri)
     try:
-        with mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None):
-            yield mlflow
+        yield mlflow
     finally:
-        mlflow.set_tracking_uri(before)
+        if uri:
+            mlflow.set_tracking_uri(before)
+            if env is None:
+                os.environ.pop("MLFLOW_TRACKING_URI", None)
+            else:
+                os.environ["MLFLOW_TRACKING_URI"] = env
+
+
+@contextmanager
+def active(uri: str | None, run_id: str) -> Iterator[Any]:
+    """MLflow's fluent API inside run ``run_id`` of store ``uri`` (the model flavours and
+    ``log_input`` log into the active run)."""
+    with tracking(uri) as mlflow, \
+            mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None):
+        yield mlflow
 
 
 def log_inputs(mlflow: Any, record: RunRecord) -> dict[str, int]:
@@ -93,6 +109,12 @@ def onnx_variant(record: RunRecord, model: ModelResult) -> ModelResult | None:
                  and (Path(m.checkpoint) / "model.onnx").exists()), None)
 
 
+def _card(path: Path) -> Any:
+    from huggingface_hub import ModelCard
+
+    return ModelCard.load(path)
+
+
 def _requirements(*packages: str) -> list[str]:
     """Pinned requirements of the packages installed here (none inferred: MLflow's
     inference loads the model again in a subprocess)."""
@@ -121,10 +143,12 @@ def log_selected(mlflow: Any, record: RunRecord, register: str | None = None
     if hasattr(model, "hf_tokenizer") and hasattr(model, "model"):
         from greennlp.models.hf_format import quiet
 
+        card = Path(record.run_dir) / "MODEL_CARD.md"  # the selected model's card
         with quiet():
             info = mlflow.transformers.log_model(
                 {"model": model.model, "tokenizer": model.hf_tokenizer}, name=MODEL_NAME,
                 task="text-classification", registered_model_name=register, tags=tags,
+                model_card=_card(card) if card.exists() else None,
                 pip_requirements=_requirements("transformers", "torch", "tokenizers",
                                                "safetensors"))
         logged = {"transformers": info.model_uri}
