@@ -287,8 +287,11 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
 
     run_id, _, model = ref.partition(":")
     if to is None:
-        _export_folder(find_record(run_id, output_dir), model or None, fmt, out, push_to_hub,
-                       private, dry_run)
+        from greennlp.integrations import hub
+
+        for line in hub.publish(find_record(run_id, output_dir), model or None, fmt, out,
+                                push_to_hub, private, dry_run):
+            console.print(line, highlight=False)
         return
     if to != "mlflow":
         raise UserError(f"Unknown export target '{to}'; use --to mlflow (or --format hf|onnx).")
@@ -325,48 +328,9 @@ def predict(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default
     from greennlp.run import find_record
 
     run_id, _, model = ref.partition(":")
-    record = find_record(run_id, output_dir)
-    texts = serving.read_texts(source, text_column)
-    kind = serving.output_format(out, fmt)
-    stream = serving.open_output(out)
-    try:
-        done = serving.predict(record, model or None, texts, stream, kind, batch_size)
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
-        else:
-            stream.flush()
+    done = serving.predict_file(find_record(run_id, output_dir), model or None, source, out,
+                                fmt, text_column, batch_size)
     err_console.print(serving.price_line(done), highlight=False, soft_wrap=True)
-    if out:
-        err_console.print(f"{kind} -> {out}", highlight=False)
-
-
-def _export_folder(record, model: Optional[str], fmt: str, out: Optional[Path],
-                   repo: Optional[str], private: bool, dry_run: bool) -> None:
-    from greennlp.integrations import hub
-    from greennlp.report.views import fmt as number
-
-    if (private or dry_run) and not repo:
-        raise UserError("--private and --dry-run go with --push-to-hub REPO; name the Hub "
-                        "repository or leave them out.")
-    done = hub.export(record, model, fmt, out, repo)
-    console.print(f"{fmt} export of {done.model} (with README.md) -> {done.folder}",
-                  highlight=False)
-    if done.batching:
-        b = done.batching
-        console.print(f"batch 1 against batch {b['batch']}: {b['labels_differ']} of "
-                      f"{b['texts']} test labels differ ({'dynamic' if b['dynamic'] else 'static'}"
-                      f" activation scales; stated in README.md)", highlight=False)
-    if repo is None:
-        return
-    hub.push(done, repo, private, dry_run)
-    if dry_run:
-        console.print(f"dry run: would upload {len(done.files)} files to "
-                      f"{repo}{' (private)' if private else ''}:", highlight=False)
-        for path, size in done.files:
-            console.print(f"  {path}  {number(size / 1e6)} MB", highlight=False)
-    else:
-        console.print(f"uploaded {len(done.files)} files -> {done.url}", highlight=False)
 
 
 @app.command()

@@ -56,8 +56,7 @@ def runs(tmp_path, encoder):
 
 
 def _invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    return result
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def _strings(value):
@@ -149,6 +148,7 @@ def test_push_to_hub_creates_the_repo_and_uploads_the_folder(tmp_path, runs, mon
 def test_bad_publishing_options_are_one_sentence(tmp_path, runs, args, says):
     result = _invoke("export", "20260101", "--out", tmp_path / "e", *args, "--output-dir", runs)
     assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "e").exists()  # refused before any work
 
 
 def test_an_unreachable_hub_is_one_sentence(tmp_path, runs, monkeypatch):

@@ -58,6 +58,46 @@ def _test_texts(record: RunRecord) -> list[str]:
     return pd.read_parquet(path, columns=["text"])["text"].astype(str).tolist()[:MAX_TEXTS]
 
 
+def publish(record: RunRecord, name: str | None, fmt: str, out: Path | None, repo: str | None,
+            private: bool = False, dry_run: bool = False) -> list[str]:
+    """``greennlp export`` to a folder (and with ``repo`` to the Hub): does it, and returns
+    the lines that say what was done."""
+    from greennlp.report.views import fmt as number
+
+    if (private or dry_run) and not repo:
+        raise UserError("--private and --dry-run go with --push-to-hub REPO; name the Hub "
+                        "repository or leave them out.")
+    if repo is not None:
+        check_repo(repo)  # before any work
+    done = export(record, name, fmt, out, repo)
+    lines = [f"{fmt} export of {done.model} (with README.md) -> {done.folder}"]
+    if done.batching:
+        b = done.batching
+        lines.append(f"batch 1 against batch {b['batch']}: {b['labels_differ']} of {b['texts']} "
+                     f"test labels differ ({'dynamic' if b['dynamic'] else 'static'} activation "
+                     f"scales; stated in README.md)")
+    if repo is None:
+        return lines
+    push(done, repo, private, dry_run)
+    if not dry_run:
+        return lines + [f"uploaded {len(done.files)} files -> {done.url}"]
+    return lines + [f"dry run: would upload {len(done.files)} files to "
+                    f"{repo}{' (private)' if private else ''}:"] + \
+        [f"  {path}  {number(size / 1e6)} MB" for path, size in done.files]
+
+
+def check_repo(repo: str) -> None:
+    """Refuse (one sentence) a ``repo`` that is not a Hub repository id."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo)
+    except HFValidationError:
+        raise UserError(f"--push-to-hub {repo!r} is not a Hub repository id; write it as "
+                        f"OWNER/NAME (letters, digits, '-', '_' and '.').") from None
+
+
 def upload_plan(folder: Path) -> list[tuple[str, int]]:
     """Every file of ``folder`` that an upload sends: (path inside the folder, bytes)."""
     folder = Path(folder)
@@ -76,14 +116,8 @@ def push(exported: Exported, repo: str, private: bool = False, dry_run: bool = F
         When ``repo`` is not a repository id, or the Hub refuses or cannot be reached.
     """
     import huggingface_hub as hub
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
 
-    try:
-        validate_repo_id(repo)
-    except HFValidationError:
-        raise UserError(f"--push-to-hub {repo!r} is not a Hub repository id; write it as "
-                        f"OWNER/NAME (letters, digits, '-', '_' and '.').") from None
+    check_repo(repo)
     exported.files = upload_plan(exported.folder)
     if dry_run:
         return exported

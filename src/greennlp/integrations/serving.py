@@ -35,6 +35,7 @@ class Prediction:
     model: str
     texts: int
     stage: StageResult
+    written: str | None = None  # "<format> -> <file>" when written to a file
 
     def per_million(self, value: float | None) -> float | None:
         """``value`` (of this prediction) scaled to a million texts."""
@@ -149,6 +150,25 @@ def predict(record: RunRecord, model_name: str | None, texts: Sequence[str], str
     return Prediction(chosen.name, len(texts), stage)
 
 
+def predict_file(record: RunRecord, model_name: str | None, source: str, out: str | None,
+                 fmt: str | None = None, column: str = "text", batch_size: int = 32
+                 ) -> Prediction:
+    """``greennlp predict``: the texts of ``source`` (see :func:`read_texts`) predicted into
+    ``out`` (None or ``-``: standard output) as ``fmt`` (default: from ``out``'s suffix)."""
+    texts = read_texts(source, column)
+    kind = output_format(out, fmt)
+    stream = open_output(out)
+    try:
+        done = predict(record, model_name, texts, stream, kind, batch_size)
+    finally:
+        if stream is sys.stdout:
+            stream.flush()
+        else:
+            stream.close()
+    done.written = f"{kind} -> {out}" if out and out != "-" else None
+    return done
+
+
 def price_line(done: Prediction) -> str:
     """One line: what predicting cost, and per million texts at that rate."""
     from greennlp.report.views import fmt, scaled
@@ -158,7 +178,7 @@ def price_line(done: Prediction) -> str:
     return (f"predicted {done.texts} texts with {done.model} in {fmt(s.duration_s)} s: "
             f"{fmt(scaled(s.energy_kwh, 1e3))} Wh{est}, {fmt(scaled(s.co2_kg, 1e3))} g CO2e, "
             f"${fmt(s.cost_usd)}; per 1M texts: {fmt(done.per_million(s.energy_kwh))} kWh, "
-            f"${fmt(done.per_million(s.cost_usd))}")
+            f"${fmt(done.per_million(s.cost_usd))}" + (f"; {done.written}" if done.written else ""))
 
 
 def open_output(out: str | None) -> IO[str]:
