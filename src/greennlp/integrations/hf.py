@@ -122,6 +122,7 @@ class GreenNLPCallback(TrainerCallback):
         """The Trainer's active MLflow run (its MLflowCallback started it), if any."""
         import sys
 
+        self._mlflow = None  # a second train() may log elsewhere, or nowhere
         mlflow = sys.modules.get("mlflow")  # only when the Trainer (or the user) uses it
         run = mlflow.active_run() if mlflow is not None else None
         if run is None or self.record is None:

@@ -46,8 +46,20 @@ def card_data(record: RunRecord) -> Any:
             record, co2, "every epoch and evaluation of the Trainer run", "fine-tuning"
             if name else "pre-training")
     return ModelCardData(library_name="transformers", tags=["greennlp", "trainer"],
-                         base_model=name if name and not is_local_path(name) else None,
+                         base_model=name if _hub_id(name) and not is_local_path(name) else None,
                          **extra)
+
+
+def _hub_id(name: str) -> bool:
+    """A name the Hub accepts as a repository id (anything else is not written)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
 
 
 def card_context(record: RunRecord) -> dict[str, Any]:
