@@ -39,6 +39,16 @@ class DataConfig:
                               "blank lines (wrapped lines stay together); lines = one per line")
     group_column: str | None = rule(None, doc="examples sharing a group never straddle splits")
     time_column: str | None = None
+    language_column: str | None = rule(None, doc="a column naming each text's language: "
+                                                 "per-language scores, prices and slices, "
+                                                 "data.language_alpha, splits that keep every "
+                                                 "language (a built-in's own, e.g. fortunes, "
+                                                 "is used unless set)")
+    language_alpha: float = rule(1.0, low=0.0, high=1.0,
+                                 doc="temperature sampling of the training data by language, "
+                                     "p(l) proportional to n_l^alpha (n_l: training "
+                                     "characters): 1 = as found, 0 = uniform; applied to the "
+                                     "tokenizer's training text and to the training batches")
     split: str = rule("auto", choices=("auto", "random", "stratified", "group", "time", "blocks"),
                       doc="auto = group when a group column is known, else stratified (with "
                           "labels) or blocks; blocks = whole blocks of neighbouring rows")
