@@ -85,9 +85,20 @@ class TfidfConfig:
     """TF-IDF features + logistic regression (scikit-learn)."""
 
     max_features: int = rule(100_000, low=10)
-    ngram_max: int = rule(2, low=1, high=5)
+    analyzer: str = rule("word", choices=("word", "char_wb", "char"),
+                         doc="features from word n-grams, or character n-grams (char_wb: "
+                             "inside word boundaries; tells languages and scripts apart)")
+    ngram_min: int = rule(1, low=1, high=8, doc="shortest n-gram (words or characters)")
+    ngram_max: int = rule(2, low=1, high=8)
     min_df: int = rule(2, low=1)
     C: float = rule(4.0, low=1e-6)
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        if self.ngram_min > self.ngram_max:
+            raise UserError(f"{prefix}ngram_min ({self.ngram_min}) is larger than "
+                            f"{prefix}ngram_max ({self.ngram_max}); lower it or raise "
+                            f"{prefix}ngram_max.")
 
 
 @dataclass(frozen=True)

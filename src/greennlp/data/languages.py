@@ -120,3 +120,24 @@ def split_counts(splits, column: str = "language") -> dict[str, dict[str, Any]]:
             entry[name] = {"texts": int(len(part)), "characters": int(part["chars"].sum()),
                            "words": int(part["words"].sum())}
     return dict(sorted(out.items(), key=lambda kv: -sum(v["texts"] for v in kv[1].values())))
+
+
+def sampled_train(splits, alpha: float, seed: int):
+    """``splits`` with the training rows drawn by temperature ``alpha`` (:func:`resample`);
+    the same splits when alpha is 1 or the data has no language column."""
+    from greennlp.data.split import Splits
+
+    train = splits.train
+    if alpha == 1.0 or "language" not in train:
+        return splits
+    idx = resample(train["text"].tolist(), train["language"].astype(str).tolist(), alpha, seed)
+    return Splits(train.iloc[idx].reset_index(drop=True), splits.dev, splits.test,
+                  info=splits.info)
+
+
+def character_shares(frame: pd.DataFrame) -> dict[str, float]:
+    """Each language's share of the characters of ``frame`` (texts and languages)."""
+    sizes = characters_by_language(frame["text"].astype(str).tolist(),
+                                   frame["language"].astype(str).tolist())
+    total = sum(sizes.values()) or 1.0
+    return {k: v / total for k, v in sizes.items()}
