@@ -22,6 +22,7 @@ from greennlp.report.card_facts import (base_model, card_license, hub_dataset, l
                                         published_origin, selection_costs)
 from greennlp.report.cards import card_base, co2_eq_emissions, run_relative
 from greennlp.report.compression_views import card_section
+from greennlp.report.language_views import card_languages
 from greennlp.report.views import (baseline_rows, family_of, is_estimate, metric_name,
                                    model_costs, model_rows, sanity_warnings, selection_text)
 
@@ -47,7 +48,7 @@ def card_data(record: RunRecord, best: ModelResult):
             record, co2, "the final training only (search and seeds: see the card's text)",
             fam.card_training_type if fam else "pre-training")
     return ModelCardData(
-        language=["en"], license=card_license(record, best)["license"],
+        language=card_languages(record), license=card_license(record, best)["license"],
         library_name=library_name(record, best), base_model=base_model(record, best)["base_model"],
         pipeline_tag="text-classification", tags=["text-classification", "greennlp"],
         datasets=[dataset] if dataset else None, metrics=["accuracy", "f1"],
