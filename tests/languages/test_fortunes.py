@@ -62,7 +62,7 @@ def test_the_built_in_reads_its_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GREENNLP_CACHE", str(tmp_path))
     import pandas as pd
 
-    target = fortunes.cache_file()
+    target = fortunes.cache_file(builtins.cache_dir())
     target.parent.mkdir(parents=True)
     pd.DataFrame({"text": ["a b", "c d"], "language": ["en", "ga"], "category": ["x", "y"],
                   "package": ["p", "q"]}).to_parquet(target)
@@ -80,4 +80,4 @@ def test_real_fortunes_fetch(tmp_path, monkeypatch):
     assert counts["ru"] > 20000 and counts["de"] > 18000 and counts["ga"] == 157
     assert counts["bg"] == 624 and counts.idxmax() == "ru"
     assert not frame["text"].str.contains("\x1b").any()
-    assert fortunes.cache_file().exists()
+    assert fortunes.cache_file(builtins.cache_dir()).exists()

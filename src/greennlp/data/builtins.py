@@ -137,7 +137,7 @@ def _parse_movie_dialogs(path: Path) -> pd.DataFrame:
 def _fortunes() -> pd.DataFrame:
     from greennlp.data.fortunes import load_fortunes
 
-    return load_fortunes()
+    return load_fortunes(cache_dir())
 
 
 def _fortune_languages() -> dict[str, dict[str, str]]:

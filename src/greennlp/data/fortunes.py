@@ -147,7 +147,7 @@ def download(pkg: FortunePackage, folder: Path) -> bytes:
     if shutil.which("apt-get") is None:
         raise UserError(f"The built-in 'fortunes' needs apt-get to download {pkg.package} "
                         f"(Debian or Ubuntu); elsewhere fetch the .deb files by hand and put "
-                        f"the corpus at {cache_file()}.")
+                        f"the corpus in greennlp's cache.")
     proc = subprocess.run(["apt-get", "download", "-q", f"{pkg.package}={pkg.version}"],
                           cwd=folder, capture_output=True, text=True, timeout=600)
     debs = sorted(folder.glob(f"{pkg.package}_*.deb"))
@@ -163,18 +163,17 @@ def download(pkg: FortunePackage, folder: Path) -> bytes:
     return data
 
 
-def cache_file() -> Path:
-    """Where the parsed corpus is cached (keyed by the pinned packages)."""
-    from greennlp.data.builtins import cache_dir
-
+def cache_file(cache: Path) -> Path:
+    """Where the parsed corpus is cached under greennlp's ``cache`` folder (keyed by the
+    pinned packages)."""
     key = _sha256("".join(p.sha256 for p in PACKAGES).encode())[:12]
-    return cache_dir() / "files" / f"debian-fortunes-{key}" / "fortunes.parquet"
+    return cache / "files" / f"debian-fortunes-{key}" / "fortunes.parquet"
 
 
-def load_fortunes(packages: tuple[FortunePackage, ...] = PACKAGES) -> pd.DataFrame:
-    """The corpus of every package (cached after the first download), with a column
-    ``package`` naming where each text came from."""
-    target = cache_file()
+def load_fortunes(cache: Path, packages: tuple[FortunePackage, ...] = PACKAGES) -> pd.DataFrame:
+    """The corpus of every package (cached under ``cache`` after the first download), with
+    a column ``package`` naming where each text came from."""
+    target = cache_file(cache)
     if packages is PACKAGES and target.exists():
         return pd.read_parquet(target)
     frames = []

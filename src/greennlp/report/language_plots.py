@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from greennlp.record import RunRecord
-from greennlp.report.language_views import sweep
+from typing import Any
+
 from greennlp.report.plots import _png, plt
 
 
-def alpha_plot(record: RunRecord) -> bytes | None:
+def alpha_plot(s: dict[str, Any] | None) -> bytes | None:
     """Per language, test bits per character against alpha (left) and its change against
-    alpha = 1 (right); the head languages solid, the tail dashed (Conneau et al. 2020)."""
-    s = sweep(record)
+    alpha = 1 (right); the head languages solid, the tail dashed (Conneau et al. 2020).
+    ``s``: :func:`greennlp.report.language_views.sweep`."""
     if s is None or len(s["alphas"]) < 2:
         return None
     alphas = [float(a) for a in s["alphas"]]

@@ -165,7 +165,7 @@ def html(record: RunRecord) -> str:
         return ""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(
         (resources.files("greennlp.report") / "templates" / "languages.html.j2").read_text())
-    png = alpha_plot(record)
+    png = alpha_plot(sweep(record))
     return template.render(L=context(record), fmt=fmt, ci=ci,
                            alpha_png=base64.b64encode(png).decode("ascii") if png else None)
 
