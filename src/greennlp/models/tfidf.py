@@ -22,7 +22,7 @@ VOCAB_FILE = "vocabulary.json"  # the TF-IDF vocabulary, beside the skops file (
 
 
 class TfidfLogReg(Predicts):
-    """Word n-gram TF-IDF features and an L2-regularised logistic regression.
+    """Word (or character) n-gram TF-IDF features and an L2-regularised logistic regression.
 
     Parameters
     ----------
@@ -42,8 +42,10 @@ class TfidfLogReg(Predicts):
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> "TfidfLogReg":
         """Learn the vocabulary, IDF weights and classifier; returns self."""
         self.pipeline_ = Pipeline([
-            ("tfidf", TfidfVectorizer(ngram_range=(1, self.cfg.ngram_max), min_df=self.cfg.min_df,
-                                      max_features=self.cfg.max_features, sublinear_tf=True)),
+            ("tfidf", TfidfVectorizer(analyzer=self.cfg.analyzer,
+                                      ngram_range=(self.cfg.ngram_min, self.cfg.ngram_max),
+                                      min_df=self.cfg.min_df, max_features=self.cfg.max_features,
+                                      sublinear_tf=True)),
             ("logreg", LogisticRegression(C=self.cfg.C, max_iter=2000, random_state=self.seed)),
         ])
         self.pipeline_.fit(list(texts), list(labels))

@@ -26,6 +26,12 @@ def _get(m: ModelResult, *path: str) -> Any:
     return node
 
 
+def analysed(m: ModelResult) -> bool:
+    """The model has the beyond-accuracy analysis (a language model's ``analysis`` holds
+    only its per-language scores)."""
+    return bool(m.analysis.get("calibration"))
+
+
 def mean_flip_rate(m: ModelResult) -> float | None:
     """Mean flip rate over the perturbations (None without a robustness analysis)."""
     rates = [p.get("flip_rate") for p in (_get(m, "robustness", "perturbations") or {}).values()
@@ -53,7 +59,7 @@ def variant_deltas(record: RunRecord) -> dict[str, dict[str, Any]]:
     out = {}
     for m in record.models:
         root = root_of(record, m)
-        if not m.variant_of or root is m or not m.analysis or not root.analysis:
+        if not m.variant_of or root is m or not analysed(m) or not analysed(root):
             continue
         v, r = headline(m), headline(root)
         slice_d = _delta(v["worst_slice_accuracy"], r["worst_slice_accuracy"])
@@ -74,9 +80,9 @@ def context(record: RunRecord) -> dict[str, Any]:
     """What the report's "Beyond accuracy" section shows."""
     from greennlp.report import analysis_plots as plots
 
-    models = [m for m in record.models if m.analysis]
+    models = [m for m in record.models if analysed(m)]
     best = record.select()
-    focus = best if best and best.analysis else (models[0] if models else None)
+    focus = best if best and analysed(best) else (models[0] if models else None)
     return {"models": models, "head": {m.name: headline(m) for m in models}, "focus": focus,
             "deltas": variant_deltas(record),
             "reliability_png": _b64(plots.reliability(focus)) if focus else None,
@@ -88,7 +94,7 @@ def html(record: RunRecord) -> str:
     """The report's "Beyond accuracy" section (empty when no model was analysed)."""
     import jinja2
 
-    if not any(m.analysis for m in record.models):
+    if not any(analysed(m) for m in record.models):
         return ""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(
         (resources.files("greennlp.report") / "templates" / "analysis.html.j2").read_text())

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import jinja2
 
 from greennlp.record import ModelResult, RunRecord
+from greennlp.report import language_views
 from greennlp.report.audit_views import datasheet_lines
 from greennlp.report.markdown import md, md_code
 from greennlp.report.views import ci, energy_sources, fmt, is_estimate, model_costs
@@ -71,7 +72,8 @@ def card_base(record: RunRecord, model: ModelResult | None, card_data: Any = Non
     base = {"run_id": record.run_id, "model": model, "no_model": no_model}
     if model is None:
         return base
-    return {**base, "front_matter": card_data.to_yaml() if card_data is not None else None,
+    return {**base, "languages_md": language_views.card_markdown(record, model),
+            "front_matter": card_data.to_yaml() if card_data is not None else None,
             "greennlp": record.software.get("greennlp", "?"), "created_at": record.created_at,
             "impact": {**model_costs(record, model), "footprint": record.footprint,
                        "estimated": "estimated" if is_estimate(record) else "measured",
@@ -100,7 +102,8 @@ def datasheet_base(record: RunRecord, description: str, task: str) -> dict[str, 
     base = {"run_id": record.run_id, "data": data}
     if data is None:
         return base
-    return {**base, "description": data.get("description", description),
+    return {**base, "languages_md": language_views.datasheet_markdown(record),
+            "description": data.get("description", description),
             "task": data.get("task", task), "audit_lines": datasheet_lines(record)}
 
 

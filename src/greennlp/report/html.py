@@ -10,7 +10,7 @@ from typing import Callable
 import jinja2
 
 from greennlp.record import RunRecord
-from greennlp.report import audit_views, checklist, compression_views, plots
+from greennlp.report import audit_views, checklist, compression_views, language_views, plots
 from greennlp.report.analysis_views import html as analysis_html
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
 from greennlp.report.views import (baseline_rows, ci, energy_sources, fmt, is_estimate,
@@ -73,4 +73,5 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         section_html=section_html, compression=compression_views.context(record),
         audit_html=audit_views.html_section(record),
         baselines=baseline_rows(record), warnings=sanity_warnings(record),
-        selection=selection_text(record), analysis=analysis_html(record))
+        selection=selection_text(record), analysis=analysis_html(record),
+        languages=language_views.html(record))

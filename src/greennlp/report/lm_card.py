@@ -9,6 +9,7 @@ from greennlp.record import ModelResult, RunRecord
 from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.card_facts import card_license
 from greennlp.report.cards import card_base, co2_eq_emissions, datasheet_base, run_relative
+from greennlp.report.language_views import card_languages
 from greennlp.report.lm_views import lm_rows, scoring_line
 from greennlp.report.views import model_costs
 
@@ -26,7 +27,7 @@ def card_data(record: RunRecord, best: ModelResult):
         extra["co2_eq_emissions"] = co2_eq_emissions(record, co2, "this model's training",
                                                      "pre-training")
     return ModelCardData(
-        language=["en"], license=card_license(record, best)["license"],
+        language=card_languages(record), license=card_license(record, best)["license"],
         pipeline_tag="text-generation", tags=["text-generation", "language-modeling", "greennlp"],
         metrics=["perplexity", "bits_per_character"],
         model_name=f"greennlp-{record.run_id}-{best.name}", **extra)

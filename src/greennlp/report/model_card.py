@@ -22,6 +22,7 @@ from greennlp.report.card_facts import (base_model, card_license, hub_dataset, l
                                         published_origin, selection_costs)
 from greennlp.report.cards import card_base, co2_eq_emissions, run_relative
 from greennlp.report.compression_views import card_section
+from greennlp.report.language_views import card_languages
 from greennlp.report.views import (baseline_rows, family_of, is_estimate, metric_name,
                                    model_costs, model_rows, sanity_warnings, selection_text)
 
@@ -52,7 +53,7 @@ def card_data(record: RunRecord, best: ModelResult, library: str | None = "check
         extra["co2_eq_emissions"] = co2_eq_emissions(
             record, co2, scope, fam.card_training_type if fam else "pre-training")
     return ModelCardData(
-        language=["en"], license=card_license(record, best)["license"],
+        language=card_languages(record), license=card_license(record, best)["license"],
         library_name=library_name(record, best) if library == "checkpoint" else library,
         base_model=base_model(record, best)["base_model"],
         pipeline_tag="text-classification", tags=["text-classification", "greennlp", *tags],
@@ -74,7 +75,8 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
     search = record.searched(best.name)
     return {
         **card_base(record, best, card or card_data(record, best)),
-        "selected": selected.name if selected else None, "models_count": len(record.models), "selection_metric": metric_name(record.selection_metric),
+        "selected": selected.name if selected else None, "models_count": len(record.models),
+        "selection_metric": metric_name(record.selection_metric),
         "selection": selection_text(record), "search": search,
         "checkpoint": run_relative(record, best.checkpoint),
         "task": record.data.get("task", "text classification"),

@@ -73,7 +73,9 @@ def analyze(run: Run, m: ModelResult) -> dict[str, Any]:
     if group and group not in columns and "group" in splits.test.columns:
         columns[group] = splits.test["group"].tolist()
     slices = automatic_slices(splits.test["text"].tolist(), splits.train["text"].tolist(),
-                              splits.test["label"].tolist(), columns)
+                              splits.test["label"].tolist(), columns,
+                              splits.test["language"].tolist() if "language" in splits.test
+                              else None)
     out: dict[str, Any] = {
         "calibration": calibration_report(dev_proba, dev_true, test_proba, true,
                                           bins=ecfg.calibration_bins, **boot),

@@ -43,14 +43,16 @@ def stages() -> tuple[Callable[[Run], None], ...]:
 
 
 def compress() -> tuple[Callable[[Run], None], ...]:
-    """Compression and the analysis of every model and variant (also what ``greennlp
-    compress RUN_ID`` runs); the PIE audit trains the seed replicas it lacks with the
+    """Compression and the analysis of every model and variant, per language too (also what
+    ``greennlp compress RUN_ID`` runs); the PIE audit trains the seed replicas it lacks with the
     seeds stage's function (the stage packages are peers: the recipe joins them)."""
     from greennlp.compress.stages import stage_compress
     from greennlp.search.seeds import seed_family
+    from greennlp.tasks.analysis_languages import stage_languages
     from greennlp.tasks.analysis_stages import stage_analysis
 
-    return (functools.partial(stage_compress, reseed=seed_family), stage_analysis)
+    return (functools.partial(stage_compress, reseed=seed_family), stage_analysis,
+            stage_languages)
 
 
 def audit() -> tuple[Callable[[Run], None], ...]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from greennlp.data import Splits, prepare
+from greennlp.data.languages import sampled_train
 from greennlp.errors import UserError
 from greennlp.evaluate import score_split
 from greennlp.evaluate.baselines import (baseline_scores, label_profile,
@@ -159,7 +160,8 @@ def stage_train(run: Run, name: str) -> None:
             model, info, stages = _from_search(run, name, folder)
         else:
             desc = f"{'fine-tune' if family(name).card_training_type == 'fine-tuning' else 'train'} {name}"
-            model, info = fit_family(name, family_config(run, name), run.splits, run.cfg.seed,
+            splits = sampled_train(run.splits, run.cfg.data.language_alpha, run.cfg.seed)
+            model, info = fit_family(name, family_config(run, name), splits, run.cfg.seed,
                                      folder, desc=desc, mlm=run.cfg.lm.mlm)
             info.setdefault("seed", run.cfg.seed)
             with atomic_folder(folder / "final") as tmp:

@@ -22,7 +22,8 @@ from typing import Any, Callable
 
 from greennlp.config import RunConfig
 from greennlp.measure import Footprint
-from greennlp.models import names
+from greennlp.errors import UserError
+from greennlp.models import family, names
 from greennlp.record import RunRecord
 from greennlp.report import lm_reports
 from greennlp.run import Run
@@ -51,6 +52,10 @@ def join(cfg: RunConfig, record: RunRecord | None = None) -> Run | None:
 def check(cfg: RunConfig) -> None:
     """Every check of an LM config that needs the table of model families."""
     check_listed("lm.models", cfg.lm.models, names(NAME), "language model")
+    sweepable = [n for n in names(NAME, training="blocks") if not family(n).masked]
+    if cfg.lm.language_sweep.alphas and cfg.lm.language_sweep.model not in sweepable:
+        raise UserError(f"Config key 'lm.language_sweep.model' is "
+                        f"{cfg.lm.language_sweep.model!r}; choose one of: {', '.join(sweepable)}.")
 
 
 def summary(record: RunRecord) -> list[Any]:

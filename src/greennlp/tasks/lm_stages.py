@@ -30,6 +30,8 @@ from greennlp.record import ModelResult, Training, build
 from greennlp.run import Run, seed_everything
 from greennlp.tasks.common import data_stage
 from greennlp.tasks.lm_context import LmContext, add_worker_energy, dev_texts, scored_test
+from greennlp.tasks.lm_languages import (WEIGHTS_FILE, model_languages, sampled_blocks,
+                                         tokenizer_texts)
 from greennlp.train import distributed
 from greennlp.train.lm import token_blocks
 from greennlp.train.lm_jobs import make_job, ray_cluster, run_job, run_job_on_ray
@@ -84,8 +86,8 @@ def stage_tokenizer(run: Run) -> None:
     finished = run.record.stage("tokenizer") is not None
 
     def train(st) -> None:
-        train_texts = run.splits.texts("train")
-        tok = LmTokenizer.train(train_texts, ctx.cfg.vocab_size)
+        train_texts, alpha = run.splits.texts("train"), run.cfg.data.language_alpha
+        tok = LmTokenizer.train(tokenizer_texts(run, alpha), ctx.cfg.vocab_size)
         tok.save(path)
         ids = tok.encode(train_texts)
         blocks = token_blocks(ids, tok.eos_id, ctx.cfg.context_length)
@@ -94,8 +96,14 @@ def stage_tokenizer(run: Run) -> None:
         st.metrics = {"vocab_size": tok.vocab_size, "train_tokens": tokens,
                       "train_chars_per_token": sum(map(len, train_texts)) / tokens,
                       "blocks": int(len(blocks)), "context_length": ctx.cfg.context_length}
+        langs = sampled_blocks(run, tok, ids, len(blocks), ctx.cfg.context_length, alpha,
+                               ctx.path("data", WEIGHTS_FILE))
+        if langs is not None:
+            st.metrics["languages"] = langs
         st.artifacts["tokenizer"] = str(path)
-        run.log(f"tokenizer: {tok.vocab_size} tokens, {tokens:,} training tokens")
+        run.log(f"tokenizer: {tok.vocab_size} tokens, {tokens:,} training tokens"
+                + (f", {len(langs['token_share'])} languages sampled at alpha={alpha:g}"
+                   if langs else ""))
     if not ctx.follower:
         run.stage("tokenizer", train)
     if not finished:
@@ -123,7 +131,8 @@ def stage_peak(run: Run) -> None:
 
 
 def stage_models(run: Run) -> None:
-    """Every model of ``lm.models``, then the scaling sweep, under one Ray instance if used."""
+    """Every model of ``lm.models``, then the scaling sweep and the sweep over temperature
+    sampling by language, under one Ray instance if used."""
     ctx = LmContext(run)
     with ray_cluster(ctx.cfg.executor == "ray" and not ctx.follower, ctx.cfg.workers):
         for name in ctx.cfg.models:
@@ -132,6 +141,10 @@ def stage_models(run: Run) -> None:
             from greennlp.tasks.lm_scaling import stage_scaling
 
             stage_scaling(ctx)
+        if ctx.cfg.language_sweep.alphas:
+            from greennlp.tasks.lm_sweep import stage_language_sweep
+
+            stage_language_sweep(ctx)
 
 
 def followers_done(run: Run) -> None:
@@ -230,7 +243,9 @@ def _train_torch(ctx: LmContext, name: str):
                    blocks=ctx.path("data", "train_blocks.npy"), dev_texts=dev_texts(ctx)[0],
                    train=train_cfg, folder=folder, seed=run.cfg.seed,
                    context_length=cfg.context_length, mask_fraction=cfg.mlm.mask_fraction,
-                   desc=f"train {name}", eval_points=CURVE_POINTS if train_cfg.epochs == 1 else None)
+                   desc=f"train {name}", eval_points=CURVE_POINTS if train_cfg.epochs == 1 else None,
+                   block_weights=weights if (weights := ctx.path("data", WEIGHTS_FILE)).exists()
+                   else None)
 
     def train(st):
         seed_everything(run.cfg.seed)
@@ -306,6 +321,10 @@ def evaluate(run: Run, result: ModelResult, model) -> tuple[dict, dict]:
                          "scoring": res["scoring"], "tokenizer": (
                              "its own " if pretrained else "shared, learned on train: ")
                          + model.tokenizer.describe()}
+    langs = model_languages(run, res, scored_test(ctx, run.splits.texts("test")), dev, sub_idx,
+                            pretrained)
+    if langs is not None:
+        result.analysis["languages"] = langs
     folder = ctx.path("models", result.name)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "test_nll.npy", res["nll"])

@@ -41,9 +41,17 @@ def token_blocks(docs: Sequence[Sequence[int]], eos_id: int, context: int) -> np
     return stream[idx]
 
 
-def epoch_batches(n_blocks: int, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """This rank's batches (block indices) for one epoch; equal counts on every rank."""
-    order = np.random.default_rng(seed + epoch).permutation(n_blocks)
+def epoch_batches(n_blocks: int, batch_size: int, seed: int, epoch: int,
+                  weights: np.ndarray | None = None) -> list[np.ndarray]:
+    """This rank's batches (block indices) for one epoch; equal counts on every rank.
+
+    With ``weights`` (temperature sampling by language, :mod:`greennlp.data.languages`)
+    an epoch draws as many blocks as there are, with replacement, each with probability
+    proportional to its weight; without, it is a permutation of the blocks.
+    """
+    rng = np.random.default_rng(seed + epoch)
+    order = (rng.permutation(n_blocks) if weights is None else
+             rng.choice(n_blocks, size=n_blocks, p=np.asarray(weights) / np.sum(weights)))
     world, rank = distributed.world_size(), distributed.rank()
     if n_blocks < world:
         raise ValueError(f"{n_blocks} training blocks cannot be shared by {world} workers")
@@ -85,7 +93,8 @@ def log_segments(total: int, points: int) -> list[int]:
 
 def fit_blocks(module: torch.nn.Module, blocks: np.ndarray, make_batch: Callable[[np.ndarray, int], dict],
                dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int, desc: str,
-               extra: dict | None = None, eval_points: int | None = None) -> dict[str, Any]:
+               extra: dict | None = None, eval_points: int | None = None,
+               weights: np.ndarray | None = None) -> dict[str, Any]:
     """Train ``module`` on ``blocks`` with the shared loop; return facts for the record.
 
     ``make_batch(rows, batch_index)`` turns a (batch, context + 1) array into the
@@ -93,9 +102,10 @@ def fit_blocks(module: torch.nn.Module, blocks: np.ndarray, make_batch: Callable
     ``eval_points`` the data is seen once (at most ``cfg.max_steps`` batches), and the
     loop's "epochs" are log-spaced segments of it, so the dev loss is known at several
     amounts of compute (for scaling fits); the schedule still spans the whole run.
+    ``weights``: each block's sampling weight (:func:`epoch_batches`).
     """
     model = distributed.wrap(module)
-    one_pass = epoch_batches(len(blocks), cfg.batch_size, seed, 0)
+    one_pass = epoch_batches(len(blocks), cfg.batch_size, seed, 0, weights)
     if eval_points:
         total = min(len(one_pass), cfg.max_steps or len(one_pass))
         bounds = log_segments(total, eval_points)
@@ -110,7 +120,8 @@ def fit_blocks(module: torch.nn.Module, blocks: np.ndarray, make_batch: Callable
         n_batches = len(one_pass)
 
         def batches(epoch: int) -> Iterator[dict]:
-            for i, idx in enumerate(epoch_batches(len(blocks), cfg.batch_size, seed, epoch)):
+            for i, idx in enumerate(epoch_batches(len(blocks), cfg.batch_size, seed, epoch,
+                                                  weights)):
                 yield make_batch(blocks[idx], epoch * n_batches + i)
 
     state = train(model, batches, n_batches, dev_score, cfg, ckpt_dir, seed=seed, desc=desc,

@@ -52,10 +52,11 @@ def run_job(job: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     else:
         make_batch = causal_batch(torch.device("cpu"))
     cfg = TrainConfig(**job["train"])
+    weights = np.load(job["block_weights"]) if job.get("block_weights") else None
     info = fit_blocks(model.module, blocks, make_batch, dev_scorer(model.score_texts, job["dev_texts"]),
                       cfg, Path(job["ckpt_dir"]), seed=job["seed"], desc=job.get("desc", "train"),
                       extra={"family": job["family"], "spec": job["spec"]},
-                      eval_points=job.get("eval_points"))
+                      eval_points=job.get("eval_points"), weights=weights)
     own_cpu_s = time.process_time() - cpu0
     others = distributed.sum_across([0.0 if distributed.is_main() else own_cpu_s])[0]
     info["worker_cpu_s"] = others if job.get("local") else others + own_cpu_s
@@ -130,8 +131,11 @@ def ray_cluster(enabled: bool, workers: int) -> Iterator[None]:
 
 def make_job(*, family: str, spec: dict, tokenizer: Path, blocks: Path, dev_texts: list[str],
              train: TrainConfig, folder: Path, seed: int, context_length: int,
-             mask_fraction: float = 0.15, eval_points: int | None = None, desc: str = "") -> dict:
-    """A job dict: checkpoints under ``folder/checkpoints``, the model in ``folder/final``.
+             mask_fraction: float = 0.15, eval_points: int | None = None, desc: str = "",
+             block_weights: Path | None = None) -> dict:
+    """A job dict: checkpoints under ``folder/checkpoints``, the model in ``folder/final``;
+    ``block_weights``: a ``.npy`` of each block's sampling weight (temperature sampling by
+    language), None to see every block once per epoch.
 
     Paths are made absolute: Ray workers do not start in this process's directory."""
     folder, tokenizer, blocks = (Path(p).resolve() for p in (folder, tokenizer, blocks))
@@ -140,6 +144,7 @@ def make_job(*, family: str, spec: dict, tokenizer: Path, blocks: Path, dev_text
                                                     train.__dataclass_fields__},
             "ckpt_dir": str(folder / "checkpoints"), "out_dir": str(folder / "final"),
             "seed": seed, "context_length": context_length, "mask_fraction": mask_fraction,
-            "eval_points": eval_points, "desc": desc or f"train {family}", "local": True}
+            "eval_points": eval_points, "desc": desc or f"train {family}", "local": True,
+            "block_weights": str(Path(block_weights).resolve()) if block_weights else None}
 
 
