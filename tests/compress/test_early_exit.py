@@ -110,6 +110,29 @@ def test_early_exit_compressor_trains_calibrates_and_picks_on_dev(trained, ctx, 
     assert again.flops_per_example(texts) <= trained.flops_per_example(texts) * 1.2
 
 
+@pytest.mark.parametrize("best_is_last", [True, False])
+def test_the_calibration_reuses_the_best_epochs_dev_pass(trained, ctx, monkeypatch, best_is_last):
+    """Calibration needs the final weights' dev logits of every exit: the last epoch's
+    selection pass when it was the best, a new pass otherwise (the same numbers)."""
+    from greennlp.compress import exit_classifier
+
+    passes, real_train = [], exit_classifier.run_training
+    real_logits = EarlyExitClassifier.exit_logits
+
+    def counted(self, texts, batch_size=64):
+        out = real_logits(self, texts, batch_size)
+        passes.append(out)
+        return out
+
+    def training(*args, **kwargs):
+        facts = real_train(*args, **kwargs)
+        return {**facts, "best_epoch": facts["epochs_run"] - (0 if best_is_last else 1)}
+    monkeypatch.setattr(EarlyExitClassifier, "exit_logits", counted)
+    monkeypatch.setattr(exit_classifier, "run_training", training)
+    EarlyExit(FAST, thresholds=(0.8,)).compress(trained, ctx)
+    assert len(passes) == FAST.epochs + (0 if best_is_last else 1)
+
+
 def test_pick_threshold_prefers_fewest_layers_within_tolerance():
     curve = [{"threshold": 0.6, "accuracy": 0.70, "mean_exit_layer": 1.2},
              {"threshold": 0.8, "accuracy": 0.79, "mean_exit_layer": 1.8},

@@ -24,6 +24,38 @@ def test_tokenizer_training_is_deterministic(frame):
     assert all(v == vocabs[0] for v in vocabs)
 
 
+def test_a_learned_tokenizer_is_learned_once_and_returned_as_a_new_object(frame, monkeypatch):
+    from greennlp.models import encoder
+
+    learned = []
+    real = encoder._learn_tokenizer
+    monkeypatch.setattr(encoder, "_learn_tokenizer", lambda *a: learned.append(a) or real(*a))
+    texts = frame["text"].tolist() + ["a text no other call has seen"]
+    first = train_tokenizer(texts, vocab_size=150)
+    first.enable_truncation(4)  # a caller's setting stays with its own object
+    again = train_tokenizer(texts, vocab_size=150)
+    other = train_tokenizer(texts, vocab_size=140)
+    assert len(learned) == 2 and again is not first
+    assert again.get_vocab() == first.get_vocab() and again.truncation is None
+    assert other.get_vocab_size() <= 140
+
+
+def test_encode_once_gives_what_encode_gives(frame):
+    model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
+    texts = frame["text"].tolist()
+    assert model.encode_once(texts) == model.encode(texts) == model.encode_once(texts)
+    model.tokenizer.enable_truncation(4)  # another truncation is another tokenizer
+    assert max(len(x) for x in model.encode_once(texts)) == 4
+
+
+def test_fingerprint_follows_the_weights_not_the_object(tmp_path, frame):
+    model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
+    model.save(tmp_path / "m")
+    assert EncoderClassifier.load(tmp_path / "m").fingerprint() == model.fingerprint()
+    assert build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=1).fingerprint() \
+        != model.fingerprint()
+
+
 def test_encoder_checkpoint_rebuilds_the_same_model(tmp_path, frame):
     model = build_scratch_encoder(TINY, frame["text"], ["neg", "pos"], seed=0)
     texts = frame["text"][:20].tolist()
@@ -68,3 +100,19 @@ def test_minilm_loads_offline_with_a_new_head():
     model = load_minilm(["neg", "pos", "mid"], max_length=32)
     assert 22_000_000 < model.parameter_counts()["total"] < 23_000_000
     assert model.predict_proba(["a fine film"]).shape == (1, 3)
+
+
+def test_a_tfidf_fit_is_reused_only_for_the_same_inputs(frame, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    fits = []
+    real = Pipeline.fit
+    monkeypatch.setattr(Pipeline, "fit", lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    texts, labels = frame["text"].tolist() + ["unseen text"], frame["label"].tolist() + ["pos"]
+    first = TfidfLogReg(TfidfConfig(min_df=1), seed=0).fit(texts, labels)
+    again = TfidfLogReg(TfidfConfig(min_df=1), seed=7).fit(texts, labels)  # lbfgs: no randomness
+    assert len(fits) == 1 and again.pipeline_ is not first.pipeline_
+    np.testing.assert_array_equal(again.predict_proba(texts), first.predict_proba(texts))
+    TfidfLogReg(TfidfConfig(min_df=1, C=1.0), seed=0).fit(texts, labels)
+    TfidfLogReg(TfidfConfig(min_df=1), seed=0).fit(texts, labels[:-1] + ["neg"])
+    assert len(fits) == 3

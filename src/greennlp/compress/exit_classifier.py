@@ -65,15 +65,19 @@ class EarlyExit:
                                  model.family)
         clf = EarlyExitClassifier(net, text, 1.0)
         dev_texts, dev_y = ctx.splits.dev["text"].tolist(), ctx.dev_labels(model.labels)
+        last: list[list[np.ndarray]] = []  # the latest epoch's dev logits of every exit
 
         def dev_score() -> float:  # every exit should be good, not only the top one
-            return float(np.mean([np.mean(lg.argmax(1) == dev_y)
-                                  for lg in clf.exit_logits(dev_texts)]))
+            last[:] = [clf.exit_logits(dev_texts)]
+            return float(np.mean([np.mean(lg.argmax(1) == dev_y) for lg in last[0]]))
         train = ctx.splits.train
         facts = run_training(text, net, self.train_cfg, train["text"].tolist(),
                              label_indices(model.labels, train["label"]), dev_score,
                              ctx.work_dir / "early-exit-ckpt", ctx.seed, "train exits")
-        dev_logits = clf.exit_logits(dev_texts)
+        # Training ends on the best epoch's weights: when that was the last epoch, its dev
+        # pass was made with exactly these weights.
+        dev_logits = last[0] if facts["best_epoch"] == facts["epochs_run"] else \
+            clf.exit_logits(dev_texts)
         calibration = calibrate(net, dev_logits, dev_y)
         curve = accuracy_curve(dev_logits, dev_y, net, self.thresholds)
         chosen = pick_threshold(curve, self.tolerance)

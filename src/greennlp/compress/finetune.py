@@ -17,6 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from greennlp.evaluate import EVAL_BATCH_SIZE
+from greennlp.evaluate.predictions import predict_once
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.loop import train
 
@@ -52,7 +54,7 @@ def run_training(clf, module: torch.nn.Module, cfg, texts: list[str], labels: li
     """
     if before_step is not None and cfg.grad_accum_steps != 1:
         raise ValueError("a per-step hook needs grad_accum_steps=1")
-    ids = clf.encode(texts)
+    ids = clf.encode_once(texts)
     lengths = [len(x) for x in ids]
     n_batches = len(bucketed_batches(lengths, cfg.batch_size, np.random.default_rng(0)))
 
@@ -76,6 +78,7 @@ def run_training(clf, module: torch.nn.Module, cfg, texts: list[str], labels: li
 
 
 def dev_accuracy_of(clf, ctx) -> float:
-    """Dev accuracy of anything with ``labels`` and ``predict_proba``."""
-    proba = clf.predict_proba(ctx.splits.dev["text"].tolist(), 64)
+    """Dev accuracy of anything with ``labels`` and ``predict_proba``, at evaluation's batch
+    size and remembered: the variant's evaluation on dev reuses its last best epoch's pass."""
+    proba = predict_once(clf, ctx.splits.dev["text"].tolist(), EVAL_BATCH_SIZE)
     return float(np.mean(proba.argmax(1) == ctx.dev_labels(clf.labels)))

@@ -31,6 +31,8 @@ from greennlp.config.compress import STUDENT
 from greennlp.config.history import upgrade
 from greennlp.config.rules import parse_override, read_source, set_dotted
 from greennlp.errors import UserError
+from greennlp.evaluate import EVAL_BATCH_SIZE
+from greennlp.evaluate.predictions import predict_once
 from greennlp.files import atomic_folder
 from greennlp.models import load_model, names
 from greennlp.models.early_exit import EarlyExitClassifier
@@ -167,10 +169,10 @@ def _root(name: str) -> str:
     return name.split("+", 1)[0]
 
 
-def _dev_proba(run: Run, name: str, cache: dict[str, np.ndarray]) -> np.ndarray:
-    if name not in cache:
-        cache[name] = run.models[name].predict_proba(run.splits.dev["text"].tolist(), 64)
-    return cache[name]
+def _dev_proba(run: Run, name: str) -> np.ndarray:
+    """Model ``name``'s dev probabilities, as its evaluation computed them (same batch size:
+    :func:`~greennlp.evaluate.predictions.predict_once` reuses them)."""
+    return predict_once(run.models[name], run.splits.dev["text"].tolist(), EVAL_BATCH_SIZE)
 
 
 def _make(run: Run, step: Step, st) -> Any:
@@ -187,7 +189,7 @@ def _make(run: Run, step: Step, st) -> Any:
     return load_model(folder)
 
 
-def _variant(run: Run, step: Step, cache: dict[str, np.ndarray]) -> None:
+def _variant(run: Run, step: Step) -> None:
     """Make (or reload) and evaluate one variant, as two resumable stages."""
     name = step.name
     if step.parent not in run.models:
@@ -201,7 +203,7 @@ def _variant(run: Run, step: Step, cache: dict[str, np.ndarray]) -> None:
 
     def evaluate(st) -> None:
         result = evaluate_variant(run, name, variant, step.parent, facts,
-                                  _dev_proba(run, step.parent, cache),
+                                  _dev_proba(run, step.parent),
                                   root=(root, run.models[root]))
         if isinstance(variant, EarlyExitClassifier):
             result.compression.curve = early_exit_curve(run, name, variant, facts)
@@ -267,9 +269,8 @@ def stage_compress(run: Run, reseed: Reseed | None = None) -> None:
     if not run.cfg.compress.methods:
         return
     _reference_costs(run)
-    cache: dict[str, np.ndarray] = {}
     for step in plan(run):
-        _variant(run, step, cache)
+        _variant(run, step)
     if "pie" in run.cfg.compress.methods:
         _pie(run, reseed)
     run.record.compression.reference = reference_name(run)

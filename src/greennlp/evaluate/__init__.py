@@ -15,10 +15,14 @@ if TYPE_CHECKING:  # pandas costs ~0.4 s to import; `greennlp config` does not n
 
 from greennlp.evaluate.bootstrap import bootstrap_scores
 from greennlp.evaluate.metrics import confusion_counts
+from greennlp.evaluate.predictions import predict_once
+
+EVAL_BATCH_SIZE = 32  # evaluation's batch: dev scores during training use it too (reuse)
 
 
 def score_split(model, frame: pd.DataFrame, cfg, seed: int = 0) -> dict[str, Any]:
-    """Predict ``frame`` and score it.
+    """Predict ``frame`` (or reuse the probabilities the same weights gave for the same
+    texts: :func:`~greennlp.evaluate.predictions.predict_once`) and score it.
 
     Parameters
     ----------
@@ -40,7 +44,7 @@ def score_split(model, frame: pd.DataFrame, cfg, seed: int = 0) -> dict[str, Any
     unknown = set(frame["label"]) - set(pos)
     if unknown:
         raise ValueError(f"labels {sorted(unknown)} were never seen in training")
-    proba = np.asarray(model.predict_proba(frame["text"].tolist(), 32))
+    proba = predict_once(model, frame["text"].tolist(), EVAL_BATCH_SIZE)
     pred = proba.argmax(1)
     true = np.array([pos[lab] for lab in frame["label"]])
     metrics = bootstrap_scores(true, pred, len(labels), n_samples=cfg.bootstrap_samples,

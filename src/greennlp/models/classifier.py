@@ -12,6 +12,7 @@ names, ``model.safetensors``, tokenizer files; see :mod:`greennlp.models.hf_form
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -21,6 +22,7 @@ import torch
 from safetensors.torch import load_file
 from tokenizers import Tokenizer
 
+from greennlp.memo import Recent, texts_digest
 from greennlp.models.accounting import count_parameters, mean_encoder_flops
 from greennlp.models.checkpoints import META_NAME, WEIGHTS_NAME, load_weights, write_folder
 from greennlp.models.hf_format import (
@@ -31,6 +33,12 @@ from greennlp.models.hf_format import (
     transformers_tokenizer,
 )
 from greennlp.models.serving import Predicts
+
+# Token ids of whole splits, by (tokenizer digest, texts digest): see encode_once.
+_encoded = Recent(4)
+# Config keys that name or describe a model but do not change what it computes.
+NOT_COMPUTED = ("transformers_version", "architectures", "_name_or_path", "torch_dtype", "dtype",
+                "id2label", "label2id")
 
 
 class EncoderClassifier(Predicts):
@@ -74,6 +82,15 @@ class EncoderClassifier(Predicts):
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length``, without padding."""
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def encode_once(self, texts: Sequence[str]) -> list[list[int]]:
+        """:meth:`encode`, remembered per tokenizer (truncation included) and texts: every
+        training run of a search, of the seeds and of compression tokenizes the same
+        training split. Not for timed passes (a timing must tokenize). Do not mutate the
+        returned lists."""
+        texts = list(texts)
+        key = (hashlib.sha256(self.tokenizer.to_str().encode()).hexdigest(), texts_digest(texts))
+        return list(_encoded.get_or_make(key, lambda: self.encode(texts)))
 
     def collate(self, ids: Sequence[Sequence[int]], labels: Sequence[int] | None = None
                 ) -> dict[str, torch.Tensor]:
@@ -121,6 +138,27 @@ class EncoderClassifier(Predicts):
         """Mean forward FLOPs over ``texts`` at their real token lengths."""
         lengths = [len(x) for x in self.encode(texts)]
         return mean_encoder_flops(lengths, self.model.config, len(self.labels))
+
+    def fingerprint(self) -> str | None:
+        """A digest of everything that decides this model's probabilities: its weights and
+        buffers byte for byte, torch class, config (less the keys that only name it),
+        attention implementation, tokenizer (with truncation), labels and torch's threads.
+        Two models with the same fingerprint predict the same numbers, so
+        :func:`greennlp.evaluate.predictions.predict_once` reuses one's predictions for the
+        other. None for subclasses, which store their weights their own way."""
+        if type(self) is not EncoderClassifier:
+            return None
+        net = self.model
+        config = {k: v for k, v in net.config.to_dict().items() if k not in NOT_COMPUTED}
+        head = [type(net).__name__, config, getattr(net.config, "_attn_implementation", None),
+                self.labels, self.max_length, torch.get_num_threads()]
+        h = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
+        h.update(self.tokenizer.to_str().encode())
+        for name, tensor in net.state_dict().items():
+            t = tensor.detach().cpu().contiguous()
+            h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().data)  # sha256: fastest here
+        return h.hexdigest()
 
     # -- persistence ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

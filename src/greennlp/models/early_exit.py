@@ -227,15 +227,21 @@ class EarlyExitClassifier(Predicts):
 
     @torch.inference_mode()
     def exit_logits(self, texts: Sequence[str], batch_size: int = 64) -> list[np.ndarray]:
-        """Uncalibrated logits of every exit for ``texts`` (one full pass)."""
+        """Uncalibrated logits of every exit for ``texts`` (one full pass).
+
+        Batches are sorted by length, as in :meth:`predict_proba`: in input order most
+        padding was wasted (the curve's test pass took 2.3x the time of a prediction)."""
         self.net.eval()
         ids = self.text.encode(texts)
-        parts = [[] for _ in self.net.depths]
-        for batch in self.text.batches(ids, batch_size):
-            for part, lg in zip(parts, self.net.all_logits(batch["input_ids"],
-                                                           batch["attention_mask"])):
-                part.append(lg.float().numpy())
-        return [np.concatenate(p) for p in parts]
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        out = [np.empty((len(ids), len(self.labels)), dtype=np.float32) for _ in self.net.depths]
+        for start, batch in zip(range(0, len(ids), batch_size),
+                                self.text.batches(ids, batch_size, order=order)):
+            idx = order[start:start + batch_size]
+            for part, lg in zip(out, self.net.all_logits(batch["input_ids"],
+                                                         batch["attention_mask"])):
+                part[idx] = lg.float().numpy()
+        return out
 
     def parameter_counts(self) -> dict[str, int]:
         return count_parameters(self.net)

@@ -13,13 +13,29 @@ from typing import Sequence
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
+from greennlp.memo import Recent, texts_digest
 from greennlp.models.classifier import EncoderClassifier, build_from_hf_config
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
+# Tokenizers learned in this process, as JSON: (texts digest, vocab size) -> tokenizer.
+_learned = Recent(4)
+
+
 def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
-    """Learn a lower-cased BPE tokenizer that wraps inputs in [CLS] ... [SEP]."""
+    """Learn a lower-cased BPE tokenizer that wraps inputs in [CLS] ... [SEP].
+
+    Learning is deterministic, so a tokenizer already learned on the same texts at the
+    same vocabulary size (every search trial and seed of a run) is returned again, as a
+    new object (callers set its truncation) rebuilt from its JSON.
+    """
+    key = (texts_digest(texts), vocab_size)
+    return Tokenizer.from_str(_learned.get_or_make(
+        key, lambda: _learn_tokenizer(texts, vocab_size).to_str()))
+
+
+def _learn_tokenizer(texts: Sequence[str], vocab_size: int) -> Tokenizer:
     tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()

@@ -15,7 +15,9 @@ import numpy as np
 
 from greennlp.data.split import Splits
 from greennlp.evaluate.baselines import label_profile
+from greennlp.evaluate import EVAL_BATCH_SIZE
 from greennlp.evaluate.metrics import confusion_counts, scores_from_confusion
+from greennlp.evaluate.predictions import predict_once
 from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
 from greennlp.models.hf_format import check_tokenization
@@ -32,8 +34,12 @@ def selection_metric(splits: Splits) -> str:
 
 
 def dev_accuracy(model, splits: Splits) -> float:
-    """The model-selection score on dev: the run's selection metric (accuracy by default)."""
-    probs = model.predict_proba(splits.dev["text"].tolist(), 64)
+    """The model-selection score on dev: the run's selection metric (accuracy by default).
+
+    Dev is scored at evaluation's batch size and remembered
+    (:func:`~greennlp.evaluate.predictions.predict_once`): the final model holds the best
+    epoch's weights, so its evaluation on dev reuses these probabilities."""
+    probs = predict_once(model, splits.dev["text"].tolist(), EVAL_BATCH_SIZE)
     pos = {lab: i for i, lab in enumerate(model.labels)}
     true = np.array([pos.get(lab, -1) for lab in splits.dev["label"]])
     pred = probs.argmax(1)
@@ -79,7 +85,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
     dynamics) are saved to ``ckpt_dir/../dynamics.npz``.
     """
     label_pos = {lab: i for i, lab in enumerate(model.labels)}
-    ids = model.encode(splits.train["text"].tolist())
+    ids = model.encode_once(splits.train["text"].tolist())
     check_tokenization(model.tokenizer, ids, f"model family {model.family}")
     y = [label_pos[lab] for lab in splits.train["label"]]
     lengths = [len(x) for x in ids]
