@@ -115,6 +115,10 @@ class TrainConfig:
     grad_accum_steps: int = rule(1, low=1)
     precision: str = rule("auto", choices=("auto", "fp32", "bf16"),
                           doc="auto = bf16 autocast on GPUs that support it, fp32 on CPU")
+    device: str = rule("auto", choices=("auto", "cpu", "cuda"),
+                       doc="where training runs: auto = the first CUDA GPU when one is visible, "
+                           "else the CPU; the trained model comes back to the CPU, where it is "
+                           "evaluated, timed and compressed")
     max_steps: int | None = rule(None, low=1, doc="stop after this many optimizer steps")
     min_steps: int = rule(250, low=0, doc="a floor of optimizer steps: small datasets get more "
                                           "epochs (up to max_epochs, early stopping on dev "

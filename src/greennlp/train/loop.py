@@ -63,6 +63,21 @@ def _finite(model: torch.nn.Module) -> bool:
         return bool(torch.stack(torch._foreach_norm(params)).isfinite().all())
 
 
+def training_device(setting: str) -> torch.device:
+    """The device ``train.device`` names: ``auto`` takes the first CUDA GPU when one is
+    visible; under torchrun every rank keeps the device its model is on."""
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device is cuda but no CUDA GPU is visible here; set "
+                        "train.device=auto (the CPU when there is no GPU) or cpu.")
+    use_gpu = setting == "cuda" or (setting == "auto" and torch.cuda.is_available())
+    return torch.device("cuda" if use_gpu else "cpu")
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v
+            for k, v in batch.items()}
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """bf16 autocast on GPUs that support it; fp32 on CPU unless asked (it is slower there
     without AMX)."""
@@ -214,6 +229,9 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     on every rank; the train loss is averaged over ranks and only rank 0 writes files.
     """
     device = next(model.parameters()).device
+    if not distributed.active():  # torchrun placed each rank's model already
+        device = training_device(cfg.device)
+        model.to(device)
     bf16 = use_bf16(cfg.precision, device)
     steps_per_epoch = math.ceil(n_batches / cfg.grad_accum_steps)
     epochs = planned_epochs(cfg, steps_per_epoch, until_epoch)
@@ -239,6 +257,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
             model.train()
             optimizer.zero_grad(set_to_none=True)
             for i, batch in enumerate(batches(state.epoch)):
+                batch = _to(batch, device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     output = model(**batch)
                     loss = output.loss if loss_fn is None else loss_fn(output, batch)
@@ -285,4 +304,6 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     state.finished = done
     if (ckpt_dir / BEST / "model.safetensors").exists():
         load_weights(model, ckpt_dir / BEST / "model.safetensors")
+    if not distributed.active():
+        model.to("cpu")  # evaluated, timed and compressed where it will be served
     return state
