@@ -146,9 +146,9 @@ def run_greennlp(tokenized, args) -> dict:
     clock = StepClock()
     real_batch = dpo.pair_batch
 
-    def timed_batch(part, pad_id):  # the loop builds a batch right before each step
+    def timed_batch(*args, **kwargs):  # the loop builds a batch right before each step
         clock.tick_start()
-        return real_batch(part, pad_id)
+        return real_batch(*args, **kwargs)
     dpo.pair_batch = timed_batch
     cfg = TrainConfig(batch_size=args.batch_size, lr=args.lr, weight_decay=0.0,
                       warmup_fraction=0.0, max_steps=args.steps, min_steps=0, patience=100)

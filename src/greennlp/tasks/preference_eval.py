@@ -81,19 +81,18 @@ def _examples(run: Run, prompts_: list[str], texts: list[str], rewards: np.ndarr
 
 
 # -- the reference and best-of-n ----------------------------------------------------------
-def _reference_split(run: Run, split: str) -> dict[str, Any]:
-    """Reference samples of ``split``'s prompts: the baseline answer (sample 0), then
-    ``max(best_of)`` more (at least one: the reference's own answer is sample 1)."""
+def _reference_split(run: Run, split: str, k: int) -> dict[str, Any]:
+    """``k`` reference samples per prompt of ``split``: the baseline answer (sample 0), the
+    reference's own answer (sample 1) and, with those after it, best-of-n for ``n < k``."""
     p = run.cfg.preference
     qs = prompts(run, split)
-    k = 1 + max((1, *p.best_of))
     got = answer(run, reference(run), qs, k, run.cfg.seed + (11 if split == "dev" else 13))
     r = got["rewards"]
     _save(run, p.model, split, qs, got["texts"], r)
     kw = _kw(run)
     scores = {p.model: preference_scores(r[:, 1], r[:, 0], None, **kw)}
     scores[p.model]["kl"] = {"value": 0.0, "low": 0.0, "high": 0.0}  # the reference itself
-    for n in p.best_of:
+    for n in (n for n in p.best_of if n < k):
         pick = 1 + best_of(r[:, 1:], n)
         s = preference_scores(r[np.arange(len(r)), pick], r[:, 0], None, **kw)
         s["kl"] = dict.fromkeys(("value", "low", "high"), best_of_n_kl(n))  # analytical
@@ -109,8 +108,9 @@ def stage_reference(run: Run) -> None:
 
     def work(st) -> None:
         lm = reference(run)
-        dev = _reference_split(run, "dev")
-        test = run.test_pass(p.model, lambda _: _reference_split(run, "test"))
+        dev = _reference_split(run, "dev", 2)  # dev selects among policies: no best-of-n
+        k = 1 + max((1, *p.best_of))
+        test = run.test_pass(p.model, lambda _: _reference_split(run, "test", k))
         counts = lm.parameter_counts()
         base = ModelResult(name=p.model, family=p.model, params_total=counts["total"],
                            params_non_embedding=counts["non_embedding"],
@@ -125,7 +125,7 @@ def stage_reference(run: Run) -> None:
                 name=name, family=p.model, params_total=counts["total"],
                 test=test["scores"][name], efficiency=dict(per, best_of=n),
                 stages=[f"evaluate:{p.model}"], training=Training(steps=0)))
-        st.metrics = {"samples_per_prompt": {"dev": 2, "test": 1 + max((1, *p.best_of))},
+        st.metrics = {"samples_per_prompt": {"dev": 2, "test": k},
                       "dev_costs": dev["costs"], "test_costs": test["costs"],
                       "examples": {p.model: test["examples"]}}
         _log_scores(run, p.model, base.test)

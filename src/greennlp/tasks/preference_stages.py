@@ -131,6 +131,35 @@ def answer(run: Run, lm, prompts_: Sequence[str], k: int, seed: int) -> dict[str
 
 
 # -- pairs --------------------------------------------------------------------------------
+def _pair_rows(got: dict[str, Any], prompts_: list[str], best: np.ndarray, worst: np.ndarray,
+               ref: dict[int, tuple[float, float]], held: set[int]) -> list[dict[str, Any]]:
+    """One row per prompt: its samples with their rewards, and its pair when it has one."""
+    rows = []
+    for i, q in enumerate(prompts_):
+        row = {"prompt": q, "prompt_ids": got["prompt_ids"][i],
+               "samples": [{"text": t, "ids": c, "reward": float(x)} for t, c, x in
+                           zip(got["texts"][i], got["completions"][i], got["rewards"][i])]}
+        if i in ref:
+            row.update(chosen=int(best[i]), rejected=int(worst[i]), ref_chosen=ref[i][0],
+                       ref_rejected=ref[i][1], split="held_out" if i in held else "fit")
+        rows.append(row)
+    return rows
+
+
+def _pair_facts(got: dict[str, Any], idx: np.ndarray, best: np.ndarray, worst: np.ndarray,
+                stops: list[int]) -> dict[str, Any]:
+    r = got["rewards"]
+    chosen, rejected = r[idx, best[idx]], r[idx, worst[idx]]
+    gap = chosen - rejected
+    return {"samples": int(r.size), "pairs": int(len(idx)), "no_pair": int(len(r) - len(idx)),
+            "reward_mean": float(r.mean()), "chosen_reward_mean": float(chosen.mean()),
+            "rejected_reward_mean": float(rejected.mean()), "gap_mean": float(gap.mean()),
+            "gap_median": float(np.median(gap)), "tokens_per_sample": got["tokens"] / r.size,
+            "stopped_share": float(np.mean([c[-1] in stops for row in got["completions"]
+                                            for c in row])),
+            "sample_cpu_s": got["sample_cpu_s"], "judge_cpu_s": got["judge_cpu_s"]}
+
+
 def stage_pairs(run: Run) -> None:
     """k reference samples per train prompt, ranked by the judge: (best, worst) is a pair
     (a prompt whose samples all score the same gives none); the reference's log-probability
@@ -142,47 +171,25 @@ def stage_pairs(run: Run) -> None:
         got = answer(run, lm, train_prompts, p.samples_per_prompt, run.cfg.seed)
         r = got["rewards"]
         best, worst = r.argmax(1), r.argmin(1)
-        has = r[np.arange(len(r)), best] > r[np.arange(len(r)), worst]
-        idx = np.flatnonzero(has)
-        chosen = [got["completions"][i][best[i]] for i in idx]
-        rejected = [got["completions"][i][worst[i]] for i in idx]
-        prompt = [got["prompt_ids"][i] for i in idx]
-        t0 = time.process_time()
-        ref_c = completion_logps(lm.module, prompt, chosen, lm.tokenizer.pad_id)
-        ref_r = completion_logps(lm.module, prompt, rejected, lm.tokenizer.pad_id)
-        held = set(np.random.default_rng(run.cfg.seed).permutation(len(idx))[
-            :int(round(p.val_fraction * len(idx)))].tolist())
-        rows = []
-        for i, q in enumerate(train_prompts):
-            row = {"prompt": q, "prompt_ids": got["prompt_ids"][i],
-                   "samples": [{"text": t, "ids": c, "reward": float(x)} for t, c, x in
-                               zip(got["texts"][i], got["completions"][i], r[i])]}
-            if has[i]:
-                j = int(np.searchsorted(idx, i))
-                row.update(chosen=int(best[i]), rejected=int(worst[i]),
-                           ref_chosen=float(ref_c[j]), ref_rejected=float(ref_r[j]),
-                           split="held_out" if j in held else "fit")
-            rows.append(row)
-        path = write_jsonl(folder(run) / PAIRS_FILE, rows)
-        gap = r[idx, best[idx]] - r[idx, worst[idx]]
-        st.artifacts["pairs"] = str(path)
-        st.metrics = {
-            "prompts": len(train_prompts), "samples_per_prompt": p.samples_per_prompt,
-            "samples": int(r.size), "pairs": int(len(idx)), "held_out_pairs": len(held),
-            "no_pair": int((~has).sum()), "reward_mean": float(r.mean()),
-            "chosen_reward_mean": float(r[idx, best[idx]].mean()) if len(idx) else None,
-            "rejected_reward_mean": float(r[idx, worst[idx]].mean()) if len(idx) else None,
-            "gap_mean": float(gap.mean()) if len(idx) else None,
-            "gap_median": float(np.median(gap)) if len(idx) else None,
-            "tokens_per_sample": got["tokens"] / r.size,
-            "stopped_share": float(np.mean([c[-1] in stop_ids(lm) for row in got["completions"]
-                                            for c in row])),
-            "max_new_tokens": p.max_new_tokens, "sample_cpu_s": got["sample_cpu_s"],
-            "judge_cpu_s": got["judge_cpu_s"], "reference_logp_cpu_s": time.process_time() - t0}
+        idx = np.flatnonzero(r.max(1) > r.min(1))
+        held = {int(idx[j]) for j in np.random.default_rng(run.cfg.seed).permutation(
+            len(idx))[:int(round(p.val_fraction * len(idx)))]}
         if len(idx) - len(held) < 1:
             raise UserError(f"The {len(train_prompts)} train prompts gave {len(idx)} pair(s), "
                             f"too few to train on; raise preference.train_prompts or "
                             f"preference.samples_per_prompt.")
+        t0 = time.process_time()
+        prompt = [got["prompt_ids"][i] for i in idx]
+        logps = [completion_logps(lm.module, prompt, [got["completions"][i][pick[i]] for i in idx],
+                                  lm.tokenizer.pad_id) for pick in (best, worst)]
+        ref = {int(i): (float(c), float(w)) for i, c, w in zip(idx, *logps)}
+        path = write_jsonl(folder(run) / PAIRS_FILE,
+                           _pair_rows(got, train_prompts, best, worst, ref, held))
+        st.artifacts["pairs"] = str(path)
+        st.metrics = {"prompts": len(train_prompts), "samples_per_prompt": p.samples_per_prompt,
+                      "held_out_pairs": len(held), "max_new_tokens": p.max_new_tokens,
+                      **_pair_facts(got, idx, best, worst, stop_ids(lm)),
+                      "reference_logp_cpu_s": time.process_time() - t0}
         run.log(f"pairs: {len(idx)} from {len(train_prompts)} prompts x {p.samples_per_prompt} "
                 f"samples ({len(held)} held out); mean reward chosen "
                 f"{st.metrics['chosen_reward_mean']:.3f} vs rejected "

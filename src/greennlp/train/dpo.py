@@ -60,15 +60,16 @@ def dpo_loss(chosen: torch.Tensor, rejected: torch.Tensor, ref_chosen: torch.Ten
     return -F.logsigmoid(margin).mean(), margin.detach()
 
 
-def pair_batch(pairs: Sequence[Pair], pad_id: int) -> dict[str, torch.Tensor]:
-    """The batch of ``pairs``: chosen rows first, then rejected rows, and the reference's
-    log-probabilities in the same order."""
+def pair_batch(pairs: Sequence[Pair], pad_id: int,
+               device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    """The batch of ``pairs`` on ``device``: chosen rows first, then rejected rows, and the
+    reference's log-probabilities in the same order."""
     prompts = [p.prompt for p in pairs] * 2
     completions = [p.chosen for p in pairs] + [p.rejected for p in pairs]
     batch = completion_batch(prompts, completions, pad_id)
     batch["ref_logps"] = torch.tensor([p.ref_chosen for p in pairs] +
                                       [p.ref_rejected for p in pairs], dtype=torch.float32)
-    return batch
+    return {k: v.to(device) for k, v in batch.items()}
 
 
 class DpoObjective(torch.nn.Module):
@@ -86,7 +87,7 @@ class DpoObjective(torch.nn.Module):
     def forward(self, input_ids, attention_mask, completion_mask, ref_logps) -> SimpleNamespace:
         logps = sequence_logps(self.policy, input_ids, attention_mask, completion_mask)
         chosen, rejected = logps.chunk(2)
-        ref_chosen, ref_rejected = ref_logps.to(logps.device).chunk(2)
+        ref_chosen, ref_rejected = ref_logps.chunk(2)
         loss, margins = dpo_loss(chosen, rejected, ref_chosen, ref_rejected, self.beta)
         return SimpleNamespace(loss=loss, margins=margins)
 
@@ -112,10 +113,11 @@ def held_out_scores(objective: DpoObjective, pairs: Sequence[Pair], pad_id: int,
     """Mean DPO loss and reward accuracy (share of pairs with a positive margin) on
     ``pairs``."""
     objective.eval()
+    device = next(objective.parameters()).device
     losses, margins = [], []
     for start in range(0, len(pairs), batch_size):
         part = pairs[start:start + batch_size]
-        out = objective(**pair_batch(part, pad_id))
+        out = objective(**pair_batch(part, pad_id, device))
         losses.append(float(out.loss) * len(part))
         margins.extend(out.margins.tolist())
     objective.train()
@@ -133,6 +135,7 @@ def fit_dpo(policy: torch.nn.Module, fit: Sequence[Pair], val: Sequence[Pair], b
     no held-out pairs the last epoch is kept.
     """
     objective = DpoObjective(policy, beta)
+    device = next(policy.parameters()).device
     n_batches = math.ceil(len(fit) / cfg.batch_size)
     epochs = math.ceil(cfg.max_steps / n_batches)
     cfg = dataclasses.replace(cfg, epochs=epochs, min_steps=0)
@@ -141,7 +144,7 @@ def fit_dpo(policy: torch.nn.Module, fit: Sequence[Pair], val: Sequence[Pair], b
     def batches(epoch: int):
         order = np.random.default_rng(seed + epoch).permutation(len(fit))
         for start in range(0, len(fit), cfg.batch_size):
-            yield pair_batch([fit[i] for i in order[start:start + cfg.batch_size]], pad_id)
+            yield pair_batch([fit[i] for i in order[start:start + cfg.batch_size]], pad_id, device)
 
     def dev_score() -> float:
         t0 = time.perf_counter()
