@@ -67,10 +67,11 @@ def best_of_n_kl(n: int) -> float:
 def preference_scores(rewards: Sequence[float], baseline: Sequence[float],
                       log_ratios: Sequence[float] | None, *, n_samples: int, confidence: float,
                       seed: int) -> dict[str, Interval]:
-    """Mean reward, win rate against ``baseline`` and (with per-answer ``log_ratios``) the
-    KL divergence, each with its interval; without log-ratios there is no ``kl`` entry."""
+    """Win rate against ``baseline`` (first: it selects), mean reward and (with per-answer
+    ``log_ratios``) the KL divergence, each with its interval; without log-ratios there is
+    no ``kl`` entry."""
     kw = {"n_samples": n_samples, "confidence": confidence, "seed": seed}
-    out = {"reward": mean_ci(rewards, **kw), "win_rate": mean_ci(wins(rewards, baseline), **kw)}
+    out = {"win_rate": mean_ci(wins(rewards, baseline), **kw), "reward": mean_ci(rewards, **kw)}
     if log_ratios is not None:
         out["kl"] = mean_ci(log_ratios, **kw)
     return out

@@ -22,7 +22,6 @@ from greennlp.models.lora import LoraSpec, add_lora, merged
 from greennlp.models.tuned_decoder import save_tuned
 from greennlp.record import ModelResult, Training, build
 from greennlp.run import Run, seed_everything
-from greennlp.tasks.preference_judge import JUDGE
 from greennlp.tasks.preference_stages import (answer, folder, load_pairs, prompts, read_jsonl,
                                               reference, write_jsonl)
 from greennlp.train.dpo import fit_dpo
@@ -73,11 +72,15 @@ def _costs(got: dict[str, Any], answers: int) -> dict[str, float]:
             "tokens_per_answer": got["tokens"] / answers, "answers": answers}
 
 
-def _examples(run: Run, prompts_: list[str], texts: list[str], rewards: np.ndarray,
-              baseline: np.ndarray) -> list[dict[str, Any]]:
-    n = run.cfg.preference.texts_shown
-    return [{"prompt": q, "text": t, "reward": float(r), "reference_reward": float(b)}
-            for q, t, r, b in list(zip(prompts_, texts, rewards, baseline))[:n]]
+def _examples(run: Run, name: str) -> list[dict[str, Any]]:
+    """The first ``texts_shown`` held-out answers of model ``name`` (its saved test samples;
+    the reference's own answer is its second sample) beside the baseline answer's reward."""
+    rows = read_jsonl(_samples_path(run, name, "test"))
+    own = 1 if name == run.cfg.preference.model else 0
+    base = _baseline(run, "test")
+    return [{"prompt": r["prompt"], "text": r["answers"][own]["text"],
+             "reward": r["answers"][own]["reward"], "reference_reward": float(b)}
+            for r, b in list(zip(rows, base))[:run.cfg.preference.texts_shown]]
 
 
 # -- the reference and best-of-n ----------------------------------------------------------
@@ -97,9 +100,7 @@ def _reference_split(run: Run, split: str, k: int) -> dict[str, Any]:
         s = preference_scores(r[np.arange(len(r)), pick], r[:, 0], None, **kw)
         s["kl"] = dict.fromkeys(("value", "low", "high"), best_of_n_kl(n))  # analytical
         scores[best_of_name(p.model, n)] = s
-    answers = len(qs) * k
-    return {"scores": scores, "costs": _costs(got, answers), "examples": _examples(
-        run, qs, [t[1] for t in got["texts"]], r[:, 1], r[:, 0])}
+    return {"scores": scores, "costs": _costs(got, len(qs) * k)}
 
 
 def stage_reference(run: Run) -> None:
@@ -127,7 +128,7 @@ def stage_reference(run: Run) -> None:
                 stages=[f"evaluate:{p.model}"], training=Training(steps=0)))
         st.metrics = {"samples_per_prompt": {"dev": 2, "test": k},
                       "dev_costs": dev["costs"], "test_costs": test["costs"],
-                      "examples": {p.model: test["examples"]}}
+                      "examples": {p.model: _examples(run, p.model)}}
         _log_scores(run, p.model, base.test)
     run.stage(f"evaluate:{p.model}", work)
 
@@ -150,8 +151,7 @@ def _policy_split(run: Run, lm, split: str, seed: int, name: str) -> dict[str, A
     r, base = got["rewards"][:, 0], _baseline(run, split)
     _save(run, name, split, qs, got["texts"], got["rewards"], {"log_ratio": ratio})
     return {"scores": preference_scores(r, base, ratio, **_kw(run)),
-            "costs": _costs(got, len(qs)),
-            "examples": _examples(run, qs, [t[0] for t in got["texts"]], r, base)}
+            "costs": _costs(got, len(qs))}
 
 
 def evaluate_policy(run: Run, result: ModelResult, lm) -> tuple[dict, dict]:
@@ -162,7 +162,6 @@ def evaluate_policy(run: Run, result: ModelResult, lm) -> tuple[dict, dict]:
                                                               result.name))
     result.dev, result.test = dev["scores"], test["scores"]
     result.efficiency = test["costs"]
-    run.models[f"examples:{result.name}"] = test["examples"]  # for its stage's metrics
     return result.dev, result.test
 
 
@@ -196,9 +195,9 @@ def _train(run: Run, beta: float):
                                       "seed": run.cfg.seed,
                                       "finished": True})))
         st.metrics = {k: v for k, v in info.items() if k not in ("history", "config")}
-        last = (info["held_out"] or [{}])[info["best_epoch"] - 1] if info["best_epoch"] > 0 else {}
+        kept = info["held_out"][info["best_epoch"] - 1] if info["best_epoch"] > 0 else {}
         run.log(f"{name}: {info['steps']} DPO steps (epoch {info['best_epoch']} kept), held-out "
-                f"reward accuracy {last.get('reward_accuracy', float('nan')):.2f}")
+                f"reward accuracy {kept.get('reward_accuracy', float('nan')):.2f}")
         return lm
 
     return run.stage(f"train:{name}", work, reload=lambda st: load_model(where / "final"))
@@ -215,7 +214,7 @@ def stage_policies(run: Run) -> None:
             run.task.evaluate(run, result, lm)
             run.record.add_model(result)
             st.metrics = {"dev": result.dev, "test": result.test, "costs": result.efficiency,
-                          "examples": {name: run.models.pop(f"examples:{name}", [])}}
+                          "examples": {name: _examples(run, name)}}
             _log_scores(run, name, result.test)
         run.stage(f"evaluate:{name}", work)
         run.models.pop(name, None)
@@ -247,7 +246,7 @@ def stage_compare(run: Run) -> None:
     def work(st) -> None:
         methods = []
         for m in run.record.models:
-            if m.name == JUDGE or "reward" not in m.test:
+            if "reward" not in m.test:  # the judge
                 continue
             n = m.efficiency.get("best_of")
             price = _per_cpu_second(run, f"evaluate:{p.model if n else m.name}")
