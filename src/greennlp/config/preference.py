@@ -63,7 +63,7 @@ class PreferenceConfig:
                                          doc="names of the linear layers that get adapters")
     best_of: tuple[int, ...] = rule((4, 16), doc="best-of-n baselines: n reference samples per "
                                                  "answer, the judge keeps the best")
-    dev_prompts: int = rule(32, low=4, doc="prompts from the dev split that select among the "
+    dev_prompts: int = rule(64, low=4, doc="prompts from the dev split that select among the "
                                            "policies (win rate against the reference)")
     test_prompts: int = rule(64, low=4, doc="held-out prompts from the test split, scored once "
                                             "per model")
