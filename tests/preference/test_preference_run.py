@@ -137,7 +137,8 @@ def test_judge_from_a_classification_run_and_full_fine_tuning(tiny_decoder, csv_
     assert "judge" not in [m.name for m in record.models]  # not made here, not scored here
     assert record.tested == [TINY, f"{TINY}_dpo_b0.5"]
     folder = Path(record.model(f"{TINY}_dpo_b0.5").checkpoint)
-    assert (folder / "model.safetensors").exists() and not (folder / "adapters.safetensors").exists()
+    assert (folder / "model.safetensors").exists()
+    assert not (folder / "adapters.safetensors").exists()
 
 
 def test_a_failed_run_resumes_without_redoing_the_pairs(tiny_decoder, csv_path, tmp_path,
@@ -169,7 +170,7 @@ def test_a_failed_run_resumes_without_redoing_the_pairs(tiny_decoder, csv_path, 
     ("preference.judge=20990101-000000-beef", "no run has that id"),
     ("preference.target=happy", "a class the judge (tfidf_logreg) does not know; choose one "
                                 "of: neg, pos."),
-    (f"preference.model=gpt", "choose one of:"),
+    ("preference.model=gpt", "choose one of:"),
     ("preference.betas=[0.1,-1]", "at least one beta above 0"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(tiny_decoder, csv_path, tmp_path, setting, message):
@@ -186,6 +187,7 @@ def test_a_judge_run_must_be_a_classification_run_that_knows_the_target(lora_run
     assert result.exit_code == 2 and "a preference run" in result.output
     judge = _execute([*TINY_OVERRIDES, "models=[tfidf_logreg]", f"data.source={csv_path}",
                       f"output_dir={runs}"])
-    result = runner.invoke(app, ["run", *tiny_run(csv_path, runs, f"preference.judge={judge.run_id}",
+    result = runner.invoke(app, ["run", *tiny_run(csv_path, runs,
+                                                  f"preference.judge={judge.run_id}",
                                                   "preference.target=fresh")])
     assert result.exit_code == 2 and "choose one of: neg, pos" in result.output

@@ -32,8 +32,8 @@ from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
                                       TrainConfig, TransformerConfig)
 
 __all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
-           "MeasureConfig", "PreferenceConfig", "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig",
-           "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
+           "MeasureConfig", "PreferenceConfig", "PretrainedConfig", "PretrainedEncoderConfig",
+           "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
            "TrainConfig", "TransformerConfig", "declare_section", "from_dict", "parse_config",
            "parse_override",
            "profiles", "replace", "rule", "section", "to_dict"]

@@ -107,7 +107,7 @@ def break_even(fixed_a: float | None, per_a: float | None, fixed_b: float | None
     return max(0.0, (fixed_a - fixed_b) / (per_b - per_a))
 
 
-def cost_rows(methods: list[dict[str, Any]], reference: str | None = None) -> list[dict[str, Any]]:
+def cost_rows(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per method: its fixed and per-answer costs, the total for 1M answers, and the
     answers after which it is cheaper than each method with cheaper fixed costs.
 
@@ -120,9 +120,10 @@ def cost_rows(methods: list[dict[str, Any]], reference: str | None = None) -> li
         for other in methods:
             if other is m:
                 continue
-            n = break_even(m["fixed"].get("energy_kwh"), m["per_answer"].get("energy_kwh"),
-                           other["fixed"].get("energy_kwh"), other["per_answer"].get("energy_kwh"))
-            if n is not None and m["fixed"].get("energy_kwh", 0) > other["fixed"].get("energy_kwh", 0):
+            mine, theirs = m["fixed"].get("energy_kwh"), other["fixed"].get("energy_kwh")
+            n = break_even(mine, m["per_answer"].get("energy_kwh"), theirs,
+                           other["per_answer"].get("energy_kwh"))
+            if n is not None and mine > theirs:
                 row["break_even"][other["name"]] = n
         rows.append(row)
     return rows

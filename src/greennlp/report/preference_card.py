@@ -73,7 +73,8 @@ def render_card(record: RunRecord) -> str:
              + (f"LoRA rank {p.get('lora_rank')} on {', '.join(p.get('lora_targets', []))} "
                 f"({fmt(t.extra.get('trainable_params'))} trained parameters), merged"
                 if p.get("lora") else "every weight trained")
-             if t.extra.get("beta") is not None else f"{best.family} as is (no policy beat it on dev)")
+             if t.extra.get("beta") is not None
+             else f"{best.family} as is (no policy beat it on dev)")
     body = [
         f"# Model card: {best.name} (greennlp run {record.run_id})", "",
         "## Model details",

@@ -54,7 +54,8 @@ def model_rows(record: RunRecord) -> list[dict[str, Any]]:
     rows = []
     for m in decoder_models(record):
         t = m.training
-        rows.append({"name": m.name, "kind": kind(m), "selected": best is not None and best.name == m.name,
+        rows.append({"name": m.name, "kind": kind(m),
+                     "selected": best is not None and best.name == m.name,
                      "reward": m.test.get("reward"), "win_rate": m.test.get("win_rate"),
                      "kl": m.test.get("kl"), "kl_analytic": bool(best_of(m)),
                      "dev_win_rate": m.dev.get("win_rate"), "steps": t.steps,

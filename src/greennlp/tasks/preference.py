@@ -52,6 +52,9 @@ def check(cfg: RunConfig) -> None:
                         f"preference.lora=false.")
     if p.judge == TRAIN_JUDGE:
         check_choice("preference.judge_family", p.judge_family, names(CLASSIFICATION))
+        why = family(p.judge_family).available()
+        if why:
+            raise UserError(f"preference.judge_family={p.judge_family} cannot run here: {why}.")
         return
     from greennlp.tasks.preference_judge import check_target, judge_run
 

@@ -55,8 +55,9 @@ def _accuracy(run: Run, model, frame) -> dict[str, float]:
     pred = model.predict_proba(frame["text"].tolist()).argmax(1)
     keep = true >= 0
     e = run.cfg.evaluate
-    return bootstrap_scores(true[keep], pred[keep], len(model.labels), n_samples=e.bootstrap_samples,
-                            confidence=e.confidence, seed=run.cfg.seed)["accuracy"]
+    return bootstrap_scores(true[keep], pred[keep], len(model.labels),
+                            n_samples=e.bootstrap_samples, confidence=e.confidence,
+                            seed=run.cfg.seed)["accuracy"]
 
 
 def _train_judge(run: Run, st) -> Any:
@@ -93,7 +94,8 @@ def _outside_judge(run: Run, st) -> Any:
     check_target(run.cfg.preference.target, model.labels, f"the judge ({chosen.name})")
     same_data = (record.config.get("data") == run.record.config.get("data")
                  and record.config.get("seed") == run.cfg.seed)
-    st.metrics = {"source": f"run {record.run_id}", "run_id": record.run_id, "family": chosen.family,
+    st.metrics = {"source": f"run {record.run_id}", "run_id": record.run_id,
+                  "family": chosen.family,
                   "model": chosen.name, "data_origin": published_origin(record),
                   "checkpoint": chosen.checkpoint, "dev_accuracy": chosen.dev.get("accuracy"),
                   "test_accuracy": chosen.test.get("accuracy"), "same_splits": same_data}

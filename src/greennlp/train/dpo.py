@@ -121,7 +121,8 @@ def held_out_scores(objective: DpoObjective, pairs: Sequence[Pair], pad_id: int,
         losses.append(float(out.loss) * len(part))
         margins.extend(out.margins.tolist())
     objective.train()
-    return {"loss": sum(losses) / len(pairs), "reward_accuracy": float(np.mean(np.array(margins) > 0)),
+    return {"loss": sum(losses) / len(pairs),
+            "reward_accuracy": float(np.mean(np.array(margins) > 0)),
             "margin": float(np.mean(margins))}
 
 
