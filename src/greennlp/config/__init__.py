@@ -24,6 +24,7 @@ from greennlp.config.audit import AuditConfig
 from greennlp.config.compress import CompressConfig
 from greennlp.config.history import refuse_moved, upgrade
 from greennlp.config.lm import LmConfig
+from greennlp.config.preference import PreferenceConfig
 from greennlp.config.rules import (declare_section, declared_sections, deep_merge, from_dict,
                                    parse_override, profiles, read_source, rule, set_dotted,
                                    to_dict)
@@ -33,12 +34,11 @@ from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
                                       TrainConfig, TransformerConfig)
 
 __all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
-           "MeasureConfig", "PretrainedConfig", "PretrainedEncoderConfig", "RunConfig",
-           "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
+           "MeasureConfig", "PreferenceConfig", "PretrainedConfig", "PretrainedEncoderConfig",
+           "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
            "TrainConfig", "TransformerConfig", "build_config", "config_from_record",
-           "declare_section", "from_dict",
-           "parse_config", "parse_override", "profiles", "read_config", "replace", "rule",
-           "section", "to_dict"]
+           "declare_section", "from_dict", "parse_config", "parse_override", "profiles",
+           "read_config", "replace", "rule", "section", "to_dict"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,10 @@ class RunConfig:
     name: str = "default"
     seed: int = rule(0, low=0, high=2**32 - 1, doc="seeds Python, NumPy, torch, the splits")
     output_dir: str = "runs"
-    task: str = rule("classification", doc="classification, or lm = language modelling "
-                                            "(see the lm section; its corpus is data)")
+    task: str = rule("classification", doc="classification, lm = language modelling (see the "
+                                            "lm section; its corpus is data) or preference = "
+                                            "preference tuning of a decoder (see the "
+                                            "preference section)")
     models: tuple[str, ...] = rule(("tfidf_logreg", "transformer", "minilm"),
                                    doc="model families to train (classification)")
     data: DataConfig = rule(DataConfig())
@@ -68,6 +70,8 @@ class RunConfig:
     track: TrackConfig = rule(TrackConfig(), doc="experiment trackers (MLflow) written as it runs")
     audit: AuditConfig = rule(AuditConfig(), doc="data audit: near-duplicates, contamination, "
                                                  "training dynamics")
+    preference: PreferenceConfig = rule(PreferenceConfig(), doc="preference tuning with DPO "
+                                                                "(task: preference)")
     # the sections of model families registered with their settings (greennlp.models.register)
     declared: dict[str, Any] = dataclasses.field(default_factory=declared_sections,
                                                  metadata={"declared": True}, compare=False)

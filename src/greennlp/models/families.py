@@ -314,6 +314,13 @@ def _smollm2():
     return load_smollm2()
 
 
+def _load_tuned(folder):
+    """A pretrained decoder tuned here (adapters or weights over its rebuilt base)."""
+    from greennlp.models.tuned_decoder import load_tuned
+
+    return load_tuned(folder, lambda name: family(name).build())
+
+
 def _smollm2_available() -> str | None:
     from greennlp.models import smollm2
 
@@ -371,7 +378,7 @@ for _f in (
     Family("bert_mlm", LM, "lm.mlm", _masked_lm, _load_masked_lm, "blocks",
            metric="masked_perplexity", spec=_bert_mlm_spec, architecture="bert",
            settings=MlmConfig),
-    Family("smollm2", LM, "lm.smollm2", _smollm2, None, "pretrained", writes_text=True,
+    Family("smollm2", LM, "lm.smollm2", _smollm2, _load_tuned, "pretrained", writes_text=True,
            metric="perplexity", available=_smollm2_available, card_training_type="fine-tuning",
            pretrained=True, adaptable=True, settings=AdaptConfig),
 ):

@@ -26,8 +26,9 @@ def _png(fig) -> bytes:
 
 def accuracy_vs_cost(record: RunRecord) -> bytes | None:
     """Test accuracy (with 95% CI) against training energy and inference latency."""
-    rows = [r for r in model_rows(record) if r["test_accuracy"]]
-    if not rows:
+    rows = [r for r in model_rows(record) if r["test_accuracy"]
+            and (r.get("train_energy_kwh") or r.get("latency_ms"))]
+    if not rows:  # e.g. a preference run's judge: an accuracy, but no cost to plot it by
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     panels = [("train_energy_kwh", "training energy (kWh, log scale)"),

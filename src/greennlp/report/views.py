@@ -53,9 +53,13 @@ def origin(model: ModelResult) -> str:
 
 
 def main_metric(model: ModelResult) -> str:
-    """The metric a model is judged by: its family's (accuracy, perplexity, ...)."""
+    """The metric a model is judged by: its family's (accuracy, perplexity, ...), unless its
+    scores are of another kind (a decoder tuned by preference is scored by its win rate)."""
     fam = family_of(model)
-    return fam.metric if fam else next(iter(model.dev or model.test), "accuracy")
+    scored = model.dev or model.test
+    if fam and (fam.metric in model.dev or fam.metric in model.test or not scored):
+        return fam.metric
+    return next(iter(scored), "accuracy")
 
 
 def metric_name(metric: str) -> str:

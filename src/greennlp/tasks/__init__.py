@@ -115,6 +115,7 @@ class Task:
 TASKS: dict[str, Task | str] = {
     "classification": "greennlp.tasks.classification",
     "lm": "greennlp.tasks.lm",
+    "preference": "greennlp.tasks.preference",
     "trainer": "greennlp.tasks.trainer",  # recorded from a user's Trainer, not run here
 }
 DEFAULT_TASK = "classification"  # records written before the task key existed
