@@ -74,10 +74,10 @@ def stages() -> tuple[Callable[[Run], None], ...]:
 
 def reports() -> Reports:
     """The model card, datasheet (the pairs) and report section of a preference run."""
-    from greennlp.report import preference_card, preference_html
+    from greennlp.report import preference_card, preference_html, task_reports
 
-    return Reports(card=preference_card.render_card, datasheet=preference_card.render_datasheet,
-                   section=preference_html.render_section)
+    return task_reports("preference", preference_card.card_context,
+                        preference_card.datasheet_context, preference_html.render_section)
 
 
 def selection(run: Run | None = None) -> dict[str, Any]:

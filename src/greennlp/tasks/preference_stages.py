@@ -16,7 +16,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from greennlp.data import Splits
 from greennlp.errors import UserError
 from greennlp.models import family
 from greennlp.models.continuations import completion_logps, prompt_ids, sample, stop_ids
@@ -48,9 +47,7 @@ def read_jsonl(path: Path) -> list[dict]:
 # -- data and prompts ---------------------------------------------------------------------
 def stage_data(run: Run) -> None:
     """The classification data, split as a classification run splits it."""
-    run.splits = data_stage(run, lambda: run.task.prepare(run), Splits.load, unit="texts",
-                            metric="rows")
-    run.record.selection = run.task.selection(run)
+    data_stage(run, unit="texts", metric="rows")  # the task's prepare and selection
 
 
 def beginnings(texts: Sequence[str], words: int) -> list[str]:
