@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from greennlp.compress.base import Context
+from greennlp.compress.base import Context, Step
 from greennlp.compress.curve import early_exit_curve
 from greennlp.compress.distill import Distiller
 from greennlp.compress.evaluation import evaluate_variant, inference_cost
 from greennlp.compress.exit_classifier import EarlyExit
+from greennlp.compress.frontier_stage import frontier_steps
 from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
 from greennlp.compress.population import Reseed, dense_population, run_pie
 from greennlp.compress.pruning import MagnitudePruner
@@ -38,19 +38,6 @@ from greennlp.record import PieAudit, to_json
 from greennlp.run import Run
 
 EDITABLE = ("compress", "evaluate", "measure")  # what `greennlp compress` may change
-
-
-@dataclass
-class Step:
-    """One variant to make: ``name`` = ``parent`` + ``+`` + the compressor's name."""
-
-    parent: str
-    make: Callable[[], Any]  # builds the compressor (settings from the config)
-    label: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.parent}+{self.label}"
 
 
 def reference_name(run: Run) -> str | None:
@@ -159,7 +146,20 @@ def plan(run: Run) -> list[Step]:
         steps += _early_exit_step(run, student)
     if "prune" in ccfg.methods:
         steps += _prune_steps(run)
+    if ccfg.plan == "frontier":
+        steps += _frontier_steps(run, ref)
     return _skip_failed(run, steps)
+
+
+def _frontier_steps(run: Run, ref: str | None) -> list[Step]:
+    """The searched frontier of ``ref`` (its search is a stage of its own)."""
+    why = failed_sanity(run, ref)
+    if ref is None or why:
+        run.note("compression: the frontier plan skipped: " + (
+            "no neural encoder was trained" if ref is None else
+            f"{ref} failed the sanity check on dev ({why.removeprefix('WARNING: ')})"))
+        return []
+    return frontier_steps(run, ref)
 
 
 def _root(name: str) -> str:
