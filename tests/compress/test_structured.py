@@ -106,3 +106,16 @@ def test_a_shape_beyond_the_teacher_is_one_sentence(encoders):
     clf = encoders["bert"]
     with pytest.raises(UserError, match="between 1 and the teacher's 2 heads"):
         prune_structure(clf, _scores(clf), Shape(2, heads=3))
+
+
+def test_flops_count_the_pruned_shapes_as_torch_does(encoders):
+    from greennlp.models.accounting import measured_flops
+
+    clf = encoders["bert"]
+    pruned, _ = prune_structure(clf, _scores(clf), Shape(2, heads=1, ffn=8))
+    text = ["a moving witty film with a lovely story"]
+    batch = pruned.collate(pruned.encode(text))
+    # The counter does not see inside the fused CPU attention kernel: count eagerly.
+    pruned.model.set_attn_implementation("eager")
+    assert pruned.flops_per_example(text) == measured_flops(pruned.model, **batch)
+    assert pruned.flops_per_example(text) < clf.flops_per_example(text)

@@ -37,11 +37,11 @@ class Prebuilt:
 
 
 def in_domain_documents(run: Run) -> tuple[list[str], str | None]:
-    """The dataset's unlabelled documents of the training split's groups (none when the
-    dataset has no such text)."""
-    train = run.splits.train
-    groups = set(train["group"]) if "group" in train.columns else None
-    return unlabelled_texts(run.cfg.data.source, groups)
+    """The dataset's unlabelled documents, except those of dev and test groups (none when
+    the dataset has no such text)."""
+    held_out = {g for split in (run.splits.dev, run.splits.test) if "group" in split.columns
+                for g in split["group"]}
+    return unlabelled_texts(run.cfg.data.source, held_out)
 
 
 def _search(run: Run, ref: str) -> dict[str, Any]:
