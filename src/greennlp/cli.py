@@ -266,8 +266,9 @@ def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:
 @user_errors
 def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default: the model "
                                      "selected on dev); a unique prefix of the id is enough."),
-           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder) or onnx "
-                                   "(model.onnx + tokenizer, for plain ONNX Runtime)."),
+           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder), onnx "
+                                   "(model.onnx + tokenizer, for plain ONNX Runtime) or "
+                                   "openvino (an OpenVINO variant's IR + tokenizer)."),
            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
                                               "exports/MODEL-FORMAT in the run's folder)."),
            to: Optional[str] = typer.Option(None, "--to", help="mlflow: log the whole run "

@@ -80,7 +80,7 @@ def test_a_failed_shape_rules_out_the_shapes_no_larger_than_it():
 
 
 def test_the_choice_on_dev_puts_the_fastest_within_the_drops_first():
-    cands = [{"name": n, "dev_accuracy": a, "speedup": s} for n, a, s in
+    cands = [{"name": n, "dev_score": a, "speedup": s} for n, a, s in
              [("a", 0.820, 2.0), ("b", 0.817, 6.0), ("c", 0.813, 9.0), ("d", 0.790, 14.0),
               ("e", 0.812, 8.0)]]  # e is dominated by c
     chosen = choose(cands, reference_dev=0.821, max_drop=1.0, limit=3)

@@ -9,7 +9,8 @@
 3. Runtimes: every runtime of every student (:mod:`greennlp.compress.runtimes`), kept
    when it agrees with its torch student on dev, all timed side by side with the dense
    reference in alternating rounds on dev texts (median speed-ups).
-4. Choice on dev: the dev Pareto set (dev accuracy against speed-up); the fastest within
+4. Choice on dev: the dev Pareto set (the dev score in the run's selection metric against
+   speed-up); the fastest within
    ``max_drop_points`` and within half of it first, then the rest of the set by speed, at
    most ``max_test``. Only these (and the torch students they run) are scored on test,
    once, by the compression stages.
@@ -29,14 +30,25 @@ import numpy as np
 
 from greennlp.compress import runtimes as rt
 from greennlp.compress.base import Context
-from greennlp.compress.finetune import dev_accuracy_of
 from greennlp.compress.structured import Shape, teacher_shape
 from greennlp.compress.student import StructuredPruner, augmented_texts
+from greennlp.evaluate.metrics import precision_recall_f1
 from greennlp.evaluate.pareto import pareto_front
 from greennlp.models import load_model
 from greennlp.models.pruned_heads import head_size
 
 FACTS = "frontier_facts.json"
+
+
+def dev_score(model: Any, ctx: Context, metric: str = "accuracy",
+              proba: np.ndarray | None = None) -> float:
+    """``model``'s dev score in the run's selection metric (accuracy, macro F1, ...)."""
+    proba = model.predict_proba(ctx.splits.dev["text"].tolist(), 64) if proba is None else proba
+    pred = [model.labels[i] for i in proba.argmax(1)]
+    truth = ctx.splits.dev["label"].tolist()
+    if metric == "accuracy":
+        return float(np.mean(np.array(pred) == np.array(truth)))
+    return float(precision_recall_f1(truth, pred, labels=model.labels)[metric])
 
 
 def shapes(model: Any, fcfg: Any) -> list[Shape]:
@@ -63,7 +75,8 @@ def smaller_or_equal(a: Shape, b: Shape, full: Shape) -> bool:
 
 
 def train_students(teacher: Any, ctx: Context, fcfg: Any, reference_dev: float,
-                   max_drop: float, root: Path) -> list[dict[str, Any]]:
+                   max_drop: float, root: Path, metric: str = "accuracy"
+                   ) -> list[dict[str, Any]]:
     """Distil one student per shape while the budget lasts; one row per shape."""
     full, t0 = teacher_shape(teacher.model), time.perf_counter()
     shared_scores = shared_extra = None
@@ -87,31 +100,32 @@ def train_students(teacher: Any, ctx: Context, fcfg: Any, reference_dev: float,
                                                fcfg.max_augmented)
             student = pruner.compress(teacher, ctx, shared_scores, shared_extra)
             student.save(folder)
-            facts = {**pruner.describe(), "dev_accuracy": dev_accuracy_of(student, ctx)}
+            facts = {**pruner.describe(), "dev_score": dev_score(student, ctx, metric),
+                     "metric": metric}
             (folder / FACTS).write_text(json.dumps(facts, default=str, indent=1))
-            ctx.log(f"frontier: {shape.label}: dev accuracy {facts['dev_accuracy']:.4f} "
+            ctx.log(f"frontier: {shape.label}: dev {metric} {facts['dev_score']:.4f} "
                     f"(reference {reference_dev:.4f})")
         facts = json.loads((folder / FACTS).read_text())
-        row.update(dev_accuracy=facts["dev_accuracy"], facts=facts)
-        if 100 * (reference_dev - facts["dev_accuracy"]) > 2 * max_drop:
+        row.update(dev_score=facts["dev_score"], facts=facts)
+        if 100 * (reference_dev - facts["dev_score"]) > 2 * max_drop:
             failed.append(shape)
     return rows
 
 
-def runtime_candidates(students: list[dict[str, Any]], ctx: Context, fcfg: Any
-                       ) -> list[dict[str, Any]]:
+def runtime_candidates(students: list[dict[str, Any]], ctx: Context, fcfg: Any,
+                       metric: str = "accuracy") -> list[dict[str, Any]]:
     """Every runtime of every trained student that agrees with it on dev."""
     dev = ctx.splits.dev["text"].tolist()
     train = ctx.splits.train["text"].tolist()
     available = rt.available_runtimes()
     out = []
     for row in students:
-        if "dev_accuracy" not in row:
+        if "dev_score" not in row:
             continue
         student = load_model(row["folder"])
         ref = student.predict_proba(dev, 64).argmax(1)
         out.append({"student": row["shape"], "runtime": "torch", "model": student,
-                    "folder": row["folder"], "dev_accuracy": row["dev_accuracy"],
+                    "folder": row["folder"], "dev_score": row["dev_score"],
                     "agreement": 1.0})
         for kind in fcfg.runtimes:
             if kind == "torch" or available.get(kind):
@@ -123,7 +137,7 @@ def runtime_candidates(students: list[dict[str, Any]], ctx: Context, fcfg: Any
             agree = float(np.mean(proba.argmax(1) == ref))
             cand = {"student": row["shape"], "runtime": kind, "model": model,
                     "folder": str(folder), "agreement": agree,
-                    "dev_accuracy": float(np.mean(proba.argmax(1) == ctx.dev_labels(model.labels)))}
+                    "dev_score": dev_score(model, ctx, metric, proba)}
             if agree >= fcfg.min_agreement:
                 out.append(cand)
             else:
@@ -168,11 +182,11 @@ def choose(candidates: list[dict[str, Any]], reference_dev: float, max_drop: flo
     """The dev Pareto set, the fastest within ``max_drop`` and ``max_drop / 2`` first."""
     if not candidates:
         return []
-    front = pareto_front([c["dev_accuracy"] for c in candidates],
+    front = pareto_front([c["dev_score"] for c in candidates],
                          [1.0 / c["speedup"] for c in candidates])
     chosen = []
     for drop in (max_drop, max_drop / 2.0):
-        ok = [c for c in candidates if 100 * (reference_dev - c["dev_accuracy"]) <= drop]
+        ok = [c for c in candidates if 100 * (reference_dev - c["dev_score"]) <= drop]
         best = max(ok, key=lambda c: c["speedup"], default=None)
         if best is not None and best not in chosen:
             chosen.append(best)
@@ -181,12 +195,13 @@ def choose(candidates: list[dict[str, Any]], reference_dev: float, max_drop: flo
     return (chosen + rest)[:limit]
 
 
-def search(teacher: Any, ctx: Context, fcfg: Any, max_drop: float, root: Path
-           ) -> dict[str, Any]:
-    """The whole search; returns what the record keeps (no models)."""
-    reference_dev = dev_accuracy_of(teacher, ctx)
-    students = train_students(teacher, ctx, fcfg, reference_dev, max_drop, root)
-    candidates = runtime_candidates(students, ctx, fcfg)
+def search(teacher: Any, ctx: Context, fcfg: Any, max_drop: float, root: Path,
+           metric: str = "accuracy") -> dict[str, Any]:
+    """The whole search, scored on dev in ``metric`` (the run's selection metric);
+    returns what the record keeps (no models)."""
+    reference_dev = dev_score(teacher, ctx, metric)
+    students = train_students(teacher, ctx, fcfg, reference_dev, max_drop, root, metric)
+    candidates = runtime_candidates(students, ctx, fcfg, metric)
     time_candidates(teacher.predict_proba, candidates, ctx.splits.dev["text"].tolist(),
                     fcfg.timing_rounds)
     chosen = choose(candidates, reference_dev, max_drop, fcfg.max_test)
@@ -196,8 +211,8 @@ def search(teacher: Any, ctx: Context, fcfg: Any, max_drop: float, root: Path
         winners[shape] = {"runtime": mine[0]["runtime"],
                           "margin_over_next": (mine[0]["speedup"] / mine[1]["speedup"]
                                                if len(mine) > 1 else None)}
-    keep = ("student", "runtime", "folder", "dev_accuracy", "agreement", "speedup")
-    return {"reference_dev_accuracy": reference_dev, "max_drop_points": max_drop,
+    keep = ("student", "runtime", "folder", "dev_score", "agreement", "speedup")
+    return {"metric": metric, "reference_dev_score": reference_dev, "max_drop_points": max_drop,
             "students": [{k: v for k, v in s.items() if k != "facts"} for s in students],
             "candidates": [{k: c[k] for k in keep} for c in candidates],
             "chosen": [{k: c[k] for k in keep} for c in chosen],

@@ -51,10 +51,11 @@ def _search(run: Run, ref: str) -> dict[str, Any]:
     def work(st) -> dict[str, Any]:
         docs, what = in_domain_documents(run)
         ctx = Context(run.splits, run.cfg.seed, root / "work", run.log, unlabelled=docs)
-        result = search(run.models[ref], ctx, ccfg.frontier, ccfg.max_drop_points, root)
+        result = search(run.models[ref], ctx, ccfg.frontier, ccfg.max_drop_points, root,
+                        run.record.selection_metric)
         result.update(reference=ref, in_domain=what, in_domain_documents=len(docs))
         (root / SEARCH_FILE).write_text(json.dumps(result, indent=1, default=str))
-        st.metrics = {"students": sum("dev_accuracy" in s for s in result["students"]),
+        st.metrics = {"students": sum("dev_score" in s for s in result["students"]),
                       "candidates": len(result["candidates"]),
                       "chosen": [f"{c['student']}+{c['runtime']}" for c in result["chosen"]],
                       "fastest_runtime": result["fastest_runtime"]}

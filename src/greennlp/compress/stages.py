@@ -262,9 +262,9 @@ def _share(value: float | None) -> str:
 
 def stage_compress(run: Run, reseed: Reseed | None = None) -> None:
     """Every compression stage the config asks for (nothing when ``compress.methods`` is
-    empty); ``reseed`` trains the seed replicas the PIE audit needs and the run lacks (the
+    empty and the plan is the default one); ``reseed`` trains the seed replicas the PIE audit needs and the run lacks (the
     task's recipe hands in the seeds stage's function: the stage packages are peers)."""
-    if not run.cfg.compress.methods:
+    if not run.cfg.compress.methods and run.cfg.compress.plan == "default":
         return
     _reference_costs(run)
     cache: dict[str, np.ndarray] = {}

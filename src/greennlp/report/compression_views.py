@@ -168,6 +168,7 @@ def card_section(record: RunRecord) -> list[str]:
                      f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} | "
                      f"{fmt(r['throughput_speedup'])} | {fmt(r['worst_slice_change'])} | "
                      f"{fmt(r['ece_change'])} | {fmt(r['flip_rate_change'])} |")
+    lines += _frontier_lines(record) + _peer_lines(ctx["peers"])
     pie = ctx["pie"]
     if pie:
         acc = pie.accuracy
@@ -182,3 +183,33 @@ def card_section(record: RunRecord) -> list[str]:
                   + ", ".join(f"{c.label} {c.recall_change:+.3f}" for c in pie.per_class
                               if c.recall_change is not None) + "."]
     return lines + [""]
+
+
+def _frontier_lines(record: RunRecord) -> list[str]:
+    """What the frontier plan searched and which runtime won for each student."""
+    stage = record.stage("compress:frontier")
+    if stage is None:
+        return []
+    m = stage.metrics
+    won = "; ".join(f"{shape}: {w['runtime']}" + (f" ({w['margin_over_next']:.2f}x over the "
+                                                   f"next)" if w.get("margin_over_next") else "")
+                    for shape, w in (m.get("fastest_runtime") or {}).items())
+    return ["", f"- Frontier plan: {m.get('students')} structurally pruned students distilled, "
+                f"{m.get('candidates')} student x runtime candidates scored and timed on dev; "
+                f"chosen on dev (the Pareto set) and scored on test once: "
+                f"{', '.join(m.get('chosen') or []) or 'none'}. Fastest runtime measured per "
+                f"student: {won or 'none'}."]
+
+
+def _peer_lines(peers: list[dict[str, Any]]) -> list[str]:
+    """The peers' models on the same checkpoint, from the peer benchmark."""
+    if not peers:
+        return []
+    lines = ["", "- Peers on the same checkpoint (`benchmarks/compression_peers.py`, timed "
+                 "side by side with this run's variants):", "",
+             "| peer | test accuracy | speed-up b=32 | latency b=1 (ms) |", "|---|---|---|---|"]
+    for p in peers:
+        lines.append(f"| {p['name']} | {p['test_accuracy']:.3f} | {fmt(p['throughput_speedup'])} "
+                     f"| {fmt(p['latency_ms_b1'])} |")
+    return lines
+
