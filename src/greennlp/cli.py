@@ -157,11 +157,17 @@ def compress(run_id: str = typer.Argument(..., help="Run id (a unique prefix is 
                                                     "are used."),
              overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, "
                                                              "e.g. compress.prune.sparsities=[0.9]"),
-             output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs.")) -> None:
+             output_dir: str = typer.Option("runs", "--output-dir", help="Folder of runs."),
+             plan: Optional[str] = typer.Option(None, "--plan", help="default, or frontier: "
+                                                "also search structured pruning x "
+                                                "distillation x runtime on dev (long).")
+             ) -> None:
     """Compress the models of an existing run, audit what they forgot, update its report."""
     from greennlp import tasks
 
     config, overrides = _split_args(config, overrides)
+    if plan is not None:
+        overrides = [*overrides, f"compress.plan={plan}"]
     record = tasks.compress(run_id, config, tuple(overrides), output_dir,
                             log=functools.partial(console.print, highlight=False))
     for item in tasks.summary(record):
@@ -260,8 +266,9 @@ def compare(run_a: str = typer.Argument(..., help="First run id, optionally RUN:
 @user_errors
 def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default: the model "
                                      "selected on dev); a unique prefix of the id is enough."),
-           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder) or onnx "
-                                   "(model.onnx + tokenizer, for plain ONNX Runtime)."),
+           fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder), onnx "
+                                   "(model.onnx + tokenizer, for plain ONNX Runtime) or "
+                                   "openvino (an OpenVINO variant's IR + tokenizer)."),
            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
                                               "exports/MODEL-FORMAT in the run's folder)."),
            to: Optional[str] = typer.Option(None, "--to", help="mlflow: log the whole run "

@@ -55,13 +55,28 @@ def label_indices(labels: Sequence[str], values) -> list[int]:
 
 @dataclass
 class Context:
-    """What a compressor may use: train and dev (never test), a seed, a scratch folder."""
+    """What a compressor may use: train and dev (never test), a seed, a scratch folder,
+    and unlabelled in-domain documents where the dataset has them (for augmentation)."""
 
     splits: Splits
     seed: int
     work_dir: Path
     log: Callable[[str], None] = print
+    unlabelled: Sequence[str] = ()
 
     def dev_labels(self, labels: Sequence[str]) -> np.ndarray:
         """Dev label indices in the column order ``labels``."""
         return np.array(label_indices(labels, self.splits.dev["label"]))
+
+
+@dataclass
+class Step:
+    """One variant of a compression plan: ``name`` = ``parent`` + ``+`` + ``label``."""
+
+    parent: str
+    make: Callable[[], Any]  # builds the compressor (settings from the config)
+    label: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.parent}+{self.label}"

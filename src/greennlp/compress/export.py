@@ -11,9 +11,15 @@ tokenizer files) and ``config.json`` (label names), runnable by plain ONNX Runti
              attention_mask  int64 [batch, sequence]   1 for tokens, 0 for padding
     outputs  logits          float32 [batch, num_labels]   softmax gives the probabilities
 
+``openvino``: an OpenVINO variant of the run (the frontier plan's ``openvino-*``) as it
+runs: ``openvino_model.xml`` / ``.bin`` (same inputs and output) with the same tokenizer
+and ``config.json`` files.
+
 Token type ids are not inputs: every model greennlp trains classifies single texts
 (segment 0). A fine-tuned model is exported in fp32; an ONNX variant of the run (the
-int8 one) is copied as it is. A PyTorch int8 model and an early-exit model cannot be
+int8 one) is copied as it is. A structurally pruned model whose layers keep fewer heads
+carries the code that rebuilds it (``greennlp_pruned_heads.py``, ``auto_map``):
+transformers opens its ``hf`` folder with ``trust_remote_code=True``. A PyTorch int8 model and an early-exit model cannot be
 exported to ONNX as they run (packed int8 kernels; a per-example exit loop in Python):
 the command says which variant to export instead.
 
@@ -33,7 +39,7 @@ from greennlp.errors import UserError
 from greennlp.models.checkpoints import META_NAME
 from greennlp.record import ModelResult, RunRecord
 
-FORMATS = ("onnx", "hf")
+FORMATS = ("onnx", "hf", "openvino")
 ONNX_SIGNATURE = {"inputs": {"input_ids": "int64 [batch, sequence]",
                              "attention_mask": "int64 [batch, sequence]"},
                   "outputs": {"logits": "float32 [batch, num_labels]"}}
@@ -69,6 +75,7 @@ def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None
     if out.exists() and any(out.iterdir()):
         raise UserError(f"Export folder {out} is not empty; choose another with --out or "
                         f"remove it.")
+    # an OpenVINO variant's folder is written like an ONNX one: graph, tokenizer, config
     folder = export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
     scrub_local_paths(folder)
     return folder
@@ -148,7 +155,14 @@ def why_not(model: Any, name: str, fmt: str) -> str | None:
     from greennlp.models.early_exit import EarlyExitClassifier
     from greennlp.models.int8 import TorchInt8Classifier
     from greennlp.models.onnx import OnnxClassifier
+    from greennlp.models.openvino import OpenVinoClassifier
 
+    if isinstance(model, OpenVinoClassifier) or fmt == "openvino":
+        return None if isinstance(model, OpenVinoClassifier) and fmt == "openvino" else (
+            f"{name} is an OpenVINO model; export it with --format openvino, or the model it "
+            f"was made from with --format hf or onnx." if isinstance(model, OpenVinoClassifier)
+            else f"{name} is not an OpenVINO model; export it with --format onnx (OpenVINO "
+                 f"reads ONNX files) or hf.")
     if isinstance(model, TorchInt8Classifier):
         return (f"{name} runs PyTorch int8 kernels that neither ONNX nor transformers can "
                 f"load; export the model it was made from, or its onnx-int8 variant.")
@@ -181,7 +195,7 @@ def export_onnx_folder(model: Any, out: Path) -> Path:
     from greennlp.models.hf_format import config_from_dict, quiet, save_tokenizer
     from greennlp.models.onnx import MODEL_FILE, OnnxClassifier
 
-    if isinstance(model, OnnxClassifier):
+    if isinstance(model, OnnxClassifier):  # an OpenVINO variant too: saved as it runs
         config = config_from_dict(model.meta["hf_config"])
         model.save(out)
     else:
@@ -195,6 +209,8 @@ def export_onnx_folder(model: Any, out: Path) -> Path:
                            model.family, meta).save(out)
     config.id2label = dict(enumerate(model.labels))
     config.label2id = {label: i for i, label in enumerate(model.labels)}
+    if hasattr(config, "auto_map"):  # the torch code of a head-pruned model: not in this folder
+        del config.auto_map
     with quiet():
         config.save_pretrained(out)
     save_tokenizer(model.tokenizer, model.max_length, out)

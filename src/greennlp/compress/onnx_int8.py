@@ -50,10 +50,30 @@ def fuse(path: Path, out: Path, num_heads: int, hidden_size: int) -> dict[str, i
     from onnxruntime.transformers.optimizer import optimize_model
 
     logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
-    optimized = optimize_model(str(path), model_type="bert", num_heads=num_heads,
-                               hidden_size=hidden_size, opt_level=0)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # some fusions log on the root logger (a pruned model's
+    try:  # attention width differs from its hidden size, which they note each time)
+        optimized = optimize_model(str(path), model_type="bert", num_heads=num_heads,
+                                   hidden_size=hidden_size, opt_level=0)
+    finally:
+        root.setLevel(level)
     optimized.save_model_to_file(str(out))
     return {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+
+
+def attention_shape(config: Any) -> tuple[int, int]:
+    """Heads and attention width for the fusion: the config's, or the heads a pruned
+    model keeps (one count in every layer; else 0, 0: attention is then left unfused,
+    since a wrong count fuses into a model that computes something else)."""
+    from greennlp.models.pruned_heads import HEADS_KEY, head_size
+
+    heads = getattr(config, HEADS_KEY, None)
+    if not heads:
+        return int(config.num_attention_heads), int(config.hidden_size)
+    if len(set(heads)) != 1:
+        return 0, 0
+    return int(heads[0]), int(heads[0]) * head_size(config)
 
 
 def quantize_int8(path: Path, out: Path, per_channel: bool = True) -> Path:
@@ -103,8 +123,7 @@ class OnnxRuntimeInt8:
         cfg = model.model.config
         path = export_onnx(model, folder / "export.onnx", attn="eager" if self.fused else "sdpa")
         if self.fused:
-            self.fused_ops_ = fuse(path, folder / "fused.onnx", cfg.num_attention_heads,
-                                   cfg.hidden_size)
+            self.fused_ops_ = fuse(path, folder / "fused.onnx", *attention_shape(cfg))
             path = folder / "fused.onnx"
         if self.quantized:
             path = quantize_int8(path, folder / "int8.onnx", self.per_channel)

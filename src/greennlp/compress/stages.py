@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from greennlp.compress.base import Context
+from greennlp.compress.base import Context, Step
 from greennlp.compress.curve import early_exit_curve
 from greennlp.compress.distill import Distiller
 from greennlp.compress.evaluation import evaluate_variant, inference_cost
 from greennlp.compress.exit_classifier import EarlyExit
+from greennlp.compress.frontier_stage import frontier_steps
 from greennlp.compress.onnx_int8 import OnnxRuntimeInt8
 from greennlp.compress.population import Reseed, dense_population, run_pie
 from greennlp.compress.pruning import MagnitudePruner
@@ -40,19 +40,6 @@ from greennlp.record import PieAudit, to_json
 from greennlp.run import Run
 
 EDITABLE = ("compress", "evaluate", "measure")  # what `greennlp compress` may change
-
-
-@dataclass
-class Step:
-    """One variant to make: ``name`` = ``parent`` + ``+`` + the compressor's name."""
-
-    parent: str
-    make: Callable[[], Any]  # builds the compressor (settings from the config)
-    label: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.parent}+{self.label}"
 
 
 def reference_name(run: Run) -> str | None:
@@ -161,7 +148,20 @@ def plan(run: Run) -> list[Step]:
         steps += _early_exit_step(run, student)
     if "prune" in ccfg.methods:
         steps += _prune_steps(run)
+    if ccfg.plan == "frontier":
+        steps += _frontier_steps(run, ref)
     return _skip_failed(run, steps)
+
+
+def _frontier_steps(run: Run, ref: str | None) -> list[Step]:
+    """The searched frontier of ``ref`` (its search is a stage of its own)."""
+    why = failed_sanity(run, ref)
+    if ref is None or why:
+        run.note("compression: the frontier plan skipped: " + (
+            "no neural encoder was trained" if ref is None else
+            f"{ref} failed the sanity check on dev ({why.removeprefix('WARNING: ')})"))
+        return []
+    return frontier_steps(run, ref)
 
 
 def _root(name: str) -> str:
@@ -264,9 +264,9 @@ def _share(value: float | None) -> str:
 
 def stage_compress(run: Run, reseed: Reseed | None = None) -> None:
     """Every compression stage the config asks for (nothing when ``compress.methods`` is
-    empty); ``reseed`` trains the seed replicas the PIE audit needs and the run lacks (the
+    empty and the plan is the default one); ``reseed`` trains the seed replicas the PIE audit needs and the run lacks (the
     task's recipe hands in the seeds stage's function: the stage packages are peers)."""
-    if not run.cfg.compress.methods:
+    if not run.cfg.compress.methods and run.cfg.compress.plan == "default":
         return
     _reference_costs(run)
     for step in plan(run):

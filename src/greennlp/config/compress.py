@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from greennlp.config.frontier import FrontierConfig
 from greennlp.config.rules import rule
 from greennlp.config.sections import TrainConfig
 from greennlp.errors import UserError
 
 COMPRESS_METHODS = ("quantize", "distill", "early_exit", "prune", "pie")
 QUANT_BACKENDS = ("torch", "onnx")
+PLANS = ("default", "frontier")
 STUDENT = "student"  # compress.early_exit.model: the distilled student
 
 
@@ -93,6 +95,9 @@ class CompressConfig:
     """What ``greennlp compress`` (and the compression stages of a run) do."""
 
     methods: tuple[str, ...] = COMPRESS_METHODS
+    plan: str = rule("default", choices=PLANS,
+                     doc="default: the methods above; frontier: also the searched frontier "
+                         "(compress.frontier), which takes much longer")
     reference: str = rule("minilm", doc="the dense reference (a compressible family); if not "
                                         "trained, the best encoder on dev")
     max_drop_points: float = rule(1.0, low=0.0, high=100.0,
@@ -107,6 +112,7 @@ class CompressConfig:
     distill: DistillConfig = rule(DistillConfig())
     early_exit: EarlyExitConfig = rule(EarlyExitConfig())
     pie: PieConfig = rule(PieConfig())
+    frontier: FrontierConfig = rule(FrontierConfig())
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""

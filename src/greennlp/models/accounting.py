@@ -39,28 +39,37 @@ def count_parameters(module: Any) -> dict[str, int]:
 
 
 def encoder_forward_flops(seq_len: int, *, hidden: int, layers: int, intermediate: int,
-                          num_labels: int, pooler: bool = True) -> int:
+                          num_labels: int, pooler: bool = True, attention: float | None = None
+                          ) -> int:
     """Forward FLOPs of a BERT-style encoder classifier on one sequence of ``seq_len`` tokens.
 
-    Per layer: Q, K, V and output projections ``8 S H^2``, attention scores and mixing
-    ``4 S^2 H``, feed-forward ``4 S H I``. Then the pooler ``2 H^2`` and the classifier
+    Per layer: Q, K, V and output projections ``8 S H A``, attention scores and mixing
+    ``4 S^2 A``, feed-forward ``4 S H I``, where the attention width ``A`` (heads x head
+    size) is ``H`` unless heads were pruned. Then the pooler ``2 H^2`` and the classifier
     ``2 H C`` on the first token.
 
     >>> encoder_forward_flops(10, hidden=4, layers=1, intermediate=8, num_labels=2)
     4208
     """
     s, h = seq_len, hidden
-    per_layer = 8 * s * h * h + 4 * s * s * h + 4 * s * h * intermediate
+    a = h if attention is None else attention
+    per_layer = int(8 * s * h * a + 4 * s * s * a) + 4 * s * h * intermediate
     head = (2 * h * h if pooler else 0) + 2 * h * num_labels
     return layers * per_layer + head
 
 
 def encoder_shape(hf_config: Any) -> dict[str, int]:
     """Width, depth and feed-forward size of a ``transformers`` encoder config, whatever
-    the architecture calls them (DistilBERT: ``dim``, ``n_layers``, ``hidden_dim``)."""
+    the architecture calls them (DistilBERT: ``dim``, ``n_layers``, ``hidden_dim``), and
+    the attention width where heads were pruned."""
     intermediate = getattr(hf_config, "intermediate_size", None) or hf_config.hidden_dim
-    return {"hidden": int(hf_config.hidden_size), "layers": int(hf_config.num_hidden_layers),
-            "intermediate": int(intermediate)}
+    shape = {"hidden": int(hf_config.hidden_size), "layers": int(hf_config.num_hidden_layers),
+             "intermediate": int(intermediate)}
+    heads = getattr(hf_config, "greennlp_attention_heads", None)  # models.pruned_heads
+    if heads:  # the mean attention width over layers
+        size = int(hf_config.hidden_size) // int(hf_config.num_attention_heads)
+        shape["attention"] = size * sum(heads) / len(heads)
+    return shape
 
 
 def mean_encoder_flops(lengths: Sequence[int], hf_config: Any, num_labels: int) -> float:

@@ -57,10 +57,15 @@ def config_from_dict(hf_config: dict[str, Any]) -> Any:
 
 
 def build_classifier(config: Any, attn: str = "sdpa") -> Any:
-    """A randomly initialised sequence classifier of ``config``'s architecture."""
+    """A randomly initialised sequence classifier of ``config``'s architecture (with the
+    attention heads its config keeps, when heads were pruned:
+    :mod:`greennlp.models.pruned_heads`)."""
     from transformers import AutoModelForSequenceClassification
 
-    return AutoModelForSequenceClassification.from_config(config, attn_implementation=attn)
+    from greennlp.models.pruned_heads import apply_heads
+
+    return apply_heads(AutoModelForSequenceClassification.from_config(
+        config, attn_implementation=attn))
 
 
 def special_tokens(tokenizer: Tokenizer) -> dict[str, str]:
@@ -157,6 +162,10 @@ def save_hf_folder(folder: Path, model: Any, tokenizer: Tokenizer, labels: Seque
     folder.mkdir(parents=True, exist_ok=True)
     model.config.id2label = dict(enumerate(labels))
     model.config.label2id = {label: i for i, label in enumerate(labels)}
+    from greennlp.models.pruned_heads import HEADS_KEY, write_remote_code
+
+    if getattr(model.config, HEADS_KEY, None):  # the config alone cannot rebuild it
+        write_remote_code(folder, model.config)
     with quiet():
         model.save_pretrained(folder)
     save_tokenizer(tokenizer, max_length, folder)

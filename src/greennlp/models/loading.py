@@ -3,7 +3,8 @@
 Every model folder names its family in ``greennlp_model.json``; the family's loader (in
 the family table) opens it. Compressed variants that change the format are recognised
 first, by their files: ONNX Runtime (``model.onnx``; its metadata was
-``greennlp_onnx.json`` before one writer wrote every folder), PyTorch int8
+``greennlp_onnx.json`` before one writer wrote every folder), OpenVINO
+(``openvino_model.xml``), PyTorch int8
 (``model_int8.pt``) and early exit (``exit_layers`` in the metadata). Two kinds of
 folders written by greennlp 0.1 load too: a TF-IDF folder without metadata (it holds
 ``model.joblib`` alone) and a distilled student, whose metadata named the family
@@ -34,6 +35,10 @@ def load_model(folder: str | Path) -> Any:
         from greennlp.models.onnx import OnnxClassifier
 
         return OnnxClassifier.load(folder)
+    if (folder / "openvino_model.xml").exists():
+        from greennlp.models.openvino import OpenVinoClassifier
+
+        return OpenVinoClassifier.load(folder)
     if (folder / "model_int8.pt").exists():
         from greennlp.models.int8 import TorchInt8Classifier
 

@@ -49,7 +49,14 @@ class OnnxClassifier(Predicts):
         tokenizer.enable_truncation(max_length)
         tokenizer.no_padding()
         self.pad_id = pad_id(tokenizer, None) if meta.get("pad_id") is None else meta["pad_id"]
-        self.session = session(self.path)
+        self.session = self._open()
+
+    def _open(self) -> Any:
+        """The runtime's compiled model (ONNX Runtime here; OpenVINO in a subclass)."""
+        return session(self.path)
+
+    def _logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return self.session.run(["logits"], arrays)[0]
 
     @property
     def hf_tokenizer(self) -> Any:
@@ -72,7 +79,7 @@ class OnnxClassifier(Predicts):
         out = np.empty((len(ids), len(self.labels)), dtype=np.float32)
         for start in range(0, len(ids), batch_size):
             idx = order[start:start + batch_size]
-            logits = self.session.run(["logits"], self._arrays([ids[i] for i in idx]))[0]
+            logits = self._logits(self._arrays([ids[i] for i in idx]))
             z = logits - logits.max(-1, keepdims=True)
             e = np.exp(z)
             out[idx] = e / e.sum(-1, keepdims=True)

@@ -14,11 +14,12 @@ def _short(name: str) -> str:
     return name if len(name) <= 28 else name[:26] + "..."
 
 
-def pareto(record: RunRecord) -> bytes | None:
+def pareto(record: RunRecord, peers: list[dict] | None = None) -> bytes | None:
     """Test accuracy (95% CI) against latency, size and energy per 1M examples.
 
     Colours group each dense model with its variants; frontier points are ringed and
-    joined by a step line.
+    joined by a step line. ``peers`` (other tools on the same checkpoint, from the peer
+    benchmark) are grey triangles: shown beside the frontier, not part of it.
     """
     models = [m for m in record.models if m.test.get("accuracy")]
     if not any(m.variant_of for m in models):
@@ -48,6 +49,11 @@ def pareto(record: RunRecord) -> bytes | None:
         if line:
             ax.step([c for c, _ in line], [a for _, a in line], where="post", color="black",
                     lw=0.8, alpha=0.6)
+        for p in peers or []:
+            if p.get(key) and p.get("test_accuracy") is not None:
+                ax.plot([p[key]], [p["test_accuracy"]], "^", color="#7f7f7f", ms=7)
+                ax.annotate(_short(p["name"]), (p[key], p["test_accuracy"]), fontsize=6,
+                            color="#555555", textcoords="offset points", xytext=(4, 4))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(label + ", log scale")
@@ -57,6 +63,9 @@ def pareto(record: RunRecord) -> bytes | None:
                for i, r in enumerate(roots)]
     handles.append(plt.Line2D([], [], color="black", marker="o", mfc="none", ls="-", lw=0.8,
                               label="Pareto frontier"))
+    if peers:
+        handles.append(plt.Line2D([], [], color="#7f7f7f", marker="^", ls="",
+                                  label="peers on the same checkpoint (benchmark)"))
     if degraded:
         handles.append(plt.Line2D([], [], color="#c0392b", marker="x", ls="", mew=2,
                                   label="worse beyond accuracy"))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
 from greennlp.evaluate.variants import summarize
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.analysis_views import variant_deltas
 from greennlp.report.views import ci, fmt
+
+PEERS_FILE = "compression_peers.json"  # written by benchmarks/compression_peers.py
 
 
 def _none(value: float | None) -> str:
@@ -36,7 +40,28 @@ def _detail(m: ModelResult) -> str:
         return f"exits after layers {c.get('exit_layers')}, threshold {c.get('threshold')} (dev)"
     if method in ("quantization", "export"):
         return f"{c.get('backend')}; {c.get('weights')}"
+    if method == "structured_pruning":
+        return _structured_detail(c)
+    if method == "runtime":
+        won = c.get("fastest_runtime_of_student") or {}
+        margin = won.get("margin_over_next")
+        return (f"{c.get('runtime')}, chosen on dev by measured speed"
+                + (f" ({margin:.2f}x over the next runtime)" if margin else "")
+                + f"; dev agreement with its student {fmt(c.get('dev_agreement_with_student'))}")
     return method
+
+
+def _structured_detail(c: Any) -> str:
+    """Structured pruning: what was kept, how the student was distilled, its vocabulary."""
+    shape, vocab = c.get("shape") or {}, c.get("vocabulary") or {}
+    losses = ", ".join(["logits", *(c.get("losses") or [])])
+    extra = c.get("augmented_texts") or {}
+    aug = ", ".join(f"{v} {k.replace('_', '-')}" for k, v in extra.items()) or "none"
+    return (f"{shape.get('layers')} layers (teacher's {c.get('kept_layers')}), "
+            f"{shape.get('heads') or 'all'} heads and FFN width {shape.get('ffn') or 'full'} "
+            f"per layer (Michel et al. importance); distilled on {losses}; augmented texts: "
+            f"{aug}" + (f"; vocabulary {vocab['vocab_after']} of {vocab['vocab_before']} tokens"
+                        if vocab.get("trimmed") else ""))
 
 
 def variant_table(record: RunRecord) -> list[dict[str, Any]]:
@@ -82,10 +107,22 @@ def context(record: RunRecord, figures: bool = True) -> dict[str, Any]:
     curves = [(m.name, m.compression.curve,
                _b64(plots.early_exit_curve(m.compression.curve, m.name)) if figures else None)
               for m in early_exit_models(record)]
+    peers = peer_points(record)
     return {"enabled": True, "rows": variant_table(record), "summary": summary,
-            "best": summary.get("best"), "pareto_png": _b64(plots.pareto(record)) if figures else None,
+            "best": summary.get("best"), "peers": peers,
+            "pareto_png": _b64(plots.pareto(record, peers)) if figures else None,
             "curves": curves, "pie": record.compression.pie, "fmt": fmt, "share": _none,
             "caveat": failed_reference(record, summary.get("best"))}
+
+
+def peer_points(record: RunRecord) -> list[dict[str, Any]]:
+    """The peers' models measured by ``benchmarks/compression_peers.py`` for this run
+    (empty when it has not run): name, test accuracy, latency, energy, speed-up."""
+    path = Path(record.run_dir or ".") / "benchmarks" / PEERS_FILE
+    if not record.run_dir or not path.exists():
+        return []
+    rows = json.loads(path.read_text()).get("rows", {})
+    return [{"name": name, **row} for name, row in rows.items() if row.get("kind") == "peer"]
 
 
 def failed_reference(record: RunRecord, best: dict[str, Any] | None) -> str:
@@ -131,6 +168,7 @@ def card_section(record: RunRecord) -> list[str]:
                      f"{fmt(r['energy_kwh_per_1m'])} | {fmt(r['cost_usd_per_1m'])} | "
                      f"{fmt(r['throughput_speedup'])} | {fmt(r['worst_slice_change'])} | "
                      f"{fmt(r['ece_change'])} | {fmt(r['flip_rate_change'])} |")
+    lines += _frontier_lines(record) + _peer_lines(ctx["peers"])
     pie = ctx["pie"]
     if pie:
         acc = pie.accuracy
@@ -145,3 +183,33 @@ def card_section(record: RunRecord) -> list[str]:
                   + ", ".join(f"{c.label} {c.recall_change:+.3f}" for c in pie.per_class
                               if c.recall_change is not None) + "."]
     return lines + [""]
+
+
+def _frontier_lines(record: RunRecord) -> list[str]:
+    """What the frontier plan searched and which runtime won for each student."""
+    stage = record.stage("compress:frontier")
+    if stage is None:
+        return []
+    m = stage.metrics
+    won = "; ".join(f"{shape}: {w['runtime']}" + (f" ({w['margin_over_next']:.2f}x over the "
+                                                   f"next)" if w.get("margin_over_next") else "")
+                    for shape, w in (m.get("fastest_runtime") or {}).items())
+    return ["", f"- Frontier plan: {m.get('students')} structurally pruned students distilled, "
+                f"{m.get('candidates')} student x runtime candidates scored and timed on dev; "
+                f"chosen on dev (the Pareto set) and scored on test once: "
+                f"{', '.join(m.get('chosen') or []) or 'none'}. Fastest runtime measured per "
+                f"student: {won or 'none'}."]
+
+
+def _peer_lines(peers: list[dict[str, Any]]) -> list[str]:
+    """The peers' models on the same checkpoint, from the peer benchmark."""
+    if not peers:
+        return []
+    lines = ["", "- Peers on the same checkpoint (`benchmarks/compression_peers.py`, timed "
+                 "side by side with this run's variants):", "",
+             "| peer | test accuracy | speed-up b=32 | latency b=1 (ms) |", "|---|---|---|---|"]
+    for p in peers:
+        lines.append(f"| {p['name']} | {p['test_accuracy']:.3f} | {fmt(p['throughput_speedup'])} "
+                     f"| {fmt(p['latency_ms_b1'])} |")
+    return lines
+
