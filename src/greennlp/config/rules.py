@@ -19,6 +19,8 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any, Mapping
 
+from greennlp.config import bounded_yaml
+from greennlp.config.bounded_yaml import MAX_FILE_BYTES, MAX_OVERRIDE_CHARS, shown
 from greennlp.errors import UserError
 
 # yaml, tomllib and importlib.resources are imported where files are read: together they
@@ -158,14 +160,14 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
         return value
     if origin is dict:
         if not isinstance(value, Mapping):
-            raise UserError(f"Config key '{key}' must be a mapping, got {value!r}.")
+            raise UserError(f"Config key '{key}' must be a mapping, got {shown(value)}.")
         value_type = typing.get_args(tp)[1]
         return {str(k): _coerce(value_type, v, f"{key}.{k}", merge) for k, v in value.items()}
     if origin is tuple:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise UserError(f"Config key '{key}' must be a list, got {value!r}; "
+            raise UserError(f"Config key '{key}' must be a list, got {shown(value)}; "
                             f"write it as {key}=[a,b].")
         return tuple(_coerce(typing.get_args(tp)[0], v, key, merge) for v in value)
     if origin is not None:  # other generics are not used in configs
@@ -179,7 +181,7 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
                         f"{key}=0.5.")
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     if not ok:
-        raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {value!r}; "
+        raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {shown(value)}; "
                         f"set it like {key}={_example(tp)}.")
     return value
 
@@ -193,7 +195,7 @@ def check_rule(f: dataclasses.Field, value: Any, key: str) -> None:
     if not meta or value is None:
         return
     if meta.get("choices") and value not in meta["choices"]:
-        raise UserError(f"Config key '{key}' is {value!r}; choose one of: "
+        raise UserError(f"Config key '{key}' is {shown(value)}; choose one of: "
                         f"{', '.join(map(str, meta['choices']))}.")
     low, high = meta.get("low"), meta.get("high")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -207,6 +209,11 @@ def _read_file(path: Path) -> dict:
 
     import yaml
 
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"Config file {path} is {size:,} bytes, over the limit of "
+                        f"{MAX_FILE_BYTES:,}; a config holds settings, not data: point "
+                        f"data.source at the data instead.")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -217,7 +224,7 @@ def _read_file(path: Path) -> dict:
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = bounded_yaml.load(text, f"Config file {path}")
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise UserError(f"Config file {path} cannot be parsed ({first}); fix its syntax.") from None
@@ -266,11 +273,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     """Split ``key.sub=value``; the value is read as YAML (so 3, 0.5, true, [a,b] work)."""
     import yaml
 
+    if len(text) > MAX_OVERRIDE_CHARS:
+        raise UserError(f"Override {shown(text, 60)} is {len(text):,} characters, over the limit "
+                        f"of {MAX_OVERRIDE_CHARS:,}; put long values in a config file.")
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise UserError(f"Override '{text}' is not of the form key=value; write e.g. seed=1.")
+        raise UserError(f"Override {shown(text)} is not of the form key=value; write e.g. seed=1.")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = bounded_yaml.load(raw, f"Override '{key.strip()}'", aliases=False) \
+            if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
