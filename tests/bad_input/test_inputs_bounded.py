@@ -99,3 +99,62 @@ def test_anchors_and_a_few_aliases_in_a_config_file_still_work(tmp_path):
                                         "minilm:\n  train: *t\n")
     cfg = parse_config(path)
     assert cfg.minilm.train.epochs == 2 and cfg.minilm.train.lr == 0.001
+
+
+# -- item: what a loaded model is given ------------------------------------------------------
+@pytest.fixture(scope="module")
+def tfidf_run(tmp_path_factory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("tfidf_run")
+    source = _csv(folder, "ok.csv", make_frame(120))
+    result = runner.invoke(app, ["run", *SMALL, source, "audit.enabled=false",
+                                 f"output_dir={folder / 'runs'}"])
+    assert result.exit_code == 0, result.output
+    return store.list_runs(folder / "runs")[0]["run_id"], folder / "runs"
+
+
+def test_a_bare_string_is_one_text_not_one_per_character(tfidf_run):
+    import greennlp
+
+    run_id, runs = tfidf_run
+    model = greennlp.load_model(run_id, output_dir=str(runs))
+    proba = model.predict_proba("a fine film")
+    assert proba.shape == (1, len(model.labels))
+    assert model.predict("a fine film") == model.predict(["a fine film"])
+
+
+@pytest.mark.parametrize("bad", [[None], ["good", 3], [b"bytes"]])
+def test_a_text_that_is_not_a_string_is_one_sentence(tfidf_run, bad):
+    import greennlp
+    from greennlp.errors import UserError
+
+    run_id, runs = tfidf_run
+    model = greennlp.load_model(run_id, output_dir=str(runs))
+    with pytest.raises(UserError, match=r"Text \d given to the model is .* not a string"):
+        model.predict_proba(bad)
+
+
+# -- item: texts and numbers that look fine but are not -------------------------------------
+def test_texts_of_zero_width_characters_are_dropped_as_empty():
+    import pandas as pd
+
+    from greennlp.data.clean import clean
+
+    frame = pd.DataFrame({"text": ["a good film", "\u200b\u200b", "\u200d \ufeff\u2060", "ok"],
+                          "label": ["pos", "neg", "pos", "neg"]})
+    out, report = clean(frame)
+    assert out["text"].tolist() == ["a good film", "ok"]
+    assert report["empty_dropped"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--params", "nan", "--tokens", "1e9"], "--params is nan; it must be a finite number"),
+    (["--params", "1e9", "--tokens", "inf"], "--tokens is inf"),
+    (["--params", "-5", "--tokens", "1e9"], "--params is -5"),
+    (["--params", "1e9", "--tokens", "1e9", "--pue", "nan"], "--pue is nan"),
+    (["--params", "1e9", "--tokens", "1e9", "--utilisation", "0"], "--utilisation is 0"),
+    (["--params", "1e9", "--tokens", "1e9", "--watts", "-inf"], "--watts is -inf"),
+])
+def test_estimate_refuses_numbers_that_are_not_finite_and_positive(args, message):
+    result = runner.invoke(app, ["estimate", *args])
+    assert result.exit_code == 2, result.output
+    assert message in one_sentence(result.output)

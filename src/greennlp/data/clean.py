@@ -1,4 +1,5 @@
-"""Cleaning: normalise texts, drop empty ones, find duplicates and label conflicts.
+"""Cleaning: normalise texts, drop empty ones (nothing visible: zero-width characters count
+as empty), find duplicates and label conflicts.
 
 Short texts (classification) become one line each, whitespace collapsed. Running text
 (language modelling) keeps its line breaks, which mark turns and paragraphs: only the
@@ -8,10 +9,26 @@ only where the data has labels.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
 import pandas as pd
+
+
+# a character that shows: neither white space nor an invisible (zero-width, format) one
+_VISIBLE = re.compile(r"[^\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                      r"\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff"
+                      r"\uffa0]")
+
+
+def is_blank(text: str) -> bool:
+    """Nothing visible: only white space and zero-width or other invisible characters.
+
+    >>> is_blank("\\u200b \\u200d"), is_blank("a\\u200b")
+    (True, False)
+    """
+    return _VISIBLE.search(text) is None
 
 
 def normalise_text(text: str) -> str:
@@ -52,7 +69,7 @@ def clean(frame: pd.DataFrame, *, drop_duplicates: bool = True, drop_conflicts: 
     normalise = normalise_document if keep_lines else normalise_text
     out = frame.copy()
     out["text"] = [normalise(t) for t in out["text"].astype(str)]
-    empty = out["text"] == ""
+    empty = out["text"].map(is_blank)
     out = out[~empty]
     labelled = "label" in out
     counts = (out.groupby("text")["label"].agg(["size", "nunique"]) if labelled

@@ -12,6 +12,7 @@ line breaks of wrapped text are not document boundaries) or one per line
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ def _read_file(path: Path, cfg) -> pd.DataFrame:
             docs = text_documents(path.read_text(encoding="utf-8"), cfg.documents)
             return pd.DataFrame({cfg.text_column: pd.Series(docs, dtype=object)})
         if path.suffix in (".csv", ".tsv"):
+            _refuse_repeated_columns(path)
             return pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",",
                                encoding="utf-8", dtype=str, keep_default_na=False)
         if path.suffix in (".jsonl", ".json"):
@@ -84,6 +86,23 @@ def _read_file(path: Path, cfg) -> pd.DataFrame:
         first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise UserError(f"Data file {path} cannot be read ({first}); check that it is valid "
                         f"{path.suffix.lstrip('.').upper()}.") from None
+
+
+def _refuse_repeated_columns(path: Path) -> None:
+    """pandas renames a repeated header (``label``, ``label.1``) and reads on: refused."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","),
+                          [])
+    except csv.Error:
+        return  # pandas reads it, or says why not
+    names = [name.strip() for name in header]
+    repeated = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if repeated is not None:
+        raise UserError(f"Column {repeated!r:.60} appears twice in the header of {path}; rename "
+                        f"or remove one of them.")
 
 
 def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
@@ -210,7 +229,28 @@ def _typed(out: pd.DataFrame, where: str, text_column: str) -> pd.DataFrame:
     if missing.any():
         raise UserError(f"{int(missing.sum())} rows of {where} have no label; fill or remove "
                         f"them.")
+    refuse_lookalike_labels(out["label"].unique().tolist(), where)
     return _groups_as_strings(out)
+
+
+def _invisible_shown(label: str) -> str:
+    """``label`` quoted, its invisible (format) characters written as \\uXXXX."""
+    return "'" + "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c
+                         for c in label) + "'"
+
+
+def refuse_lookalike_labels(labels: list[str], where: str) -> None:
+    """Two labels that differ only by zero-width (format) characters or by Unicode
+    normalisation look the same but would be two classes: refused, naming both."""
+    seen: dict[str, str] = {}
+    for label in labels:
+        bare = "".join(c for c in unicodedata.normalize("NFC", label)
+                       if unicodedata.category(c) != "Cf").strip()
+        if bare in seen and seen[bare] != label:
+            raise UserError(f"Labels {_invisible_shown(seen[bare])} and {_invisible_shown(label)} "
+                            f"of {where} differ only by invisible (zero-width) characters or "
+                            f"Unicode normalisation; make them one label in the data.")
+        seen.setdefault(bare, label)
 
 
 def _groups_as_strings(out: pd.DataFrame) -> pd.DataFrame:

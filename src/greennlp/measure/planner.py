@@ -13,6 +13,7 @@ left out), or the model's own training FLOPs per token (attention included, see
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,26 @@ def accelerator(name: str) -> Accelerator:
     return ACCELERATORS[key]
 
 
+def _finite(option: str, value: float | None, *, low: float = 0.0, above: bool = True,
+            high: float | None = None) -> None:
+    """``value`` of ``--option`` (None: not given) must be a finite number above ``low``
+    (``above``) or at least ``low``, and at most ``high``."""
+    if value is None:
+        return
+    bad = not math.isfinite(value) or (value <= low if above else value < low) or \
+        (high is not None and value > high)
+    if bad:
+        bound = f"{'above' if above else 'at least'} {low:g}" + \
+            (f" and at most {high:g}" if high is not None else "")
+        example = _EXAMPLES.get(option, f"{max(low * 2, 1):g}")
+        raise UserError(f"--{option} is {value:g}; it must be a finite number {bound}, e.g. "
+                        f"--{option} {example}.")
+
+
+_EXAMPLES = {"params": "175e9", "tokens": "300e9", "utilisation": "0.4", "pue": "1.1",
+             "days": "30", "watts": "400", "tflops": "150", "intensity": "400"}
+
+
 def training_flops(*, params: float | None = None, tokens: float | None = None,
                    flops_per_token: float | None = None) -> tuple[float, str]:
     """Training FLOPs and the formula used.
@@ -71,6 +92,8 @@ def training_flops(*, params: float | None = None, tokens: float | None = None,
     >>> f"{training_flops(params=175e9, tokens=300e9)[0]:.3g}"
     '3.15e+23'
     """
+    _finite("params", params)
+    _finite("tokens", tokens)
     if tokens is None or tokens <= 0:
         raise UserError("The estimate needs a token count; pass --tokens, e.g. --tokens 300e9.")
     if flops_per_token is not None:
@@ -101,6 +124,12 @@ def estimate(*, flops: float | None = None, flops_source: str = "given",
         ``cost_usd``).
     """
     acc = accelerator(accelerator_name)
+    for option, value in (("tflops", achieved_tflops), ("days", days), ("watts", watts)):
+        _finite(option, value)
+    _finite("utilisation", utilisation, high=1.0)
+    _finite("pue", pue, low=1.0, above=False)
+    _finite("intensity", intensity_g_per_kwh, above=False)
+    _finite("price-per-hour", price_per_hour_usd, above=False)
     if count < 1:
         raise UserError(f"--count is {count}; it must be at least 1 accelerator.")
     peak = acc.tflops_16 if precision in ("bf16", "fp16") else acc.tflops_32
@@ -163,7 +192,14 @@ def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise UserError(f"Model config {path} does not exist; check the path.")
-    data = json.loads(file.read_text()) if file.suffix == ".json" else {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8")) if file.suffix == ".json" else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"Model config {path} is not valid JSON ({str(exc)[:80]}); fix or "
+                        f"re-save it.") from None
+    if not isinstance(data, dict):
+        raise UserError(f"Model config {path} holds a {type(data).__name__}, not a JSON object "
+                        f"of settings; give a transformers config.json.")
     if "model_type" in data:
         family = {"llama": "llama", "gpt2": "gpt2", "bert": "bert"}.get(data["model_type"])
         if family is None:
