@@ -411,6 +411,10 @@ def estimate(config: Optional[str] = typer.Argument(None, help="A greennlp confi
             console.print(f"model: {per_token['description']}: {per_token['params_total']:,} "
                           f"parameters, {per_token['training_flops_per_token']:.4g} training "
                           f"FLOPs per token", highlight=False)
+            if "params_encoder_with_pooler" in per_token:
+                console.print(f"the encoder with its pooler alone (BertModel, as fine-tuned): "
+                              f"{per_token['params_encoder_with_pooler']:,} parameters",
+                              highlight=False)
         flops, how = planner.training_flops(
             params=params, tokens=tokens,
             flops_per_token=per_token["training_flops_per_token"] if per_token else None)

@@ -158,3 +158,40 @@ def test_estimate_refuses_numbers_that_are_not_finite_and_positive(args, message
     result = runner.invoke(app, ["estimate", *args])
     assert result.exit_code == 2, result.output
     assert message in one_sentence(result.output)
+
+
+# -- item: the BERT parameter count that `greennlp estimate` prints -------------------------
+# Published (Turc et al. 2019, "Well-Read Students Learn Better"; BERT-Base: Devlin et al.
+# 2019), millions, rounded to 0.1M: BERT-Tiny, Mini, Small, Medium and Base.
+PUBLISHED_M = {(2, 128): 4.4, (4, 256): 11.3, (4, 512): 29.1, (8, 512): 41.7, (12, 768): 110.1}
+MINIATURES = [(layers, width) for layers in (2, 4, 6, 8, 10, 12) for width in (128, 256, 512, 768)]
+
+
+def _bert_config(layers: int, width: int) -> dict:
+    return {"model_type": "bert", "vocab_size": 30522, "hidden_size": width,
+            "num_hidden_layers": layers, "num_attention_heads": width // 64,
+            "intermediate_size": 4 * width, "max_position_embeddings": 512,
+            "type_vocab_size": 2}
+
+
+@pytest.mark.parametrize("layers, width", MINIATURES)
+def test_estimate_counts_a_bert_config_as_the_published_tables_do(tmp_path, layers, width):
+    import json
+
+    import torch
+    from transformers import BertConfig, BertForPreTraining, BertModel
+
+    from greennlp.measure.planner import model_from_config
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(_bert_config(layers, width)))
+    counted = model_from_config(str(path))
+    with torch.device("meta"):
+        config = BertConfig(**_bert_config(layers, width))
+        whole = sum(p.numel() for p in BertForPreTraining(config).parameters())
+        encoder = sum(p.numel() for p in BertModel(config).parameters())
+    assert counted["params_total"] == whole
+    assert counted["params_encoder_with_pooler"] == encoder
+    assert "BertForPreTraining" in counted["description"]
+    if (layers, width) in PUBLISHED_M:
+        assert round(counted["params_total"] / 1e6, 1) == PUBLISHED_M[layers, width]

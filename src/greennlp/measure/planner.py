@@ -174,6 +174,11 @@ def estimate(*, flops: float | None = None, flops_source: str = "given",
             "energy_kwh": energy_kwh, "co2_t": co2_t, "cost_usd": cost}
 
 
+# what a transformers config's count covers, where that needs saying
+COUNTED = {"bert_pretraining": " (counted: BertForPreTraining = encoder, pooler, masked-LM and "
+                               "next-sentence heads, as the published BERT tables count)"}
+
+
 def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
     """Parameters and training FLOPs per token of a model described by a file.
 
@@ -201,11 +206,18 @@ def model_from_config(path: str, model: str = "gpt") -> dict[str, Any]:
         raise UserError(f"Model config {path} holds a {type(data).__name__}, not a JSON object "
                         f"of settings; give a transformers config.json.")
     if "model_type" in data:
-        family = {"llama": "llama", "gpt2": "gpt2", "bert": "bert"}.get(data["model_type"])
+        family = {"llama": "llama", "gpt2": "gpt2", "bert": "bert_pretraining"}.get(
+            data["model_type"])
         if family is None:
             raise UserError(f"Model config {path} is a '{data['model_type']}' model; the planner "
                             f"knows llama, gpt2 and bert (or pass --params).")
-        return dict(lm_accounting(family, data), description=f"{data['model_type']} config {path}")
+        try:
+            counted = lm_accounting(family, data)
+        except (KeyError, TypeError) as exc:
+            raise UserError(f"Model config {path} lacks or mistypes the setting {exc}; give a "
+                            f"complete transformers config.json.") from None
+        return dict(counted, description=f"{data['model_type']} config {path}"
+                                         f"{COUNTED.get(family, '')}")
     from greennlp.config import parse_config
     from greennlp.models import FAMILIES
 

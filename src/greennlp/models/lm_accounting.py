@@ -11,7 +11,10 @@ inputs and the weights of every matmul), so ``training = 3 x forward``; with the
 attention term dropped this is the familiar ``6 N`` per token.
 
 Supported: ``gpt`` (our decoder; GPT-2 configs map onto it), ``lstm``, ``bert`` (an
-encoder with its masked-LM head), ``llama`` (SmolLM2 and other Llama-family configs).
+encoder with its masked-LM head and no pooler: ``BertForMaskedLM``, what greennlp's
+``bert_mlm`` trains), ``bert_pretraining`` (``BertForPreTraining``: encoder, pooler,
+masked-LM and next-sentence heads, what the published BERT tables count; a transformers
+BERT ``config.json`` is counted so), ``llama`` (SmolLM2 and other Llama-family configs).
 """
 
 from __future__ import annotations
@@ -88,6 +91,34 @@ def bert_mlm_accounting(config: Mapping[str, Any], seq_len: int | None = None) -
     return _result(embedding, non_embedding, matmul, layers * 4 * s * d)
 
 
+def bert_pretraining_accounting(config: Mapping[str, Any], seq_len: int | None = None
+                                ) -> dict[str, int]:
+    """The whole BERT pre-training model (``BertForPreTraining``): the encoder with its
+    pooler, the masked-LM head and the next-sentence head. This is what the published
+    BERT tables count (Devlin et al. 2019: BERT-Base 110M; Turc et al. 2019: the 24
+    miniatures, e.g. L=4/H=256 11.3M). ``params_encoder_with_pooler`` is the encoder
+    alone (``BertModel``), what a fine-tuned classifier keeps.
+
+    The pooler and the next-sentence head see one token per sequence: their FLOPs are
+    spread over the ``seq_len`` tokens.
+
+    >>> acc = bert_pretraining_accounting({"vocab_size": 30522, "hidden_size": 768,
+    ...     "intermediate_size": 3072, "num_hidden_layers": 12})
+    >>> acc["params_total"], acc["params_encoder_with_pooler"]
+    (110106428, 109482240)
+    """
+    mlm = bert_mlm_accounting(config, seq_len)
+    d = config["hidden_size"]
+    s = seq_len or config.get("max_position_embeddings", 512)
+    pooler, next_sentence = d * d + d, 2 * d + 2
+    mlm_head = d * d + d + 2 * d + config["vocab_size"]
+    out = _result(mlm["params_embedding"], mlm["params_non_embedding"] + pooler + next_sentence,
+                  mlm["forward_flops_per_token"] - mlm["attention_flops_per_token"]
+                  + round((2 * d * d + 4 * d) / s), mlm["attention_flops_per_token"])
+    out["params_encoder_with_pooler"] = mlm["params_total"] - mlm_head + pooler
+    return out
+
+
 def llama_accounting(config: Mapping[str, Any], seq_len: int | None = None) -> dict[str, int]:
     """A transformers Llama-family causal LM (grouped-query attention, SwiGLU MLP)."""
     v, d, i, layers = (config["vocab_size"], config["hidden_size"],
@@ -106,7 +137,7 @@ def llama_accounting(config: Mapping[str, Any], seq_len: int | None = None) -> d
 
 # architecture (a family's ``architecture``, or a transformers ``model_type``) -> accounting
 ACCOUNTING = {"decoder": decoder_accounting, "lstm": lstm_accounting, "bert": bert_mlm_accounting,
-              "llama": llama_accounting}
+              "bert_pretraining": bert_pretraining_accounting, "llama": llama_accounting}
 
 
 def lm_accounting(architecture: str, config: Mapping[str, Any], seq_len: int | None = None
@@ -116,8 +147,8 @@ def lm_accounting(architecture: str, config: Mapping[str, Any], seq_len: int | N
     Parameters
     ----------
     architecture
-        A family's ``architecture`` (``decoder``, ``lstm``, ``bert``) or a transformers
-        ``model_type`` (``gpt2``, ``bert``, ``llama``).
+        A family's ``architecture`` (``decoder``, ``lstm``, ``bert``), a transformers
+        ``model_type`` (``gpt2``, ``llama``) or ``bert_pretraining``.
     config
         The model's config as a dict.
     seq_len
