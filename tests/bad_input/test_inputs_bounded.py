@@ -195,3 +195,68 @@ def test_estimate_counts_a_bert_config_as_the_published_tables_do(tmp_path, laye
     assert "BertForPreTraining" in counted["description"]
     if (layers, width) in PUBLISHED_M:
         assert round(counted["params_total"] / 1e6, 1) == PUBLISHED_M[layers, width]
+
+
+# -- item: pretrained folders that transformers would answer with a traceback ---------------
+def _tiny_bert(folder: Path) -> Path:
+    from tests.models.tiny_hf import make_tiny_encoder
+
+    return make_tiny_encoder("bert", folder, layers=1)
+
+
+def _corrupt_config(folder: Path) -> Path:
+    model = _tiny_bert(folder / "corrupt")
+    (model / "config.json").write_text('{"model_type": "bert", "hidden_size": ')
+    return model
+
+
+def _cut_weights(folder: Path) -> Path:
+    model = _tiny_bert(folder / "cut")
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:weights.stat().st_size // 2])
+    return model
+
+
+def _tiny_gpt2(folder: Path) -> Path:
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from tests.models.tiny_hf import _byte_bpe
+
+    tok, specials = _byte_bpe()
+    config = GPT2Config(vocab_size=tok.get_vocab_size(), n_embd=16, n_layer=1, n_head=2,
+                        n_positions=64, bos_token_id=0, eos_token_id=2)
+    GPT2LMHeadModel(config).save_pretrained(folder / "gpt2")
+    PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=64,
+                            **specials).save_pretrained(folder / "gpt2")
+    return folder / "gpt2"
+
+
+PRETRAINED_CASES = {
+    "corrupt config.json": (_corrupt_config, "config.json of"),
+    "safetensors cut short": (_cut_weights, "cannot be read"),
+    "a GPT-2 folder as the encoder": (_tiny_gpt2, "'gpt2' model, a decoder without an encoder"),
+}
+
+
+@pytest.mark.parametrize("name", list(PRETRAINED_CASES))
+def test_a_broken_or_wrong_pretrained_folder_is_one_sentence(tmp_path, monkeypatch, name):
+    make, message = PRETRAINED_CASES[name]
+    model = make(tmp_path)
+    args = [_csv(tmp_path, "ok.csv", make_frame(60)), "models=[pretrained]",
+            f"pretrained.name_or_path={model}", "audit.enabled=false"]
+    result = _run(tmp_path, monkeypatch, args)
+    assert result.exit_code == 2, result.output[-3000:]
+    line = one_sentence(result.output)
+    assert message in line and str(model) in line, line
+    runs = store.list_runs(tmp_path / "runs")
+    assert len(runs) == 1 and runs[0]["status"] == "failed", runs
+
+
+@pytest.mark.parametrize("name", ["corrupt config.json", "safetensors cut short"])
+def test_load_model_on_a_broken_folder_is_one_sentence(tmp_path, name):
+    import greennlp.models
+    from greennlp.errors import UserError
+
+    model = PRETRAINED_CASES[name][0](tmp_path)
+    with pytest.raises(UserError, match=PRETRAINED_CASES[name][1]):
+        greennlp.models.load_model(model)

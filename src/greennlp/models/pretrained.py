@@ -97,7 +97,55 @@ def resolve(name_or_path: str) -> Path:
         raise UserError(f"{name_or_path} ({SETTING}) has no model weights (model.safetensors "
                         f"or pytorch_model.bin); save the model there with save_pretrained "
                         f"or name another model.")
+    check_folder(folder, f"{name_or_path} ({SETTING})")
     return folder
+
+
+def check_folder(folder: Path, what: str) -> dict:
+    """A model folder's ``config.json`` (returned) must be a JSON object, name an encoder
+    (not a decoder-only model such as GPT-2: the pretrained family fine-tunes encoders),
+    and its safetensors files must be whole; else one sentence naming ``what``."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"The config.json of {what} is not valid JSON ({str(exc)[:80]}); "
+                        f"save the model again with save_pretrained.") from None
+    if not isinstance(config, dict):
+        raise UserError(f"The config.json of {what} holds a {type(config).__name__}, not the "
+                        f"JSON object save_pretrained writes; save the model again.")
+    kind = config.get("model_type", "bert")
+    if _decoder_only(kind):
+        raise UserError(f"{what} is a {kind!r} model, a decoder without an encoder; greennlp's "
+                        f"pretrained family fine-tunes encoders: name one such as BERT, "
+                        f"RoBERTa or DistilBERT (decoders are tuned by task=lm or "
+                        f"task=preference).")
+    for weights in sorted(folder.glob("*.safetensors")):
+        _check_safetensors(weights, what)
+    return config
+
+
+def _decoder_only(model_type: str) -> bool:
+    """A ``model_type`` that transformers builds as a causal LM but not as a masked LM."""
+    from transformers.models.auto.modeling_auto import (MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+                                                        MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+    return (model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+            and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES)
+
+
+def _check_safetensors(path: Path, what: str) -> None:
+    """The header of a safetensors file read and its tensors covering the file: a file cut
+    short (an interrupted download or copy) fails here, not inside transformers."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            handle.keys()
+    except (SafetensorError, OSError) as exc:
+        first = str(exc).splitlines()[0][:100] if str(exc) else type(exc).__name__
+        raise UserError(f"The weights {path.name} of {what} cannot be read ({first}); the "
+                        f"file is damaged or cut short: download or save the model "
+                        f"again.") from None
 
 
 def _names_a_folder(name_or_path: str) -> bool:
@@ -225,6 +273,7 @@ def open_classifier(folder: Path, max_length: int = 512) -> EncoderClassifier:
     from greennlp.models.hf_format import quiet
 
     folder = Path(folder)
+    check_folder(folder, f"the model folder {folder}")
     with quiet():
         model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     labels = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
