@@ -260,3 +260,95 @@ def test_load_model_on_a_broken_folder_is_one_sentence(tmp_path, name):
     model = PRETRAINED_CASES[name][0](tmp_path)
     with pytest.raises(UserError, match=PRETRAINED_CASES[name][1]):
         greennlp.models.load_model(model)
+
+
+# -- item: reports of many classes ----------------------------------------------------------
+LIMIT_GB = 2
+LIMITED = """
+import resource, subprocess, sys
+limit = int(float(sys.argv[1]) * 2**30)
+run = subprocess.run(sys.argv[2:], capture_output=True, text=True,
+                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)))
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(run.returncode, peak)
+print(run.stdout[-2000:], run.stderr[-4000:], file=sys.stderr)
+"""
+
+
+def _under_limit(args: list[str], gb: float = LIMIT_GB) -> tuple[int, int, str]:
+    """Exit code, peak resident MB and output of ``python args`` under an address-space
+    limit of ``gb`` GiB (in a subprocess: the limit is not lifted again)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", LIMITED, str(gb), sys.executable, *args],
+                         capture_output=True, text=True, env=env, timeout=600)
+    code, peak = out.stdout.split()
+    return int(code), int(peak), out.stderr
+
+
+def _many_classes(tfidf_run, folder: Path, k: int = 1000, n: int = 5000) -> tuple[str, Path]:
+    """The tiny run's record with its model's results remade for ``k`` classes: scores,
+    confusion counts and slices from greennlp's own evaluation code on made-up
+    predictions (80% right), as a 1,000-class TF-IDF run records them."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    from greennlp.evaluate.baselines import baseline_scores
+    from greennlp.evaluate.bootstrap import bootstrap_scores
+    from greennlp.evaluate.metrics import confusion_counts
+    from greennlp.evaluate.slices import slice_report
+
+    run_id, runs = tfidf_run
+    shutil.copytree(runs / run_id, folder / "runs" / run_id)
+    rng = np.random.default_rng(0)
+    labels = [f"class_{i:04d}" for i in range(k)]
+    true = np.repeat(np.arange(k), n // k)
+    pred = np.where(rng.random(len(true)) < 0.8, true, rng.integers(0, k, len(true)))
+    path = folder / "runs" / run_id / "record.json"
+    record = json.loads(path.read_text())
+    model = record["models"][0]
+    model.update(labels=labels, confusion_matrix=confusion_counts(true, pred, k).tolist(),
+                 test=bootstrap_scores(true, pred, k, n_samples=100, labels=labels))
+    lengths = [f"Q{1 + i % 4}" for i in range(len(true))]
+    model["analysis"]["slices"] = slice_report(true, pred, labels, {"length quartile": lengths})
+    record["baselines"] = baseline_scores([labels[t] for t in true], true, labels, n_samples=100)
+    record["selection"]["train_labels"] = {"classes": k}
+    path.write_text(json.dumps(record))
+    return run_id, folder / "runs"
+
+
+def test_a_report_of_a_thousand_classes_fits_in_two_gigabytes(tfidf_run, tmp_path):
+    run_id, runs = _many_classes(tfidf_run, tmp_path)
+    code, peak_mb, output = _under_limit(["-m", "greennlp", "report", run_id,
+                                          "--output-dir", str(runs)])
+    assert code == 0, output
+    html = (runs / run_id / "report.html").read_text()
+    assert "Most confused classes (test)" in html and "confusion matrix tfidf_logreg" not in html
+    assert len(html) < 2_000_000
+    card = (runs / run_id / "MODEL_CARD.md").read_text()
+    assert "the 30 classes with the lowest test F1 of 1000" in card
+    assert peak_mb < 1024, peak_mb
+
+
+def test_bootstrap_of_a_thousand_classes_fits_in_two_gigabytes():
+    code = ("import numpy as np\nfrom greennlp.evaluate.bootstrap import bootstrap_scores\n"
+            "t = np.repeat(np.arange(1000), 5)\n"
+            "p = np.where(np.arange(5000) % 5 == 0, (t + 1) % 1000, t)\n"
+            "s = bootstrap_scores(t, p, 1000, n_samples=1000)\n"
+            "assert abs(s['accuracy']['value'] - 0.8) < 1e-9, s['accuracy']\n")
+    status, peak_mb, output = _under_limit(["-c", code])
+    assert status == 0, output
+    assert peak_mb < 1024, peak_mb
+
+
+def test_the_most_confused_pairs_come_largest_first():
+    from greennlp.report.class_views import confused_pairs
+
+    pairs = confused_pairs([[5, 1, 3], [0, 4, 0], [2, 0, 6]], ["a", "b", "c"], limit=2)
+    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [("a", "c", 3),
+                                                                       ("c", "a", 2)]

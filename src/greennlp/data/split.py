@@ -13,6 +13,7 @@ Whether the data has labels is a property of the frame: a ``label`` column.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,19 @@ def _fold_of(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[np.ndarra
     return rest, held
 
 
-def _random(frame: pd.DataFrame, fraction: float, seed: int, stratify: bool):
+def _random(frame: pd.DataFrame, fraction: float, seed: int, stratify: bool,
+            setting: str = "data.test_fraction", share: float = 1.0):
+    """Indices (rest, held out) of a (stratified) random draw; ``share``: the part of the
+    whole data that ``frame`` is, to say which ``setting`` would hold every class."""
     idx = np.arange(len(frame))
+    classes = frame["label"].nunique() if stratify else 0
+    held = math.ceil(fraction * len(frame))
+    if stratify and min(held, len(frame) - held) < classes:
+        need = math.ceil(classes / len(frame) * share * 1000) / 1000
+        raise UserError(f"A stratified split of {len(frame):,} rows holds out {held:,} for "
+                        f"{setting.split('.')[1].split('_')[0]}, fewer than the {classes:,} "
+                        f"classes, so not every class can be in it; raise {setting} to at "
+                        f"least {need:g}, give more examples, or set data.split=random.")
     return train_test_split(idx, test_size=fraction, random_state=seed,
                             stratify=frame["label"] if stratify else None)
 
@@ -239,7 +251,8 @@ def _three_way(frame: pd.DataFrame, method: str, cfg, seed: int) -> dict[str, pd
         stratify = method == "stratified"
         rest, held = _random(frame, cfg.test_fraction, seed, stratify)
         test, rest_frame = frame.iloc[held], frame.iloc[rest].reset_index(drop=True)
-        tr, dv = _random(rest_frame, dev_share, seed + 1, stratify)
+        tr, dv = _random(rest_frame, dev_share, seed + 1, stratify, "data.dev_fraction",
+                         1.0 - cfg.test_fraction)
     return {"test": test, "dev": rest_frame.iloc[dv], "train": rest_frame.iloc[tr]}
 
 

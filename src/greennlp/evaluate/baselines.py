@@ -60,7 +60,8 @@ def baseline_predictions(kind: str, train_labels: Sequence[str], labels: Sequenc
                          seed: int = 0) -> np.ndarray:
     """Label indices a baseline predicts for ``n`` inputs."""
     labels = list(labels)
-    counts = np.array([sum(1 for y in train_labels if y == lab) for lab in labels], float)
+    tally = Counter(train_labels)
+    counts = np.array([tally.get(lab, 0) for lab in labels], float)
     if kind == "majority":
         return np.full(n, int(counts.argmax()), dtype=np.int64)
     if kind == "stratified":
@@ -118,8 +119,10 @@ def sanity(name: str, confusion: Sequence[Sequence[int]], labels: Sequence[str],
                for i, lab in enumerate(labels)}
     problems = []
     if collapsed:
-        missed = ", ".join(f"{lab} {r:.2f}" for lab, r in recalls.items()
-                           if r is not None and lab != labels[top])
+        others = sorted((r, lab) for lab, r in recalls.items()
+                        if r is not None and lab != labels[top])
+        missed = ", ".join(f"{lab} {r:.2f}" for r, lab in others[:5]) + \
+            (f" and {len(others) - 5} more classes" if len(others) > 5 else "")
         problems.append(f"predicts '{labels[top]}' for {share:.1%} of {split} inputs "
                         f"(recall {missed})")
     if not beats:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from greennlp.evaluate.metrics import scores_from_confusion
+from greennlp.evaluate.metrics import scores_from_counts
 
 
 def resampled_confusions(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: int,
                          n_samples: int, seed: int, chunk: int = 250) -> np.ndarray:
-    """Confusion counts of ``n_samples`` bootstrap resamples, shape (B, K, K)."""
+    """Confusion counts of ``n_samples`` bootstrap resamples, shape (B, K, K): for a few
+    classes only (its size grows with K squared); :func:`bootstrap_scores` uses
+    :func:`resampled_counts`."""
     rng = np.random.default_rng(seed)
     n = len(true_idx)
     cell = true_idx * n_classes + pred_idx
@@ -27,6 +29,32 @@ def resampled_confusions(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: 
         flat = np.bincount((draws + offsets).ravel(), minlength=b * n_classes * n_classes)
         out[start:start + b] = flat.reshape(b, n_classes, n_classes)
     return out
+
+
+def resampled_counts(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: int,
+                     n_samples: int, seed: int, chunk: int = 250
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits, true counts and predicted counts per class of ``n_samples`` bootstrap
+    resamples, shape (B, K) each: what :func:`resampled_confusions` gives, from the same
+    draws, without its (B, K, K) counts (8 GB for 1,000 resamples of 1,000 classes)."""
+    rng = np.random.default_rng(seed)
+    n = len(true_idx)
+    hit = (true_idx == pred_idx).astype(np.float64)
+    tp = np.empty((n_samples, n_classes))
+    support = np.empty((n_samples, n_classes))
+    predicted = np.empty((n_samples, n_classes))
+    for start in range(0, n_samples, chunk):
+        b = min(chunk, n_samples - start)
+        rows = rng.integers(0, n, size=(b, n))
+        offsets = (np.arange(b) * n_classes)[:, None]
+        true_cells = (true_idx[rows] + offsets).ravel()
+        size = b * n_classes
+        support[start:start + b] = np.bincount(true_cells, minlength=size).reshape(b, n_classes)
+        predicted[start:start + b] = np.bincount((pred_idx[rows] + offsets).ravel(),
+                                                 minlength=size).reshape(b, n_classes)
+        tp[start:start + b] = np.bincount(true_cells, weights=hit[rows].ravel(),
+                                          minlength=size).reshape(b, n_classes)
+    return tp, support, predicted
 
 
 def bootstrap_scores(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: int, *,
@@ -41,11 +69,10 @@ def bootstrap_scores(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: int,
         ``precision_<label>``, ``recall_<label>``, ``f1_<label>``.
     """
     true_idx, pred_idx = np.asarray(true_idx), np.asarray(pred_idx)
-    point = scores_from_confusion(
-        np.bincount(true_idx * n_classes + pred_idx, minlength=n_classes ** 2)
-        .reshape(n_classes, n_classes))
-    boot = scores_from_confusion(resampled_confusions(true_idx, pred_idx, n_classes,
-                                                      n_samples, seed))
+    point = scores_from_counts(
+        np.bincount(true_idx, weights=(true_idx == pred_idx), minlength=n_classes),
+        np.bincount(true_idx, minlength=n_classes), np.bincount(pred_idx, minlength=n_classes))
+    boot = scores_from_counts(*resampled_counts(true_idx, pred_idx, n_classes, n_samples, seed))
     alpha = (1.0 - confidence) / 2.0
     labels = labels or [str(i) for i in range(n_classes)]
     out: dict[str, dict[str, float]] = {}

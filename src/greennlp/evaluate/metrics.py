@@ -28,6 +28,12 @@ def label_index(y_true: Sequence[Any], y_pred: Sequence[Any],
             np.array([pos[y] for y in np.asarray(y_pred).tolist()], dtype=np.int64), list(labels))
 
 
+# Above this many classes a report shows tables (the most confused pairs, the classes
+# with the lowest F1) instead of a K x K confusion image, and per-class columns are cut
+# to this many classes: a 1,000-class image took 21 GB to draw.
+MANY_CLASSES = 30
+
+
 def confusion_counts(true_idx: np.ndarray, pred_idx: np.ndarray, n_classes: int) -> np.ndarray:
     """K x K counts; rows are true classes, columns predicted (like scikit-learn)."""
     flat = np.bincount(true_idx * n_classes + pred_idx, minlength=n_classes * n_classes)
@@ -52,9 +58,15 @@ def scores_from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
         Arrays of shape ``(...,)`` for aggregates and ``(..., K)`` for ``per_class_*``.
     """
     cm = np.asarray(cm, dtype=float)
-    tp = np.diagonal(cm, axis1=-2, axis2=-1)
-    support = cm.sum(-1)
-    predicted = cm.sum(-2)
+    return scores_from_counts(np.diagonal(cm, axis1=-2, axis2=-1), cm.sum(-1), cm.sum(-2))
+
+
+def scores_from_counts(tp: np.ndarray, support: np.ndarray, predicted: np.ndarray
+                       ) -> dict[str, np.ndarray]:
+    """:func:`scores_from_confusion` from what it needs of the matrix, shape ``(..., K)``
+    each: the hits (its diagonal), the true counts (row sums) and the predicted counts
+    (column sums). With many classes the ``K x K`` matrix is never made."""
+    tp, support, predicted = (np.asarray(a, dtype=float) for a in (tp, support, predicted))
     total = support.sum(-1)
     precision = _safe_div(tp, predicted)
     recall = _safe_div(tp, support)

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from greennlp.evaluate.metrics import MANY_CLASSES
+
 NEGATION = re.compile(r"\b(?:not|no|never|nothing|nobody|none|neither|nor|without|cannot)\b"
                       r"|n't\b", re.IGNORECASE)
 WORD = re.compile(r"[a-z0-9']+")
@@ -87,10 +89,15 @@ def slice_report(true: np.ndarray, pred: np.ndarray, labels: Sequence[str],
     """Per slice: size, accuracy [interval], gap to overall, per-class TPR / FPR / PPV.
 
     A family with more than ``max_per_family`` values (e.g. a group column with hundreds
-    of movies) keeps its largest slices; the others are counted in ``omitted``.
+    of movies) keeps its largest slices; the others are counted in ``omitted``. With
+    more than :data:`~greennlp.evaluate.metrics.MANY_CLASSES` classes, the per-class
+    rates are kept for that many classes, the most frequent in ``true`` (``classes``;
+    ``classes_omitted`` counts the rest).
     """
     true, pred = np.asarray(true), np.asarray(pred)
     overall = float((true == pred).mean()) if len(true) else None
+    support = np.bincount(true, minlength=len(labels)) if len(true) else np.zeros(len(labels))
+    kept = sorted(np.argsort(-support, kind="stable")[:MANY_CLASSES].tolist())
     rows, omitted = [], {}
     for family, values in slices.items():
         values = np.asarray(values, dtype=object)
@@ -103,11 +110,12 @@ def slice_report(true: np.ndarray, pred: np.ndarray, labels: Sequence[str],
             acc = wilson(int((true[mask] == pred[mask]).sum()), n, confidence)
             rows.append({"family": family, "slice": str(kinds[j]), "n": n,
                          "accuracy": acc, "gap": acc[0] - overall if acc[0] is not None else None,
-                         "per_class": {lab: _class_rates(true[mask], pred[mask], k, confidence)
-                                       for k, lab in enumerate(labels)}})
+                         "per_class": {labels[k]: _class_rates(true[mask], pred[mask], k,
+                                                               confidence) for k in kept}})
     scored = [r for r in rows if r["n"] >= min_size]
     worst = min(scored, key=lambda r: r["accuracy"][0], default=None)
     return {"overall_accuracy": overall, "rows": rows, "omitted": omitted, "min_size": min_size,
+            "classes": [labels[k] for k in kept], "classes_omitted": len(labels) - len(kept),
             "worst": {"family": worst["family"], "slice": worst["slice"], "n": worst["n"],
                       "accuracy": worst["accuracy"][0], "gap": worst["gap"]} if worst else None}
 

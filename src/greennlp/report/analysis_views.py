@@ -8,6 +8,7 @@ import base64
 from importlib import resources
 from typing import Any
 
+from greennlp.evaluate.metrics import MANY_CLASSES
 from greennlp.evaluate.variants import root_of
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.markdown import md
@@ -98,7 +99,8 @@ def html(record: RunRecord) -> str:
         return ""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(
         (resources.files("greennlp.report") / "templates" / "analysis.html.j2").read_text())
-    return template.render(a=context(record), fmt=fmt, pct=_pct, sel=record.selection)
+    return template.render(a=context(record), fmt=fmt, pct=_pct, sel=record.selection,
+                           many_classes=MANY_CLASSES)
 
 
 def _pct(value: float | None) -> str:

@@ -9,9 +9,11 @@ from typing import Callable
 
 import jinja2
 
+from greennlp.evaluate.metrics import MANY_CLASSES
 from greennlp.record import RunRecord
 from greennlp.report import audit_views, checklist, compression_views, language_views, plots
 from greennlp.report.analysis_views import html as analysis_html
+from greennlp.report.class_views import confusion_tables, many
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
 from greennlp.report.views import (baseline_rows, ci, energy_sources, fmt, is_estimate,
                                    model_rows, sanity_warnings, selection_text)
@@ -55,8 +57,10 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         "training_curves": _b64(plots.training_curves(record)),
         "cost_per_stage": _b64(plots.cost_per_stage(record)),
         "confusions": [(m.name, _b64(plots.confusion(m.confusion_matrix, m.labels, m.name)))
-                       for m in record.models if m.confusion_matrix],
+                       for m in record.models if m.confusion_matrix and not many(m.labels)],
     }
+    confusion_tables_ = [confusion_tables(m) for m in record.models
+                         if m.confusion_matrix and many(m.labels)]
     notes = Counter(m.flops_note for m in record.models if m.flops_note and not m.variant_of)
     flops_note = notes.most_common(1)[0][0] if notes else "-"  # what most models' FLOPs mean
     threads = next((m.efficiency.get("torch_threads") for m in record.models if m.efficiency), "-")
@@ -74,4 +78,5 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         audit_html=audit_views.html_section(record),
         baselines=baseline_rows(record), warnings=sanity_warnings(record),
         selection=selection_text(record), analysis=analysis_html(record),
-        languages=language_views.html(record))
+        languages=language_views.html(record), confusion_tables=confusion_tables_,
+        many_classes=MANY_CLASSES)

@@ -21,6 +21,7 @@ from greennlp.report.audit_views import clean_test_lines
 from greennlp.report.card_facts import (base_model, card_license, hub_dataset, library_name,
                                         published_origin, selection_costs)
 from greennlp.report.cards import card_base, co2_eq_emissions, run_relative
+from greennlp.report.class_views import card_per_class
 from greennlp.report.compression_views import card_section
 from greennlp.report.language_views import card_languages
 from greennlp.report.views import (baseline_rows, family_of, is_estimate, metric_name,
@@ -73,6 +74,7 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
     split, ev = record.data.get("split", {}), record.config.get("evaluate", {})
     seeds = record.seed_runs.get(best.name)
     search = record.searched(best.name)
+    per_class, per_class_omitted = card_per_class(best)
     return {
         **card_base(record, best, card or card_data(record, best)),
         "selected": selected.name if selected else None, "models_count": len(record.models),
@@ -85,8 +87,7 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
         "bootstrap_samples": ev.get("bootstrap_samples"),
         "test_evaluations": record.test_evaluations, "split": split,
         "sizes": split.get("sizes", {}), "origin": published_origin(record),
-        "per_class": {k: v for k, v in best.test.items() if not k.startswith("macro")
-                      and k.split("_", 1)[0] in ("precision", "recall", "f1")},
+        "per_class": per_class, "per_class_omitted": per_class_omitted,
         "rows": model_rows(record) + baseline_rows(record),
         "clean_test": clean_test_lines(record), "costs": selection_costs(record),
         "estimated": is_estimate(record), "license": card_license(record, best),
