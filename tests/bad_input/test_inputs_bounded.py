@@ -46,6 +46,14 @@ def _zero_width_label(folder: Path) -> str:
     return _csv(folder, "zw.csv", frame)
 
 
+def _forty_small_classes(folder: Path) -> str:
+    import pandas as pd
+
+    rows = [{"text": f"film number {c} take {j} with words enough", "label": f"c{c}"}
+            for c in range(40) for j in range(6)]
+    return _csv(folder, "forty.csv", pd.DataFrame(rows))
+
+
 CASES = {
     "alias bomb in one override": Case(lambda f: [f"search.space={alias_bomb()}"],
                                        "uses a YAML alias"),
@@ -60,6 +68,9 @@ CASES = {
     "duplicated CSV header": Case(lambda f: [_duplicate_header(f)], "Column 'label' appears twice"),
     "labels differing by a zero-width space": Case(lambda f: [_zero_width_label(f)],
                                                    "zero-width"),
+    "more classes than a stratified dev split holds": Case(
+        lambda f: [_forty_small_classes(f), "data.max_examples=1000"],
+        "fewer than the 40 classes"),
 }
 
 
@@ -73,9 +84,7 @@ def _run(tmp_path: Path, monkeypatch, args: list[str]):
 def test_bounded_input_is_one_short_sentence_and_a_failed_run(tmp_path, monkeypatch, name):
     case = CASES[name]
     args = case.make(tmp_path)
-    started = time.perf_counter()
     result = _run(tmp_path, monkeypatch, args)
-    took = time.perf_counter() - started
     assert result.exit_code == 2, result.output[:2000]
     line = one_sentence(result.output)
     assert case.message in line, line[:2000]
@@ -83,7 +92,16 @@ def test_bounded_input_is_one_short_sentence_and_a_failed_run(tmp_path, monkeypa
     runs = store.list_runs(tmp_path / "runs")
     assert len(runs) == 1 and runs[0]["status"] == "failed", runs
     assert len(runs[0]["error"]) <= 1000
-    assert took < 20, took  # refused before any expansion or model
+
+
+@pytest.mark.parametrize("name", ["alias bomb in one override",
+                                  "alias bomb in a config file under search values"])
+def test_an_alias_bomb_is_refused_within_seconds(tmp_path, monkeypatch, name):
+    args = CASES[name].make(tmp_path)
+    started = time.process_time()
+    result = _run(tmp_path, monkeypatch, args)
+    assert result.exit_code == 2
+    assert time.process_time() - started < 5  # CPU seconds; expanding it took minutes
 
 
 def test_an_echoed_value_is_cut_to_two_hundred_characters(tmp_path, monkeypatch):
