@@ -83,6 +83,8 @@ def _record_failed_start(args: list[str], command: str, error: str) -> None:
 
     from greennlp import tasks
 
+    if len(command) > 2_000:  # a refused, oversized argument is not kept whole
+        command = command[:1_999] + "…"
     try:
         tasks.record_failed_start(_output_dir(args), command, error)
     except (OSError, sqlite3.Error):

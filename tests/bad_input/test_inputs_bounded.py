@@ -92,6 +92,8 @@ def test_bounded_input_is_one_short_sentence_and_a_failed_run(tmp_path, monkeypa
     runs = store.list_runs(tmp_path / "runs")
     assert len(runs) == 1 and runs[0]["status"] == "failed", runs
     assert len(runs[0]["error"]) <= 1000
+    record = (tmp_path / "runs" / runs[0]["run_id"] / "record.json").read_text()
+    assert len(record) < 20_000, len(record)  # nothing echoed whole into the record
 
 
 @pytest.mark.parametrize("name", ["alias bomb in one override",
