@@ -29,7 +29,7 @@ err_console = Console(stderr=True)
 
 def user_errors(fn: Callable) -> Callable:
     """Turn UserError, and a full, read-only or unwritable disk, into one red sentence
-    and exit code 2."""
+    and exit code 2 (naming --out when that is where the write failed)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -37,14 +37,29 @@ def user_errors(fn: Callable) -> Callable:
         except UserError as exc:
             message = str(exc)
         except Exception as exc:
-            from greennlp.files import storage_problem
+            from greennlp.files import OUTPUT_DIR_SETTING, storage_problem
 
-            message = storage_problem(exc)
+            out = kwargs.get("out")
+            setting = "--out" if out is not None and _under(exc, out) else OUTPUT_DIR_SETTING
+            message = storage_problem(exc, setting)
             if message is None:
                 raise
         err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     return wrapper
+
+
+def _under(exc: BaseException, out: str | Path) -> bool:
+    """Whether the write that failed with ``exc`` was at ``out``: the path itself, a file
+    inside it, or a folder on the way to it (or no path named at all)."""
+    from greennlp.files import failed_path
+
+    failed = failed_path(exc)
+    if failed is None:
+        return True
+    failed_at, target = Path(failed).absolute(), Path(out).absolute()
+    return (failed_at == target or failed_at.is_relative_to(target)
+            or target.is_relative_to(failed_at))
 
 
 def _split_args(config: Optional[str], overrides: Optional[list[str]]) -> tuple[Optional[str], list[str]]:

@@ -80,10 +80,15 @@ def _remove(path: Path) -> None:
         pass
 
 
-def storage_problem(exc: BaseException) -> str | None:
+OUTPUT_DIR_SETTING = "output_dir (or --output-dir)"
+
+
+def storage_problem(exc: BaseException, setting: str = OUTPUT_DIR_SETTING) -> str | None:
     """One sentence for an error of a full, read-only or unwritable disk, else None.
 
-    Follows the chain of causes (libraries often wrap the OSError they got).
+    Follows the chain of causes (libraries often wrap the OSError they got). ``setting``
+    is what the user gave for the place that could not be written (``--out`` for the
+    commands that write where it says).
     """
     seen = 0
     while exc is not None and seen < 8:
@@ -96,14 +101,27 @@ def storage_problem(exc: BaseException) -> str | None:
             where = f" {where}" if where else ""
             if code == errno.ENOSPC or "space" in text or "full" in text or "quota" in text:
                 return (f"The disk is full: could not write{where}; free some space (or give "
-                        f"another --output-dir / output_dir) and run again.")
+                        f"another {setting}) and run again.")
             if code == errno.EROFS or "read-only" in text or "readonly" in text:
                 return (f"The output folder is on a read-only file system: could not write"
-                        f"{where}; give a writable output_dir (or --output-dir).")
-            if code == errno.ENOTDIR or "not a directory" in text:
+                        f"{where}; give a writable {setting}.")
+            a_file = code == errno.EEXIST and where and Path(where.strip()).is_file()
+            if code == errno.ENOTDIR or "not a directory" in text or a_file:
                 return (f"Cannot write{where}: part of the path is a file, not a folder; give "
-                        f"an output_dir that is a folder.")
-            return (f"Cannot write{where} ({exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]}); "
-                    f"give a writable output_dir (or --output-dir), or fix its permissions.")
+                        f"another {setting}.")
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                str(exc).splitlines()[0]
+            return f"Cannot write{where} ({why}); give a writable {setting}, or fix its permissions."
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def failed_path(exc: BaseException) -> str | None:
+    """The file name an OSError in ``exc``'s chain of causes names, if any."""
+    seen = 0
+    while exc is not None and seen < 8:
+        seen += 1
+        if isinstance(exc, OSError) and exc.filename:
+            return str(exc.filename)
         exc = exc.__cause__ or exc.__context__
     return None

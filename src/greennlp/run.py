@@ -231,10 +231,14 @@ def resume_command(record: RunRecord) -> str:
 
 def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:
     """The record of run ``run_id`` (a unique prefix is enough) under ``output_dir``."""
-    folder = store.find_run_dir(output_dir, run_id)
-    if folder is None:
+    folders = store.run_dirs(output_dir, run_id)
+    if len(folders) > 1:
+        shown = ", ".join(f.name for f in folders[:3]) + (", ..." if len(folders) > 3 else "")
+        raise UserError(f"Run id '{run_id}' is ambiguous under {output_dir}: {len(folders)} runs "
+                        f"begin with it ({shown}); give more of the id (see `greennlp runs`).")
+    if not folders:
         raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    return RunRecord.load(folder)
+    return RunRecord.load(folders[0])
 
 
 def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) -> Run:

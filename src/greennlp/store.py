@@ -165,16 +165,24 @@ def _records(output_dir: str | Path) -> list[RunRecord]:
 
 def find_run_dir(output_dir: str | Path, run_id: str) -> Path | None:
     """The directory of run ``run_id`` (a unique prefix is enough), or None."""
+    matches = run_dirs(output_dir, run_id)
+    return matches[0] if len(matches) == 1 else None
+
+
+def run_dirs(output_dir: str | Path, run_id: str) -> list[Path]:
+    """The directories of the runs ``run_id`` names: itself, else every run whose id it
+    begins (newest first)."""
     check_run_id(run_id)
     direct = Path(output_dir) / run_id
     if (direct / "record.json").exists():
-        return direct
+        return [direct]
     matches = [Path(output_dir) / r["run_id"] for r in list_runs(output_dir)
                if r["run_id"].startswith(run_id)]
     matches = [m for m in matches if (m / "record.json").exists()]
     if not matches:  # a run folder moved here without its registry: the folders themselves
-        matches = [p.parent for p in Path(output_dir).glob(f"{run_id}*/record.json")]
-    return matches[0] if len(matches) == 1 else None
+        matches = sorted((p.parent for p in Path(output_dir).glob(f"{run_id}*/record.json")),
+                         reverse=True)
+    return matches
 
 
 def rebuild(output_dir: str | Path) -> int:
