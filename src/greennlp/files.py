@@ -35,15 +35,27 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync-free rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _naming(exc, path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         _remove(Path(tmp))
-        raise
+        raise _naming(exc, path)
     return path
+
+
+def _naming(exc: BaseException, path: Path) -> BaseException:
+    """``exc``, naming ``path`` when it names no file or only the temporary one (the user
+    knows the file, not its temporary name): the sentence of a full disk says where."""
+    if isinstance(exc, OSError) and (not exc.filename or
+                                     Path(str(exc.filename)).name.startswith(f".{path.name}.")):
+        exc.filename = str(path)
+    return exc
 
 
 @contextmanager

@@ -1,0 +1,179 @@
+"""Runs recorded in the right folder and the right state: output_dir given twice, the
+--output-dir option of a new run, a disk that fills up during a run or an export."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from greennlp import files, store
+from greennlp.cli import app
+from greennlp.record import RunRecord
+from tests.bad_input.test_bad_input import SMALL, one_sentence
+from tests.conftest import TINY_OVERRIDES, make_frame
+
+runner = CliRunner()
+
+
+def _data(folder: Path) -> str:
+    make_frame(60).to_csv(folder / "ok.csv", index=False)
+    return f"data.source={folder / 'ok.csv'}"
+
+
+def _failed_here(registry: Path, message: str) -> None:
+    runs = store.list_runs(registry)
+    assert len(runs) == 1 and runs[0]["status"] == "failed", runs
+    assert message in runs[0]["error"]
+
+
+# -- output_dir given twice, or as the option of a new run -----------------------------------
+def test_output_dir_given_twice_the_last_one_wins(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, last = tmp_path / "first", tmp_path / "last"
+    result = runner.invoke(app, ["run", f"output_dir={first}", f"output_dir={last}",
+                                 "trainer.epochs=3"])
+    assert result.exit_code == 2 and "Unknown config key 'trainer'" in one_sentence(result.output)
+    _failed_here(last, "Unknown config key 'trainer'")
+    assert not first.exists() and not (tmp_path / "runs").exists()
+    config = tmp_path / "own.yaml"
+    config.write_text(f"output_dir: {first}\n")
+    result = runner.invoke(app, ["run", str(config), f"output_dir={last}", "trainer.epochs=3"])
+    assert result.exit_code == 2
+    assert len(store.list_runs(last)) == 2 and not first.exists()
+
+
+def test_the_output_dir_option_of_a_new_run_is_honoured(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    chosen = tmp_path / "chosen"
+    result = runner.invoke(app, ["run", "trainer.epochs=3", "--output-dir", str(chosen)])
+    assert result.exit_code == 2
+    _failed_here(chosen, "Unknown config key 'trainer'")
+    config = tmp_path / "own.yaml"
+    config.write_text(f"output_dir: {tmp_path / 'from_file'}\n")
+    result = runner.invoke(app, ["run", str(config), *SMALL, _data(tmp_path),
+                                 "--output-dir", str(chosen)])
+    assert result.exit_code == 0, result.output
+    runs = store.list_runs(chosen)
+    assert [r["status"] for r in runs] == ["completed", "failed"]
+    assert RunRecord.load(chosen / runs[0]["run_id"]).config["output_dir"] == str(chosen)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "from_file").exists()
+
+
+def test_an_output_dir_option_that_contradicts_the_setting_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    option, setting = tmp_path / "option", tmp_path / "setting"
+    result = runner.invoke(app, ["run", *SMALL, _data(tmp_path), f"output_dir={setting}",
+                                 "--output-dir", str(option)])
+    assert result.exit_code == 2
+    line = one_sentence(result.output)
+    assert f"--output-dir {option} and output_dir={setting} name two folders" in line, line
+    _failed_here(option, "name two folders")
+    assert not setting.exists() and not (tmp_path / "runs").exists()
+
+
+# -- a full disk --------------------------------------------------------------------------------
+class FullDisk:
+    """Every atomic write (files.write_bytes: records, reports, cards) fails half-way with
+    ENOSPC once ``fill()`` is called, as on a disk that filled up."""
+
+    def __init__(self, monkeypatch):
+        self.full = False
+        real = os.fdopen
+        disk = self
+
+        class Writer:
+            def __init__(self, fh):
+                self.fh = fh
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.fh.close()
+
+            def write(self, data):
+                if not disk.full:
+                    return self.fh.write(data)
+                self.fh.write(data[: len(data) // 2])
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: Writer(real(fd, mode)))
+
+    def fill(self) -> None:
+        self.full = True
+
+
+def test_a_disk_that_fills_during_a_run_records_it_failed_and_names_the_path(
+        tmp_path, monkeypatch):
+    import greennlp.tasks.classification_stages as stages
+
+    disk, real = FullDisk(monkeypatch), stages.prepare
+
+    def prepare_then_fill(*args, **kwargs):
+        out = real(*args, **kwargs)
+        disk.fill()  # the data stage's end (record.json) is the first write to fail
+        return out
+    monkeypatch.setattr(stages, "prepare", prepare_then_fill)
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["run", *SMALL, _data(tmp_path), f"output_dir={out}"])
+    assert result.exit_code == 2, result.output
+    line = one_sentence(result.output)
+    run = store.list_runs(out)[0]
+    record_path = out / run["run_id"] / "record.json"
+    assert f"The disk is full: could not write {record_path};" in line, line
+    assert run["status"] == "failed" and run["error"].startswith("The disk is full"), run
+    assert str(record_path) in run["error"]
+    listed = runner.invoke(app, ["runs", "--output-dir", str(out)])
+    assert "failed" in listed.output and "interrupted" not in listed.output
+    assert not [p for p in (out / run["run_id"]).iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_disk_full_from_the_start_records_the_run_failed(tmp_path, monkeypatch):
+    FullDisk(monkeypatch).fill()
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["run", *SMALL, _data(tmp_path), f"output_dir={out}"])
+    assert result.exit_code == 2, result.output
+    line = one_sentence(result.output)
+    run = store.list_runs(out)[0]
+    assert f"could not write {out / run['run_id'] / 'record.json'}" in line, line
+    assert run["status"] == "failed" and "The disk is full" in run["error"]
+
+
+# -- an export to a full disk -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def encoder_run(tmp_path_factory):
+    """A finished run with a tiny transformer: (output folder, run id)."""
+    folder = tmp_path_factory.mktemp("encoder")
+    out = folder / "runs"
+    overrides = [o for o in TINY_OVERRIDES if not o.startswith(("models=", "transformer.train.epochs"))]
+    result = runner.invoke(app, ["run", *overrides, "models=[transformer]",
+                                 "transformer.train.epochs=1", _data(folder), f"output_dir={out}"])
+    assert result.exit_code == 0, result.output
+    return out, store.list_runs(out)[0]["run_id"]
+
+
+@pytest.mark.parametrize("where", ["new folder", "new folder in new folders", "default",
+                                   "empty folder"])
+def test_an_export_to_a_full_disk_leaves_no_partial_folder(encoder_run, tmp_path, monkeypatch,
+                                                          where):
+    out, run_id = encoder_run
+    target = {"new folder": tmp_path / "export", "empty folder": tmp_path / "empty",
+              "new folder in new folders": tmp_path / "a" / "b" / "export",
+              "default": None}[where]
+    if where == "empty folder":
+        target.mkdir()
+    FullDisk(monkeypatch).fill()
+    before = sorted(p for p in tmp_path.rglob("*"))
+    args = ["export", run_id, "--output-dir", str(out)] + (["--out", str(target)] if target else [])
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    line = one_sentence(result.output)
+    assert "The disk is full" in line and "README.md" in line, line
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert not (out / run_id / "exports").exists()
+    if target is not None:
+        assert "--out" in line and "output_dir" not in line, line
