@@ -2,7 +2,9 @@
 
 Every artifact (record, reports, cards, model folders, checkpoints) is written to a
 temporary name next to its final place and renamed over it when complete: a reader sees
-the old file or the new one, never a truncated one. When writing fails, the temporary
+the old file or the new one, never a truncated one. Files and folders get the mode a
+plain write would give them (0666 / 0777 less the umask), not the 0600 / 0700 of
+temporary files. When writing fails, the temporary
 file is removed. :func:`storage_problem` turns the errors of a full, read-only or
 unwritable disk into one sentence for the user.
 """
@@ -40,6 +42,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     except OSError as exc:
         raise _naming(exc, path)
     try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp's 0600: the mode a plain write would give
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -69,8 +72,10 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
-        tmp.chmod(folder.parent.stat().st_mode & 0o777)  # its parent's, not mkdtemp's 0700
+        tmp.chmod(0o777 & ~umask())  # mkdtemp's 0700: the mode a plain mkdir would give
         yield tmp
+        for path in tmp.rglob("*"):  # libraries that write 0600 (safetensors) included
+            plain_mode(path)
         old = folder.with_name(f".{folder.name}.old")
         _remove(old)
         if folder.exists():
@@ -80,6 +85,36 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
+
+
+def plain_mode(path: str | Path) -> Path:
+    """Give ``path`` the mode a plain write (a file) or mkdir (a folder) would: 0666 /
+    0777 less the umask (execute bits of a file kept where the umask allows them).
+    Symbolic links are left alone."""
+    path = Path(path)
+    if path.is_symlink():
+        return path
+    mask = umask()
+    if path.is_dir():
+        path.chmod(0o777 & ~mask)
+    else:
+        path.chmod((0o666 | (path.stat().st_mode & 0o111)) & ~mask)
+    return path
+
+
+def umask() -> int:
+    """The process's umask, read without changing it (Linux: /proc/self/status; elsewhere
+    set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove(path: Path) -> None:

@@ -177,3 +177,37 @@ def test_an_export_to_a_full_disk_leaves_no_partial_folder(encoder_run, tmp_path
     assert not (out / run_id / "exports").exists()
     if target is not None:
         assert "--out" in line and "output_dir" not in line, line
+
+
+# -- file modes: the umask, as a plain write honours it -------------------------------------------
+@pytest.fixture(params=[0o022, 0o077], ids=["umask 022", "umask 077"])
+def mask(request):
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_atomic_writes_honour_the_umask(tmp_path, mask):
+    assert files.umask() == mask
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    (tmp_path / "plain_dir").mkdir()
+    written = files.write_text(tmp_path / "a.txt", "x")
+    with files.atomic_folder(tmp_path / "folder") as tmp:
+        (tmp / "w").write_text("x")
+    assert oct(written.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777) \
+        == oct(0o666 & ~mask)
+    assert oct((tmp_path / "folder").stat().st_mode & 0o777) == \
+        oct((tmp_path / "plain_dir").stat().st_mode & 0o777) == oct(0o777 & ~mask)
+
+
+def test_a_run_writes_its_files_with_the_umask_modes(tmp_path, mask):
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["run", *SMALL, _data(tmp_path), f"output_dir={out}"])
+    assert result.exit_code == 0, result.output
+    run_dir = out / store.list_runs(out)[0]["run_id"]
+    for name in ("record.json", "report.html", "MODEL_CARD.md", "DATASHEET.md"):
+        assert oct((run_dir / name).stat().st_mode & 0o777) == oct(0o666 & ~mask), name
+    wrong = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in out.rglob("*")
+             if p.stat().st_mode & 0o777 != (0o777 if p.is_dir() else 0o666) & ~mask}
+    assert not wrong, wrong  # model folders and every other file and folder too
