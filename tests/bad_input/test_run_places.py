@@ -211,3 +211,66 @@ def test_a_run_writes_its_files_with_the_umask_modes(tmp_path, mask):
     wrong = {str(p.relative_to(out)): oct(p.stat().st_mode & 0o777) for p in out.rglob("*")
              if p.stat().st_mode & 0o777 != (0o777 if p.is_dir() else 0o666) & ~mask}
     assert not wrong, wrong  # model folders and every other file and folder too
+
+
+# -- load: runs writing one registry while it is read ----------------------------------------------
+WRITER = """
+import sys
+from greennlp.run import start
+from greennlp.tasks import load_config
+
+cfg = load_config(None, [f"output_dir={sys.argv[1]}", f"name={sys.argv[2]}"])
+run = start(cfg, "load", log=lambda text: None)
+steps = [lambda r, i=i: r.stage(f"step{i}", lambda st: None) for i in range(int(sys.argv[3]))]
+run.execute(steps, write_reports=lambda record: None)
+"""
+
+
+@pytest.mark.integration
+def test_eight_runs_write_one_registry_while_it_is_read(tmp_path, monkeypatch):
+    """8 processes at once go through a run's registry writes (start, 15 measured stages,
+    finish) into one output folder, while `greennlp runs` and what `greennlp report` reads
+    loop over the registry: every run recorded, no "database is locked", every row a reader
+    sees whole, and never a registry read that failed. (8 whole runs take ~5 minutes on
+    2 shared cores; the writes are the same.)"""
+    import subprocess
+    import sys
+
+    from greennlp.run import find_record
+
+    out = tmp_path / "runs"
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"), GREENNLP_PROGRESS="0",
+               OMP_NUM_THREADS="1")
+    runs = [subprocess.Popen([sys.executable, "-c", WRITER, str(out), f"load{i}", "15"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            for i in range(8)]
+    fallbacks, real_records = [], store._records
+    monkeypatch.setattr(store, "_records",  # list_runs reads the records when the registry fails
+                        lambda folder: fallbacks.append(folder) or real_records(folder))
+    loops, seen, problems = 0, set(), []
+    while any(p.poll() is None for p in runs) or loops == 0:
+        listed = runner.invoke(app, ["runs", "--output-dir", str(out), "--limit", "20"])
+        if listed.exit_code != 0 or "locked" in listed.output:
+            problems.append(listed.output)
+        for row in store.list_runs(out):
+            seen.add(row["run_id"])
+            whole = all(row[c] for c in ("run_id", "created_at", "status", "run_dir"))
+            if not whole or row["status"] not in ("running", "completed", "failed", "interrupted"):
+                problems.append(row)
+            if row["status"] == "completed":
+                if row["finished_at"] is None or row["duration_s"] is None:
+                    problems.append(row)
+                assert find_record(row["run_id"], str(out)).status == "completed"
+        loops += 1
+    outputs = [p.communicate()[0] for p in runs]
+    assert [p.returncode for p in runs] == [0] * 8, outputs
+    assert not [o for o in outputs if "locked" in o or "Traceback" in o], outputs
+    rows = store.list_runs(out)
+    assert sorted(r["name"] for r in rows) == [f"load{i}" for i in range(8)]
+    assert [r["status"] for r in rows] == ["completed"] * 8
+    for row in rows:
+        stages = RunRecord.load(out / row["run_id"]).stages
+        assert [s.name for s in stages] == [f"step{i}" for i in range(15)]
+    assert not problems and not fallbacks, (problems, len(fallbacks))
+    assert loops > 1 and len(seen) == 8, (loops, len(seen))
