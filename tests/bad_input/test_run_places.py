@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -225,6 +226,20 @@ steps = [lambda r, i=i: r.stage(f"step{i}", lambda st: None) for i in range(int(
 run.execute(steps, write_reports=lambda record: None)
 """
 
+READER = """
+import json, sys
+from pathlib import Path
+from greennlp import store
+
+out, stop = sys.argv[1], Path(sys.argv[2])
+real, failed, loops = store._records, [], 0
+store._records = lambda folder: failed.append(loops) or real(folder)  # a registry read failed
+while not stop.exists():
+    store.list_runs(out)
+    loops += 1
+print(json.dumps({"loops": loops, "failed": len(failed)}))
+"""
+
 
 @pytest.mark.integration
 def test_eight_runs_write_one_registry_while_it_is_read(tmp_path, monkeypatch):
@@ -242,6 +257,9 @@ def test_eight_runs_write_one_registry_while_it_is_read(tmp_path, monkeypatch):
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=str(root / "src"), GREENNLP_PROGRESS="0",
                OMP_NUM_THREADS="1")
+    stop = tmp_path / "stop"
+    tight = subprocess.Popen([sys.executable, "-c", READER, str(out), str(stop)],
+                             stdout=subprocess.PIPE, text=True, env=env)  # reads without pause
     runs = [subprocess.Popen([sys.executable, "-c", WRITER, str(out), f"load{i}", "15"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
             for i in range(8)]
@@ -264,6 +282,8 @@ def test_eight_runs_write_one_registry_while_it_is_read(tmp_path, monkeypatch):
                 assert find_record(row["run_id"], str(out)).status == "completed"
         loops += 1
     outputs = [p.communicate()[0] for p in runs]
+    stop.touch()
+    tight_reads = json.loads(tight.communicate(timeout=60)[0])
     assert [p.returncode for p in runs] == [0] * 8, outputs
     assert not [o for o in outputs if "locked" in o or "Traceback" in o], outputs
     rows = store.list_runs(out)
@@ -273,4 +293,5 @@ def test_eight_runs_write_one_registry_while_it_is_read(tmp_path, monkeypatch):
         stages = RunRecord.load(out / row["run_id"]).stages
         assert [s.name for s in stages] == [f"step{i}" for i in range(15)]
     assert not problems and not fallbacks, (problems, len(fallbacks))
+    assert tight_reads["failed"] == 0 and tight_reads["loops"] > loops, tight_reads
     assert loops > 1 and len(seen) == 8, (loops, len(seen))
