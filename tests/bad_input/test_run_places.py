@@ -58,9 +58,9 @@ def test_the_output_dir_option_of_a_new_run_is_honoured(tmp_path, monkeypatch):
     result = runner.invoke(app, ["run", str(config), *SMALL, _data(tmp_path),
                                  "--output-dir", str(chosen)])
     assert result.exit_code == 0, result.output
-    runs = store.list_runs(chosen)
-    assert [r["status"] for r in runs] == ["completed", "failed"]
-    assert RunRecord.load(chosen / runs[0]["run_id"]).config["output_dir"] == str(chosen)
+    runs = {r["status"]: r for r in store.list_runs(chosen)}
+    assert sorted(runs) == ["completed", "failed"]
+    assert RunRecord.load(chosen / runs["completed"]["run_id"]).config["output_dir"] == str(chosen)
     assert not (tmp_path / "runs").exists() and not (tmp_path / "from_file").exists()
 
 
