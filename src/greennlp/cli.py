@@ -29,7 +29,7 @@ err_console = Console(stderr=True)
 
 def user_errors(fn: Callable) -> Callable:
     """Turn UserError, and a full, read-only or unwritable disk, into one red sentence
-    and exit code 2."""
+    and exit code 2 (naming --out when that is where the write failed)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -37,14 +37,29 @@ def user_errors(fn: Callable) -> Callable:
         except UserError as exc:
             message = str(exc)
         except Exception as exc:
-            from greennlp.files import storage_problem
+            from greennlp.files import OUTPUT_DIR_SETTING, storage_problem
 
-            message = storage_problem(exc)
+            out = kwargs.get("out")
+            setting = "--out" if out is not None and _under(exc, out) else OUTPUT_DIR_SETTING
+            message = storage_problem(exc, setting)
             if message is None:
                 raise
         err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     return wrapper
+
+
+def _under(exc: BaseException, out: str | Path) -> bool:
+    """Whether the write that failed with ``exc`` was at ``out``: the path itself, a file
+    inside it, or a folder on the way to it (or no path named at all)."""
+    from greennlp.files import failed_path
+
+    failed = failed_path(exc)
+    if failed is None:
+        return True
+    failed_at, target = Path(failed).absolute(), Path(out).absolute()
+    return (failed_at == target or failed_at.is_relative_to(target)
+            or target.is_relative_to(failed_at))
 
 
 def _split_args(config: Optional[str], overrides: Optional[list[str]]) -> tuple[Optional[str], list[str]]:
@@ -58,9 +73,9 @@ def _split_args(config: Optional[str], overrides: Optional[list[str]]) -> tuple[
 
 
 def _output_dir(args: list[str]) -> str:
-    """Where a run that failed to start is recorded: output_dir as an override, else as
-    the config file sets it, else ``runs``."""
-    for text in args:
+    """Where a run that failed to start is recorded: output_dir as an override (the last
+    one, as the config takes it), else as the config file sets it, else ``runs``."""
+    for text in reversed(args):
         key, _, value = text.partition("=")
         if key.strip() == "output_dir" and value.strip():
             return value.strip()
@@ -74,6 +89,21 @@ def _output_dir(args: list[str]) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return "runs"
+
+
+def _with_output_dir(overrides: list[str], option: str | None) -> list[str]:
+    """``overrides`` with ``--output-dir``'s folder as their last output_dir (it beats the
+    config file's); refused when an output_dir override names another folder."""
+    if option is None:
+        return overrides
+    if not option.strip():
+        raise UserError("--output-dir is empty; give the folder the run is written to.")
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.strip() == "output_dir" and value.strip() != option.strip():
+            raise UserError(f"--output-dir {option} and output_dir={value.strip()} name two "
+                            f"folders; give the run's folder once.")
+    return [*overrides, f"output_dir={option.strip()}"]
 
 
 def _record_failed_start(args: list[str], command: str, error: str) -> None:
@@ -113,8 +143,10 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
                                                         "overrides, e.g. transformer.train.epochs=2"),
         resume: Optional[str] = typer.Option(None, "--resume", help="Continue a failed or "
                                              "interrupted run by id; finished stages are kept."),
-        output_dir: str = typer.Option("runs", "--output-dir", help="Where runs are written "
-                                       "(used with --resume).")) -> None:
+        output_dir: Optional[str] = typer.Option(None, "--output-dir", help="Where runs are "
+                                                 "written (the config's output_dir, default "
+                                                 "runs); with --resume, the folder that holds "
+                                                 "the run.")) -> None:
     """Run the whole lifecycle: data, models, evaluation, report."""
     from greennlp import tasks
     from greennlp.report.views import fmt, scaled
@@ -122,11 +154,14 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     command = "greennlp " + shlex.join(sys.argv[1:])
     log = functools.partial(console.print, highlight=False)
     if resume is not None:  # an empty id is refused, not taken for "no resume"
-        r = tasks.resume(resume, output_dir, log=log)
+        r = tasks.resume(resume, output_dir or "runs", log=log)
     else:
         args = ([config] if config else []) + list(overrides or [])
+        if output_dir is not None and output_dir.strip():
+            args.append(f"output_dir={output_dir.strip()}")  # where a failed start is recorded
         try:
             config, overrides = _split_args(config, overrides)
+            overrides = _with_output_dir(overrides, output_dir)
             cfg = tasks.load_config(config, overrides)
         except UserError as exc:
             _record_failed_start(args, command, str(exc))

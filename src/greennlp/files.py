@@ -2,7 +2,9 @@
 
 Every artifact (record, reports, cards, model folders, checkpoints) is written to a
 temporary name next to its final place and renamed over it when complete: a reader sees
-the old file or the new one, never a truncated one. When writing fails, the temporary
+the old file or the new one, never a truncated one. Files and folders get the mode a
+plain write would give them (0666 / 0777 less the umask), not the 0600 / 0700 of
+temporary files. When writing fails, the temporary
 file is removed. :func:`storage_problem` turns the errors of a full, read-only or
 unwritable disk into one sentence for the user.
 """
@@ -35,15 +37,28 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync-free rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _naming(exc, path)
+    try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp's 0600: the mode a plain write would give
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         _remove(Path(tmp))
-        raise
+        raise _naming(exc, path)
     return path
+
+
+def _naming(exc: BaseException, path: Path) -> BaseException:
+    """``exc``, naming ``path`` when it names no file or only the temporary one (the user
+    knows the file, not its temporary name): the sentence of a full disk says where."""
+    if isinstance(exc, OSError) and (not exc.filename or
+                                     Path(str(exc.filename)).name.startswith(f".{path.name}.")):
+        exc.filename = str(path)
+    return exc
 
 
 @contextmanager
@@ -57,8 +72,10 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
-        tmp.chmod(folder.parent.stat().st_mode & 0o777)  # its parent's, not mkdtemp's 0700
+        tmp.chmod(0o777 & ~umask())  # mkdtemp's 0700: the mode a plain mkdir would give
         yield tmp
+        for path in tmp.rglob("*"):  # libraries that write 0600 (safetensors) included
+            plain_mode(path)
         old = folder.with_name(f".{folder.name}.old")
         _remove(old)
         if folder.exists():
@@ -68,6 +85,36 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
     except BaseException:
         _remove(tmp)
         raise
+
+
+def plain_mode(path: str | Path) -> Path:
+    """Give ``path`` the mode a plain write (a file) or mkdir (a folder) would: 0666 /
+    0777 less the umask (execute bits of a file kept where the umask allows them).
+    Symbolic links are left alone."""
+    path = Path(path)
+    if path.is_symlink():
+        return path
+    mask = umask()
+    if path.is_dir():
+        path.chmod(0o777 & ~mask)
+    else:
+        path.chmod((0o666 | (path.stat().st_mode & 0o111)) & ~mask)
+    return path
+
+
+def umask() -> int:
+    """The process's umask, read without changing it (Linux: /proc/self/status; elsewhere
+    set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove(path: Path) -> None:
@@ -80,10 +127,15 @@ def _remove(path: Path) -> None:
         pass
 
 
-def storage_problem(exc: BaseException) -> str | None:
+OUTPUT_DIR_SETTING = "output_dir (or --output-dir)"
+
+
+def storage_problem(exc: BaseException, setting: str = OUTPUT_DIR_SETTING) -> str | None:
     """One sentence for an error of a full, read-only or unwritable disk, else None.
 
-    Follows the chain of causes (libraries often wrap the OSError they got).
+    Follows the chain of causes (libraries often wrap the OSError they got). ``setting``
+    is what the user gave for the place that could not be written (``--out`` for the
+    commands that write where it says).
     """
     seen = 0
     while exc is not None and seen < 8:
@@ -96,14 +148,27 @@ def storage_problem(exc: BaseException) -> str | None:
             where = f" {where}" if where else ""
             if code == errno.ENOSPC or "space" in text or "full" in text or "quota" in text:
                 return (f"The disk is full: could not write{where}; free some space (or give "
-                        f"another --output-dir / output_dir) and run again.")
+                        f"another {setting}) and run again.")
             if code == errno.EROFS or "read-only" in text or "readonly" in text:
                 return (f"The output folder is on a read-only file system: could not write"
-                        f"{where}; give a writable output_dir (or --output-dir).")
-            if code == errno.ENOTDIR or "not a directory" in text:
+                        f"{where}; give a writable {setting}.")
+            a_file = code == errno.EEXIST and where and Path(where.strip()).is_file()
+            if code == errno.ENOTDIR or "not a directory" in text or a_file:
                 return (f"Cannot write{where}: part of the path is a file, not a folder; give "
-                        f"an output_dir that is a folder.")
-            return (f"Cannot write{where} ({exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]}); "
-                    f"give a writable output_dir (or --output-dir), or fix its permissions.")
+                        f"another {setting}.")
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                str(exc).splitlines()[0]
+            return f"Cannot write{where} ({why}); give a writable {setting}, or fix its permissions."
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def failed_path(exc: BaseException) -> str | None:
+    """The file name an OSError in ``exc``'s chain of causes names, if any."""
+    seen = 0
+    while exc is not None and seen < 8:
+        seen += 1
+        if isinstance(exc, OSError) and exc.filename:
+            return str(exc.filename)
         exc = exc.__cause__ or exc.__context__
     return None

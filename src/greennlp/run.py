@@ -26,6 +26,7 @@ import numpy as np
 from greennlp import store
 from greennlp.config import RunConfig, config_from_record, to_dict
 from greennlp.errors import UserError
+from greennlp.files import storage_problem
 from greennlp.measure import Footprint, track
 from greennlp.measure.hardware import describe_hardware, describe_software, usable_cpus
 from greennlp.record import RunRecord, StageResult, new_run_id, utc_now
@@ -74,11 +75,36 @@ class Run:
 
     def persist(self, record: RunRecord | None = None) -> None:
         """Save record.json and update the registry row (of the folder that holds the run:
-        a resumed run may have moved since its config named its output_dir)."""
-        self.record.save()
+        a resumed run may have moved since its config named its output_dir).
+
+        When record.json cannot be written (a full disk) at the end of a run, the registry
+        row alone says how it ended (a small write, in another file), so that `greennlp
+        runs` shows it failed, with the error, not interrupted.
+        """
+        try:
+            self.record.save()
+        except BaseException:
+            if self.record.status != "running":
+                self._registry_only()
+            raise
         store.upsert(self.run_dir.parent, self.record)
         for listen in self.listeners:
             listen(self.record)
+
+    def _registry_only(self) -> None:
+        import sqlite3
+
+        try:
+            store.upsert(self.run_dir.parent, self.record)
+        except (OSError, sqlite3.Error):  # the registry cannot take it either
+            pass
+
+    def fail(self, exc: BaseException) -> None:
+        """Mark the run failed by ``exc`` (its sentence: a user error's, or a full or
+        unwritable disk's, which names the path)."""
+        self.record.status = "failed"
+        self.record.error = str(exc) if isinstance(exc, UserError) else \
+            storage_problem(exc) or f"{type(exc).__name__}: {exc}"
 
     def note(self, text: str) -> None:
         """Say something once, in the log and in the record's notes."""
@@ -150,14 +176,18 @@ class Run:
                 step(self)
             self.record.status = "completed"
         except BaseException as exc:
-            self.record.status = "failed"
-            self.record.error = str(exc) if isinstance(exc, UserError) else \
-                f"{type(exc).__name__}: {exc}"
+            self.fail(exc)
             raise
         finally:
             try:
                 self.record.finished_at = utc_now()
-                self.persist()
+                try:
+                    self.persist()
+                except BaseException as exc:  # record.json cannot say so: the registry does
+                    if self.record.status == "completed":
+                        self.fail(exc)
+                        self._registry_only()
+                    raise
                 if self.record.status == "completed":
                     write_reports(self.record)
             finally:
@@ -219,7 +249,14 @@ def start(cfg: RunConfig, command: str = "", log: Log = print) -> Run:
     run.hold(lock)
     for note in record.notes:
         log(note)
-    run.persist()
+    try:
+        run.persist()
+    except BaseException as exc:  # a full disk at the start: recorded as failed where it can be
+        run.fail(exc)
+        record.finished_at = utc_now()
+        run._registry_only()
+        run.release()
+        raise
     return run
 
 
@@ -231,10 +268,14 @@ def resume_command(record: RunRecord) -> str:
 
 def find_record(run_id: str, output_dir: str = "runs") -> RunRecord:
     """The record of run ``run_id`` (a unique prefix is enough) under ``output_dir``."""
-    folder = store.find_run_dir(output_dir, run_id)
-    if folder is None:
+    folders = store.run_dirs(output_dir, run_id)
+    if len(folders) > 1:
+        shown = ", ".join(f.name for f in folders[:3]) + (", ..." if len(folders) > 3 else "")
+        raise UserError(f"Run id '{run_id}' is ambiguous under {output_dir}: {len(folders)} runs "
+                        f"begin with it ({shown}); give more of the id (see `greennlp runs`).")
+    if not folders:
         raise UserError(f"No run '{run_id}' under {output_dir}; see `greennlp runs` for ids.")
-    return RunRecord.load(folder)
+    return RunRecord.load(folders[0])
 
 
 def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) -> Run:

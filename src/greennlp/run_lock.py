@@ -35,9 +35,10 @@ STALE_S = 30.0  # no heartbeat for this long: the run's process is gone
 
 def _holder(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8") or "{}")
+        info = json.loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def holder_alive(run_dir: str | Path) -> bool:
@@ -87,10 +88,7 @@ class RunLock:
                 raise BlockingIOError
         except BlockingIOError:
             os.close(fd)
-            info = _holder(self.path)
-            raise UserError(f"Run {self.run_id} is in use by process {info.get('pid', '?')} on "
-                            f"{info.get('host', '?')} (since {info.get('since', '?')}); wait "
-                            f"for it to finish, or stop it and resume again.") from None
+            raise UserError(self._in_use(_holder(self.path))) from None
         except BaseException:
             os.close(fd)
             raise
@@ -112,6 +110,18 @@ class RunLock:
             return (f"took over the lock of process {previous['pid']} on "
                     f"{previous.get('host', '?')}, which stopped without releasing it")
         return None
+
+    def _in_use(self, info: dict) -> str:
+        """The refusal when another process holds the lock; ``info``: what its lock file
+        says about the holder (nothing when unreadable, or not written yet)."""
+        if not info.get("pid"):
+            return (f"Run {self.run_id} is in use by another process, whose lock file "
+                    f"{self.path} does not say which (unreadable, or not written yet); wait for "
+                    f"it to finish, or stop it and resume again.")
+        return (f"Run {self.run_id} is in use by process {info['pid']} on "
+                f"{info.get('host') or 'an unnamed host'}"
+                + (f" (since {info['since']})" if info.get("since") else "")
+                + "; wait for it to finish, or stop it and resume again.")
 
     def _beat(self) -> None:
         fd = self._fd

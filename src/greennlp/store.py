@@ -72,8 +72,12 @@ ADDED_COLUMNS = (("selection_metric", "TEXT"), ("best_test_score", "REAL"))
 
 
 def _connect(output_dir: str | Path) -> sqlite3.Connection:
+    """A connection that writes the registry: WAL mode (readers never wait for a writer,
+    nor see half a write) and a busy timeout (a writer waits up to 30 s for another)."""
     path = Path(output_dir) / REGISTRY_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path)
     conn = sqlite3.connect(path, timeout=30.0)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(_SCHEMA)
@@ -82,6 +86,31 @@ def _connect(output_dir: str | Path) -> sqlite3.Connection:
         if column not in have:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
     return conn
+
+
+def _create(path: Path) -> None:
+    """Make the registry whole, then give it its name: a reader never finds a registry
+    without its table, and runs that start at once never race to set up one file (the
+    first name wins; the others use it)."""
+    import os
+    import tempfile
+
+    from greennlp.files import plain_mode
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with closing(sqlite3.connect(tmp)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(_SCHEMA)
+            conn.commit()
+        plain_mode(tmp)
+        os.link(tmp, path)
+    except OSError:  # made by another run meanwhile; or no hard links on this file system,
+        pass  # where sqlite makes the file as it opens it
+    finally:
+        for extra in ("", "-wal", "-shm"):
+            Path(tmp + extra).unlink(missing_ok=True)
 
 
 def summarize(record: RunRecord) -> dict[str, Any]:
@@ -165,16 +194,24 @@ def _records(output_dir: str | Path) -> list[RunRecord]:
 
 def find_run_dir(output_dir: str | Path, run_id: str) -> Path | None:
     """The directory of run ``run_id`` (a unique prefix is enough), or None."""
+    matches = run_dirs(output_dir, run_id)
+    return matches[0] if len(matches) == 1 else None
+
+
+def run_dirs(output_dir: str | Path, run_id: str) -> list[Path]:
+    """The directories of the runs ``run_id`` names: itself, else every run whose id it
+    begins (newest first)."""
     check_run_id(run_id)
     direct = Path(output_dir) / run_id
     if (direct / "record.json").exists():
-        return direct
+        return [direct]
     matches = [Path(output_dir) / r["run_id"] for r in list_runs(output_dir)
                if r["run_id"].startswith(run_id)]
     matches = [m for m in matches if (m / "record.json").exists()]
     if not matches:  # a run folder moved here without its registry: the folders themselves
-        matches = [p.parent for p in Path(output_dir).glob(f"{run_id}*/record.json")]
-    return matches[0] if len(matches) == 1 else None
+        matches = sorted((p.parent for p in Path(output_dir).glob(f"{run_id}*/record.json")),
+                         reverse=True)
+    return matches
 
 
 def rebuild(output_dir: str | Path) -> int:

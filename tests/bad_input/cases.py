@@ -53,8 +53,8 @@ def _with_rare(folder: Path, count: int) -> str:
 def _unbalanced_quote(folder: Path) -> Path:
     lines = ["text,label"] + [f"good film {i},pos" if i % 2 else f"bad film {i},neg"
                               for i in range(40)]
-    lines[10] = '"a quote that opens here,neg'  # and closes on the next line: one row
-    lines[11] = 'and closes here",pos'
+    lines[10] = '"a quote that opens here,neg'  # closed on the next line, then text follows:
+    lines[11] = 'and "closes" here,pos'  # pandas merges the two lines into one row, silently
     return _bytes(folder, "quote.csv", ("\n".join(lines) + "\n").encode())
 
 
@@ -159,6 +159,6 @@ DATA_CASES = {
         text=lambda d: range(len(d))))], "not text"),
     "moved LM corpus key": Case(lambda f: ["task=lm", "lm.corpus.source=c.txt"],
                                 "'lm.corpus.source' is now 'data.source'"),
-    "rows spanning lines in strict mode": Case(
-        lambda f: [_source(_unbalanced_quote(f)), "data.strict=true"], "spans"),
+    "malformed quoting in strict mode": Case(
+        lambda f: [_source(_unbalanced_quote(f)), "data.strict=true"], "is malformed at line 11"),
 }

@@ -67,7 +67,7 @@ def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None
     if fmt not in FORMATS:
         raise UserError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.")
     result = pick_model(record, name)
-    out = Path(out) if out else Path(record.run_dir) / "exports" / f"{safe(result.name)}-{fmt}"
+    out = export_folder(record, result.name, fmt, out)
     model = load_model(result.checkpoint)
     refusal = why_not(model, result.name, fmt)
     if refusal:
@@ -79,6 +79,12 @@ def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None
     folder = export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
     scrub_local_paths(folder)
     return folder
+
+
+def export_folder(record: RunRecord, name: str, fmt: str, out: Path | None = None) -> Path:
+    """Where model ``name`` of ``record`` is exported as ``fmt``: ``out``, else
+    ``exports/<model>-<fmt>`` in the run's folder."""
+    return Path(out) if out else Path(record.run_dir) / "exports" / f"{safe(name)}-{fmt}"
 
 
 PATH_KEYS = ("_name_or_path", "name_or_path")

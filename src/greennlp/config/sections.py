@@ -72,8 +72,9 @@ class DataConfig:
     dev_source: str | None = rule(None, doc="a file with the dataset's own dev split")
     split_column: str | None = rule(None, doc="a column naming each row's split: train, "
                                               "validation (or dev) or test")
-    strict: bool = rule(False, doc="refuse a CSV/TSV whose rows span several lines (an "
-                                   "unbalanced quote merges rows); off: report them")
+    strict: bool = rule(False, doc="refuse a CSV/TSV with malformed quoting (an unbalanced "
+                                   "quote merges rows; line breaks inside quoted fields are "
+                                   "valid); off: report it")
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""

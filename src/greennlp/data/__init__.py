@@ -94,12 +94,32 @@ def _check_enough(frame: pd.DataFrame, cfg, raw: RawData, cleaning: dict[str, An
                             f"more text{hint}.")
         return
     if len(frame) == 0:
-        raise UserError(f"Every text of {cfg.source} is empty ({raw.meta.get('rows_read')} rows "
-                        f"read, none left after cleaning); check data.text_column "
-                        f"('{cfg.text_column}') and the file.")
+        raise UserError(_all_dropped(cfg, raw, cleaning))
     if len(frame) == 1 and cleaning["rows_in"] > 1:
         raise UserError(f"Every row of {cfg.source} holds the same text; give a dataset of "
                         f"distinct texts.")
+
+
+def _all_dropped(cfg, raw: RawData, cleaning: dict[str, Any]) -> str:
+    """The sentence for data that cleaning emptied: how many rows each reason dropped,
+    and the fix for the reasons that did."""
+    empty = cleaning.get("empty_dropped", 0)
+    conflicts = cleaning.get("conflict_rows_dropped", 0)
+    duplicates = cleaning.get("duplicate_rows_dropped", 0)
+    if not (conflicts or duplicates):
+        return (f"Every text of {cfg.source} is empty ({raw.meta.get('rows_read')} rows read, "
+                f"none left after cleaning); check data.text_column ('{cfg.text_column}') and "
+                f"the file.")
+    reasons = [f"{n} {why}" for n, why in ((empty, "empty"),
+                                           (conflicts, "in label conflicts (one text, several "
+                                                       "labels)"),
+                                           (duplicates, "duplicates")) if n]
+    fixes = [fix for n, fix in ((empty, f"check data.text_column ('{cfg.text_column}')"),
+                                (conflicts, "give each text one label (or set "
+                                            "data.drop_conflicts=false to keep them)"),
+                                (duplicates, "give distinct texts")) if n]
+    return (f"Cleaning dropped every row of {cfg.source} ({cleaning.get('rows_in')} rows: "
+            f"{', '.join(reasons)}); {' and '.join(fixes)}.")
 
 
 __all__ = ["RawData", "Splits", "clean", "describe", "load_raw", "make_splits", "prepare"]

@@ -105,13 +105,15 @@ def _refuse_repeated_columns(path: Path) -> None:
                         f"or remove one of them.")
 
 
-def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
-    """Physical lines of a CSV/TSV file against the rows parsed from it.
+def line_audit(path: Path, frame: pd.DataFrame, sep: str = ",") -> dict[str, Any]:
+    """Physical lines of a CSV/TSV file against the rows parsed from it, and its quoting.
 
-    A quoted field may hold line breaks, so rows and lines can legitimately differ; but
-    an unbalanced quote also makes one row swallow the lines after it (a text merged with
-    its neighbours, under one label) without any parser error. The datasheet and the
-    console report the difference and the first row that spans several lines.
+    A quoted field may hold line breaks (valid CSV), so rows and lines can legitimately
+    differ: the datasheet and the console report the difference and the first row that
+    spans several lines. Malformed quoting is another matter: an unbalanced quote makes one
+    row swallow the lines after it without any error from pandas. The file is read again
+    with the csv module in strict mode (:func:`quoting_problem`); what it finds is
+    ``problem``.
     """
     data = path.read_bytes()
     physical = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
@@ -121,13 +123,43 @@ def line_audit(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
     multiline = [i for i, n in enumerate(spans) if n > 1]
     out: dict[str, Any] = {"physical_lines": physical, "rows": len(frame),
                            "blank_lines": blank, "multiline_rows": len(multiline),
-                           "differs": physical - blank != len(frame) + 1}
+                           "differs": physical - blank != len(frame) + 1,
+                           "problem": quoting_problem(path, sep)}
     if multiline:
         i = multiline[0]
         text = " ".join(str(v) for v in frame.iloc[i].tolist())
         out["first_multiline"] = {"row": i + 1, "line": 2 + sum(spans[:i]), "lines": spans[i],
                                   "text": " ".join(text.split())[:80]}
     return out
+
+
+_CSV_ERRORS = {"expected after": "a closing quote is followed by more text, not the delimiter",
+               "end of data": "a quote opens a field that never closes",
+               "new-line character seen in unquoted field": "a bare carriage return ends a field"}
+
+
+def quoting_problem(path: Path, sep: str = ",") -> dict[str, Any] | None:
+    """The first malformed row of a CSV/TSV file, read by the csv module in strict mode
+    (a quote in the wrong place, a field left open, a row whose field count differs from
+    the header's): ``{"line": first line of the row, "what": what is wrong}``, or None for
+    a well-formed file (line breaks inside quoted fields included)."""
+    import csv
+
+    line, columns = 1, None
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh, delimiter=sep, strict=True)
+        try:
+            for row in reader:
+                if row:
+                    columns = columns or len(row)
+                    if len(row) != columns:
+                        return {"line": line, "what": f"{len(row)} field{'s' * (len(row) != 1)} "
+                                                      f"where the header has {columns}"}
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            what = next((v for k, v in _CSV_ERRORS.items() if k in str(exc)), str(exc))
+            return {"line": line, "what": what}
+    return None
 
 
 def _read_hf(name: str, cfg, labels: bool) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
@@ -330,17 +362,15 @@ def _open(cfg, labels: bool) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], str
 
 
 def _checked_lines(path: Path, frame: pd.DataFrame, strict: bool) -> dict[str, Any]:
-    """The :func:`line_audit` of a CSV/TSV file; with ``strict``, rows that span lines are
-    refused."""
-    lines = line_audit(path, frame)
-    first = lines.get("first_multiline")
-    if strict and first:
+    """The :func:`line_audit` of a CSV/TSV file; with ``strict``, malformed quoting is
+    refused (line breaks inside quoted fields are valid CSV, and accepted)."""
+    lines = line_audit(path, frame, "\t" if path.suffix == ".tsv" else ",")
+    problem = lines.get("problem")
+    if strict and problem:
         raise UserError(
-            f"Data file {path} has {lines['physical_lines']} lines but "
-            f"{lines['rows']} rows: row {first['row']} (from line {first['line']}) "
-            f"spans {first['lines']} lines (\"{first['text'][:50]}...\"), often an "
-            f"unbalanced quote; fix the quoting, or set data.strict=false to accept "
-            f"rows that span lines.")
+            f"Data file {path} is malformed at line {problem['line']}: {problem['what']} "
+            f"(rows may be merged); fix the quoting there, or set data.strict=false to read "
+            f"the file as pandas parses it.")
     return lines
 
 

@@ -37,16 +37,58 @@ def export(record: RunRecord, name: str | None, fmt: str, out: Path | None = Non
            repo: str | None = None) -> Exported:
     """Export model ``name`` of ``record`` (default: the selected one) as ``fmt``, with its
     card (README.md); ``repo`` is the Hub repository its usage example names."""
-    from greennlp.compress.export import batch_dependence, export_model, pick_model
+    from greennlp.compress.export import (batch_dependence, export_folder, export_model,
+                                          pick_model)
     from greennlp.files import write_text
     from greennlp.models import load_model
     from greennlp.report.export_card import export_card
 
     model = pick_model(record, name)
-    folder = export_model(record, model.name, fmt, out)
-    batching = batch_dependence(load_model(folder), _test_texts(record))
-    write_text(folder / CARD_NAME, export_card(record, model, fmt, batching, repo))
+    target = export_folder(record, model.name, fmt, out)
+    made = _to_make(target)
+    try:
+        folder = export_model(record, model.name, fmt, out)
+        batching = batch_dependence(load_model(folder), _test_texts(record))
+        write_text(folder / CARD_NAME, export_card(record, model, fmt, batching, repo))
+    except BaseException:  # a full disk, a kill: no half export is left to publish
+        _undo(target, made)
+        raise
     return Exported(folder, model.name, batching)
+
+
+def _to_make(folder: Path) -> list[Path] | None:
+    """The folders an export to ``folder`` creates (deepest first): ``folder`` and the
+    parents that do not exist yet; ``[]`` for an empty folder that exists; None for a
+    folder with files in it (the export refuses it, and nothing there is touched)."""
+    if folder.is_dir():
+        return None if any(folder.iterdir()) else []
+    made = [folder]
+    for parent in folder.absolute().parents:
+        if parent.exists():
+            break
+        made.append(parent)
+    return made
+
+
+def _undo(folder: Path, made: list[Path] | None) -> None:
+    """Leave the disk as it was before a failed export to ``folder``."""
+    import shutil
+
+    if made is None:
+        return
+    if made == [] and folder.is_dir():  # it existed, empty: empty again
+        for item in folder.iterdir():
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item, ignore_errors=True)
+            else:
+                item.unlink(missing_ok=True)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in made[1:]:
+        try:
+            parent.rmdir()  # only when empty: something else may have been put there
+        except OSError:
+            break
 
 
 def _test_texts(record: RunRecord) -> list[str]:

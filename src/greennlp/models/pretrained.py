@@ -83,6 +83,10 @@ def resolve(name_or_path: str) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         folder = path
+    elif path.is_file():
+        raise UserError(f"{name_or_path} ({SETTING}) is a file, not a folder; give the folder "
+                        f"that holds the model (written by save_pretrained: config.json and "
+                        f"the weights) or a Hugging Face Hub id.")
     elif _names_a_folder(name_or_path):
         raise UserError(f"Folder {name_or_path} ({SETTING}) does not exist; give a folder "
                         f"written by save_pretrained or a Hugging Face Hub id.")

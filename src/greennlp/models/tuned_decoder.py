@@ -25,12 +25,15 @@ def save_tuned(folder: Path, lm, trained, base: str, lora: LoraSpec | None,
     ``lora``) of base family ``base``; ``lm`` is its :class:`NeuralLM` (for the tokenizer)."""
     from safetensors.torch import save_file
 
+    from greennlp.files import plain_mode
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if lora is not None:
         save_file(adapter_state(trained), str(folder / ADAPTERS))
     else:
         save_file(state_without_ties(trained), str(folder / WEIGHTS))
+    plain_mode(folder / (ADAPTERS if lora is not None else WEIGHTS))  # safetensors writes 0600
     lm.tokenizer.save(folder / "tokenizer.json")
     meta = {"family": base, "tuned": facts, "lora": lora.describe() if lora else None}
     (folder / META_NAME).write_text(json.dumps(meta, indent=2, default=str))

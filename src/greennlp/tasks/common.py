@@ -32,6 +32,11 @@ def data_stage(run: Run, unit: str, metric: str) -> Splits:
     def work(st) -> Splits:
         splits, summary = run.task.prepare(run)
         lines = summary.get("lines") or {}
+        problem = lines.get("problem")
+        if problem:
+            run.note(f"data: malformed quoting at line {problem['line']} ({problem['what']}): "
+                     f"rows may be merged; fix the quoting there (data.strict=true refuses "
+                     f"such files).")
         if lines.get("differs"):
             first = lines.get("first_multiline")
             run.note(f"data: {lines['physical_lines']} physical lines but {lines['rows']} rows "
@@ -39,7 +44,7 @@ def data_stage(run: Run, unit: str, metric: str) -> Splits:
                      f"rows span several lines" + (
                          f", the first is row {first['row']} from line {first['line']} "
                          f"({first['lines']} lines): \"{first['text'][:60]}\"" if first else "")
-                     + "; data.strict=true refuses such files.")
+                     + ("." if problem else "; line breaks inside quoted fields are valid CSV."))
         splits.save(folder)
         run.record.data = summary
         sizes = summary["split"]["sizes"]

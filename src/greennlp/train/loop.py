@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import save_file
 
 from greennlp.errors import UserError
+from greennlp.files import plain_mode
 from greennlp.models.checkpoints import load_weights, state_without_ties
 from greennlp.train import distributed
 from greennlp.train.progress import progress_bar
@@ -128,6 +129,7 @@ def _save_weights(model: torch.nn.Module, folder: Path) -> None:
     tmp = folder / ".model.safetensors.tmp"
     try:
         save_file(state_without_ties(model), str(tmp))
+        plain_mode(tmp)  # safetensors writes 0600
         tmp.replace(folder / "model.safetensors")
     finally:
         tmp.unlink(missing_ok=True)
