@@ -85,7 +85,7 @@ def _record_failed_start(args: list[str], command: str, error: str) -> None:
 
     try:
         tasks.record_failed_start(_output_dir(args), command, error)
-    except (OSError, sqlite3.Error):
+    except (OSError, ValueError, sqlite3.Error):  # ValueError: a NUL in the folder's name
         pass
 
 

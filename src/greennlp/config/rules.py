@@ -177,6 +177,8 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
     if tp is float and isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"Config key '{key}' is {value}; it must be a finite number, e.g. "
                         f"{key}=0.5.")
+    if tp is str and isinstance(value, str) and "\x00" in value:  # no path or name holds one
+        raise UserError(f"Config key '{key}' holds a NUL character (\\0); remove it.")
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     if not ok:
         raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {value!r}; "
