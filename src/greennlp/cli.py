@@ -6,9 +6,11 @@ exits with code 2, without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -114,11 +116,40 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
         output_dir: str = typer.Option("runs", "--output-dir", help="Where runs are written "
                                        "(used with --resume).")) -> None:
     """Run the whole lifecycle: data, models, evaluation, report."""
+    command = "greennlp " + shlex.join(sys.argv[1:])
+    log = functools.partial(console.print, highlight=False)
+    with _terminate_as_interrupt():
+        try:
+            _run(config, overrides, resume, output_dir, command, log)
+        except KeyboardInterrupt:  # before the run's stages started: nothing done to resume
+            err_console.print("interrupted before the run started", highlight=False)
+            raise typer.Exit(130) from None
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``, a scheduler's preemption) stops a run as Ctrl-C does: the
+    running stage's totals and the failed status are saved, and the way to resume is
+    printed (without, the process ended at once, like ``kill -9``)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _run(config, overrides, resume, output_dir, command, log) -> None:
     from greennlp import tasks
     from greennlp.report.views import fmt, scaled
 
-    command = "greennlp " + shlex.join(sys.argv[1:])
-    log = functools.partial(console.print, highlight=False)
     if resume is not None:  # an empty id is refused, not taken for "no resume"
         r = tasks.resume(resume, output_dir, log=log)
     else:
