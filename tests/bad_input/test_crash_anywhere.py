@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 
 from greennlp import store
-from tests.bad_input.attempts import PROGRESS_EVERY_S, Attempts
+from tests.bad_input.attempts import Attempts
 from tests.conftest import make_frame
 from tests.lm.conftest import TINY_LM, make_corpus
 
 pytestmark = pytest.mark.integration
 SURVIVED: dict[str, int] = {}  # task and kind of stop -> attempts stopped and resumed
+CARRIED: dict[str, float] = {}  # stage -> the most seconds of stopped attempts carried over
 
 CLASSIFICATION = ["models=[tfidf_logreg]", "search.families.tfidf_logreg.trials=3",
                   "seeds.count=2", "seeds.models=[tfidf_logreg]", "compress.methods=[]",
@@ -40,7 +41,8 @@ LM = [*TINY_LM, "lm.models=[ngram,gpt]", "lm.scaling.enabled=false", "lm.gpt.tra
 @pytest.fixture(scope="module", autouse=True)
 def _report():
     yield
-    print(f"stopped and resumed: {SURVIVED}")
+    print(f"stopped and resumed: {SURVIVED}; stages that carried the cost of stopped attempts: "
+          f"{len(CARRIED)} ({sum(CARRIED.values()):.1f} s)")
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def _survive(kind: str, how: str, stops: int, sources, clean, folder: Path) -> i
         if not _completed(attempts):
             done = attempts.one(first)
             assert done.exitcode == 0, attempts.log.read_text()[-3000:]
-        _check(attempts, record, seconds)
+        _check(attempts, record)
     SURVIVED[f"{kind} {how}"] = stopped
     return runs
 
@@ -140,13 +142,13 @@ def _completed(attempts: Attempts) -> bool:
     return bool(attempts.run_id()) and _record(attempts)["status"] == "completed"
 
 
-def _check(attempts: Attempts, record: dict, seconds: float) -> None:
+def _check(attempts: Attempts, record: dict) -> None:
     final = _record(attempts)
     assert final["status"] == "completed"
     assert store.list_runs(attempts.out)[0]["status"] == "completed"
     assert _results(final) == _results(record)
     assert len(set(final["tested"])) == len(final["tested"])  # each scored on test once
-    _check_footprint(final, attempts, record, seconds)
+    _check_footprint(final, attempts)
     _check_whole(attempts.out / attempts.run_id())
 
 
@@ -160,21 +162,18 @@ def _left(attempts: Attempts, clean: dict, clean_seconds: float) -> float:
     return max(0.2, clean_seconds * (1 - done / total))
 
 
-def _check_footprint(final: dict, attempts: Attempts, clean: dict, clean_seconds: float) -> None:
-    """Each stage holds at least what its stopped attempts saved; the recorded time covers
-    the attempts' time but what each could lose (a saving interval, the time outside
-    stages)."""
+def _check_footprint(final: dict, attempts: Attempts) -> None:
+    """Each stage holds at least the running totals its stopped attempts saved (a stopped
+    attempt loses at most one saving interval of its stage; the time outside stages, such
+    as start-up, is in no stage's footprint, stopped or not)."""
     stages = {s["name"]: s for s in final["stages"]}
     for done in attempts.done:
         for name, saved in done.progress.items():
             assert name in stages, (name, list(stages))
             assert stages[name]["duration_s"] >= saved - 1e-6, (name, saved, stages[name])
-            assert stages[name]["energy_detail"].get("earlier_attempts"), stages[name]
-    outside = max(0.0, clean_seconds - sum(s["duration_s"] for s in clean["stages"]))
-    recorded = sum(s["duration_s"] for s in final["stages"])
-    spent = sum(d.seconds for d in attempts.done)
-    assert recorded >= spent - len(attempts.done) * (PROGRESS_EVERY_S + outside + 0.5), \
-        (recorded, spent, len(attempts.done), outside)
+            earlier = stages[name]["energy_detail"].get("earlier_attempts")
+            assert earlier and earlier["duration_s"] >= saved - 1e-6, (name, saved, earlier)
+            CARRIED[name] = max(CARRIED.get(name, 0.0), saved)
 
 
 def _check_whole(run_dir: Path) -> None:
