@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -255,6 +255,8 @@ def test_overrides_load_or_say_one_sentence(folder, overrides):
 @settings(settings.get_profile(PROFILE), max_examples=settings.get_profile(PROFILE)
           .max_examples // 2)
 @given(overrides=st.lists(OVERRIDE, min_size=1, max_size=3))
+@example(overrides=["data.dev_fraction=" + "9" * 400])  # found: float() overflowed
+@example(overrides=["output_dir=a\x00b", "trainer=1"])  # found: a NUL in a folder's name
 def test_overrides_through_the_cli_exit_0_or_2(folder, overrides):
     FUZZED["overrides (greennlp config)"] += 1
     where = folder()
@@ -420,6 +422,8 @@ DATA_SETTINGS = st.fixed_dictionaries({}, optional={
 @settings(settings.get_profile(PROFILE))
 @given(table=tables(), suffix=st.sampled_from(list(WRITERS)), labels=st.booleans(),
        overrides=DATA_SETTINGS)
+@example(table=(list(make_frame(20).columns), make_frame(20).values.tolist()), suffix=".csv",
+         labels=True, overrides={"max_examples": 10, "min_per_class": 1})  # found: dev of 1 row
 def test_data_files_load_or_say_one_sentence(folder, table, suffix, labels, overrides):
     FUZZED["data tables"] += 1
     where = folder()

@@ -154,8 +154,14 @@ def _fold_of(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[np.ndarra
 
 def _random(frame: pd.DataFrame, fraction: float, seed: int, stratify: bool):
     idx = np.arange(len(frame))
-    return train_test_split(idx, test_size=fraction, random_state=seed,
-                            stratify=frame["label"] if stratify else None)
+    try:
+        return train_test_split(idx, test_size=fraction, random_state=seed,
+                                stratify=frame["label"] if stratify else None)
+    except ValueError as exc:  # e.g. a held-out part smaller than the number of classes
+        raise UserError(f"{len(frame)} examples cannot be split{' stratified' if stratify else ''}"
+                        f" with a held-out share of {fraction:.2g} ({str(exc).splitlines()[0]}); "
+                        f"give more examples (or a larger data.max_examples), or raise "
+                        f"data.dev_fraction / data.test_fraction.") from None
 
 
 def check_class_sizes(frame: pd.DataFrame, min_per_class: int, where: str = "the dataset",
