@@ -10,7 +10,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 for name in ("torch", "sklearn.linear_model", "sklearn.feature_extraction.text",
              "matplotlib.pyplot", "jinja2", "greennlp.cli", "greennlp.tasks",
-             "greennlp.tasks.classification_stages", "greennlp.tasks.lm", "greennlp.tasks.lm_stages",
+             "greennlp.tasks.classification_stages", "greennlp.tasks.lm",
+             "greennlp.tasks.lm_stages",
              "greennlp.search.stages", "greennlp.search.seeds", "greennlp.tasks.analysis_stages",
              "greennlp.tasks.audit_stages", "greennlp.report.plots", "greennlp.report.html",
              "greennlp.report.lm_plots", "greennlp.report.lm_html", "greennlp.models.tfidf",
