@@ -121,9 +121,23 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     with _terminate_as_interrupt():
         try:
             _run(config, overrides, resume, output_dir, command, log)
-        except KeyboardInterrupt:  # before the run's stages started: nothing done to resume
+        except BaseException as exc:  # before the run's stages started: nothing to resume
+            if not _interrupted(exc):
+                raise
             err_console.print("interrupted before the run started", highlight=False)
             raise typer.Exit(130) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, also when it arrived inside a library that turned it into its own
+    error (e.g. the import of a C extension fails with ImportError)."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, typer.Exit):
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @contextlib.contextmanager
@@ -166,7 +180,9 @@ def _run(config, overrides, resume, output_dir, command, log) -> None:
     console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)
     try:
         record = tasks.execute(r)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
         err_console.print(f"interrupted; resume with `{tasks.resume_command(r.record)}`",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None

@@ -38,3 +38,25 @@ def test_sigterm_interrupts_a_run_and_the_handler_is_put_back():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises as soon as the signal arrives
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_an_interrupt_that_a_library_turned_into_its_own_error_is_an_interrupt(
+        tmp_path, csv_path, monkeypatch):
+    """Ctrl-C or SIGTERM while a C extension is imported comes out as ImportError
+    ("initialization failed"): still exit 130 with the resume command, no traceback."""
+    from typer.testing import CliRunner
+
+    import greennlp.tasks.classification_stages as stages
+    from greennlp.cli import app
+
+    def interrupted_import(*a, **k):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+    monkeypatch.setattr(stages, "prepare", interrupted_import)
+    result = CliRunner().invoke(app, ["run", "models=[tfidf_logreg]", "search.enabled=false",
+                                      "seeds.count=1", "compress.methods=[]",
+                                      f"data.source={csv_path}", f"output_dir={tmp_path}"])
+    assert result.exit_code == 130, result.output
+    assert "resume with `greennlp run --resume" in result.output
