@@ -165,16 +165,20 @@ def _json(columns, rows, _) -> bytes:
 
 
 def _parquet(columns, rows, _) -> bytes:
-    """Each column typed as its first cell (strings, numbers, lists, nulls); columns that
-    mix types are written as strings."""
+    """Each column typed as arrow infers it (strings, numbers, lists, mappings, nulls);
+    columns that mix types, or that Parquet cannot hold (a mapping without keys), are
+    written as strings."""
     arrays, names = [], []
-    for i, name in enumerate(dict.fromkeys(columns)):
+    for i, name in enumerate(columns):
+        if name in names:
+            continue
         cells = [row[i] for row in rows]
         try:
-            arrays.append(pa.array(cells))
+            array = pa.array(cells)
+            pq.write_table(pa.table([array], names=["x"]), io.BytesIO())
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
-            arrays.append(pa.array([json.dumps(c) if not isinstance(c, str) else c
-                                    for c in cells]))
+            array = pa.array([json.dumps(c) if not isinstance(c, str) else c for c in cells])
+        arrays.append(array)
         names.append(name)
     sink = io.BytesIO()
     pq.write_table(pa.table(arrays, names=names) if names else pa.table({}), sink)
