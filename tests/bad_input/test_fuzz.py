@@ -246,6 +246,8 @@ def _prepared_or_user_error(path: Path, labels: bool, overrides: dict) -> str:
        overrides=DATA_SETTINGS)
 @example(table=(list(make_frame(20).columns), make_frame(20).values.tolist()), suffix=".csv",
          labels=True, overrides={"max_examples": 10, "min_per_class": 1})  # found: dev of 1 row
+@example(table=(list(make_frame(47).columns), make_frame(47).values.tolist()), suffix=".csv",
+         labels=True, overrides={"max_examples": 46})  # found: one row to leave out, 2 classes
 @example(table=(["text", "text"], [[None, ""], [{}, ""]]), suffix=".parquet", labels=False,
          overrides={})  # an empty mapping, which Parquet cannot hold: written as text
 def test_data_files_load_or_say_one_sentence(folder, table, suffix, labels, overrides):

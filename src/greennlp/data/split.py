@@ -277,6 +277,11 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int 
                             f"{int(kept[label])} of its {int(counts[label])} examples; the "
                             f"splits need at least {need}: raise data.max_examples, or drop or "
                             f"merge that class.")
+        if len(frame) - n < len(counts):  # fewer rows to leave out than classes: a
+            # stratified draw cannot; they come from the largest class
+            rows = np.flatnonzero((frame["label"] == counts.index[0]).to_numpy())
+            out = np.random.default_rng(seed).choice(rows, size=len(frame) - n, replace=False)
+            return frame.drop(frame.index[out]).reset_index(drop=True)
     idx, _ = train_test_split(np.arange(len(frame)), train_size=n, random_state=seed,
                               stratify=frame["label"] if labelled else None)
     return frame.iloc[np.sort(idx)].reset_index(drop=True)
