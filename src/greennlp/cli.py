@@ -6,9 +6,11 @@ exits with code 2, without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -117,7 +119,7 @@ def _record_failed_start(args: list[str], command: str, error: str) -> None:
         command = command[:1_999] + "…"
     try:
         tasks.record_failed_start(_output_dir(args), command, error)
-    except (OSError, sqlite3.Error):
+    except (OSError, ValueError, sqlite3.Error):  # ValueError: a NUL in the folder's name
         pass
 
 
@@ -148,11 +150,54 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
                                                  "runs); with --resume, the folder that holds "
                                                  "the run.")) -> None:
     """Run the whole lifecycle: data, models, evaluation, report."""
+    command = "greennlp " + shlex.join(sys.argv[1:])
+    log = functools.partial(console.print, highlight=False)
+    with _terminate_as_interrupt():
+        try:
+            _run(config, overrides, resume, output_dir, command, log)
+        except BaseException as exc:  # before the run's stages started: nothing to resume
+            if not _interrupted(exc):
+                raise
+            err_console.print("interrupted before the run started", highlight=False)
+            raise typer.Exit(130) from None
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Ctrl-C or SIGTERM, also when it arrived inside a library that turned it into its own
+    error (e.g. the import of a C extension fails with ImportError)."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, typer.Exit):
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``, a scheduler's preemption) stops a run as Ctrl-C does: the
+    running stage's totals and the failed status are saved, and the way to resume is
+    printed (without, the process ended at once, like ``kill -9``)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _run(config, overrides, resume, output_dir, command, log) -> None:
     from greennlp import tasks
     from greennlp.report.views import fmt, scaled
 
-    command = "greennlp " + shlex.join(sys.argv[1:])
-    log = functools.partial(console.print, highlight=False)
     if resume is not None:  # an empty id is refused, not taken for "no resume"
         r = tasks.resume(resume, output_dir or "runs", log=log)
     else:
@@ -172,7 +217,9 @@ def run(config: Optional[str] = typer.Argument(None, help="Config file (.yaml/.t
     console.print(f"run [bold]{r.record.run_id}[/] -> {r.run_dir}", highlight=False)
     try:
         record = tasks.execute(r)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not _interrupted(exc):
+            raise
         err_console.print(f"interrupted; resume with `{tasks.resume_command(r.record)}`",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None

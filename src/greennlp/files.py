@@ -117,6 +117,27 @@ def umask() -> int:
     return mask
 
 
+def sweep_temporaries(folder: str | Path) -> int:
+    """Remove what writers killed mid-write (``kill -9``, a power cut) left under
+    ``folder``: the temporary files and folders of :func:`write_bytes` and
+    :func:`atomic_folder` (``.NAME.*.tmp``); a folder whose replacement was cut short
+    between its two renames gets its previous version back (``.NAME.old``). Only while no
+    one else writes there (a run's lock held). Returns how many entries were settled."""
+    found = sorted((p for p in Path(folder).rglob(".*") if p.name.endswith((".tmp", ".old"))),
+                   key=lambda p: len(p.parts))
+    settled = 0
+    for path in found:
+        if not path.exists() and not path.is_symlink():  # inside one removed before
+            continue
+        final = path.with_name(path.name[1:-len(".old")])
+        if path.name.endswith(".old") and not final.exists():
+            path.rename(final)
+        else:
+            _remove(path)
+        settled += 1
+    return settled
+
+
 def _remove(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():

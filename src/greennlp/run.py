@@ -286,9 +286,13 @@ def reopen(record: RunRecord, log: Log = print, cfg: RunConfig | None = None) ->
     (one sentence) before it changes anything; a lock left by a killed process is taken
     over, and the record says so.
     """
+    from greennlp.files import sweep_temporaries
+
     cfg = cfg or config_from_record(record.config)
     lock = RunLock(record.run_dir, record.run_id)
     took_over = lock.acquire()
+    if took_over:  # a killed writer's temporary files (the lock keeps out live ones)
+        sweep_temporaries(record.run_dir)
     if record.path.exists():
         try:
             record = RunRecord.load(record.path)  # what the last holder wrote

@@ -173,12 +173,17 @@ def _coerce(tp: Any, value: Any, key: str, merge: bool = False) -> Any:
     if origin is not None:  # other generics are not used in configs
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) > 1e300:  # float() of it overflows
+            raise UserError(f"Config key '{key}' is {str(value)[:20]}... ({len(str(value))} "
+                            f"digits); it must be a finite number, e.g. {key}=0.5.")
         return float(value)
     if tp is float and isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
         value = float(value)  # YAML 1.1 reads 5e-5 (no dot) as a string
     if tp is float and isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"Config key '{key}' is {value}; it must be a finite number, e.g. "
                         f"{key}=0.5.")
+    if tp is str and isinstance(value, str) and "\x00" in value:  # no path or name holds one
+        raise UserError(f"Config key '{key}' holds a NUL character (\\0); remove it.")
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
     if not ok:
         raise UserError(f"Config key '{key}' must be {_type_name(tp)}, got {shown(value)}; "

@@ -166,8 +166,14 @@ def _random(frame: pd.DataFrame, fraction: float, seed: int, stratify: bool,
                         f"{setting.split('.')[1].split('_')[0]}, fewer than the {classes:,} "
                         f"classes, so not every class can be in it; raise {setting} to at "
                         f"least {need:g}, give more examples, or set data.split=random.")
-    return train_test_split(idx, test_size=fraction, random_state=seed,
-                            stratify=frame["label"] if stratify else None)
+    try:
+        return train_test_split(idx, test_size=fraction, random_state=seed,
+                                stratify=frame["label"] if stratify else None)
+    except ValueError as exc:  # e.g. a held-out part smaller than the number of classes
+        raise UserError(f"{len(frame)} examples cannot be split{' stratified' if stratify else ''}"
+                        f" with a held-out share of {fraction:.2g} ({str(exc).splitlines()[0]}); "
+                        f"give more examples (or a larger data.max_examples), or raise "
+                        f"data.dev_fraction / data.test_fraction.") from None
 
 
 def check_class_sizes(frame: pd.DataFrame, min_per_class: int, where: str = "the dataset",
@@ -284,6 +290,11 @@ def subsample(frame: pd.DataFrame, n: int | None, seed: int, min_per_class: int 
                             f"{int(kept[label])} of its {int(counts[label])} examples; the "
                             f"splits need at least {need}: raise data.max_examples, or drop or "
                             f"merge that class.")
+        if len(frame) - n < len(counts):  # fewer rows to leave out than classes: a
+            # stratified draw cannot; they come from the largest class
+            rows = np.flatnonzero((frame["label"] == counts.index[0]).to_numpy())
+            out = np.random.default_rng(seed).choice(rows, size=len(frame) - n, replace=False)
+            return frame.drop(frame.index[out]).reset_index(drop=True)
     idx, _ = train_test_split(np.arange(len(frame)), train_size=n, random_state=seed,
                               stratify=frame["label"] if labelled else None)
     return frame.iloc[np.sort(idx)].reset_index(drop=True)
