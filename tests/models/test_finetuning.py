@@ -123,3 +123,43 @@ def test_full_fine_tuning_trains_everything(encoder_dir):
 def test_unknown_targets_are_one_sentence(encoder_dir):
     with pytest.raises(UserError, match="finetune.targets"):
         _model(encoder_dir, method="lora", targets=("no_such_layer",))
+
+
+def test_a_run_fine_tunes_with_lora_and_says_so_everywhere(csv_path, tmp_path):
+    """From ``greennlp run`` settings: the pretrained family fine-tuned with LoRA; the
+    record, the report's table, the card, the checklist and the adapter export say how."""
+    from greennlp import tasks
+    from greennlp.compress.export import export_model
+    from greennlp.tasks import load_config
+    from tests.conftest import TINY_OVERRIDES
+
+    encoder = make_tiny_encoder("bert", tmp_path / "tiny-bert", layers=2)
+    cfg = load_config(None, [
+        f"data.source={csv_path}", "data.group_column=movie", f"output_dir={tmp_path / 'runs'}",
+        *TINY_OVERRIDES, "models=[transformer,pretrained]",
+        f"pretrained.name_or_path={encoder}", "pretrained.max_length=32",
+        "pretrained.train.lr=0.001", "pretrained.train.batch_size=16",
+        "pretrained.finetune.method=lora", "pretrained.finetune.lora_r=4",
+        "transformer.train.epochs=1"])
+    run = tasks.start(cfg, log=lambda m: None)
+    record = tasks.execute(run)
+    assert record.status == "completed", record.error
+    facts = record.model("pretrained").training.finetune
+    assert facts["method"] == "lora" and facts["lora_r"] == 4
+    assert 0 < facts["trainable_params"] < facts["total_params"]
+    assert record.model("pretrained").training.seconds_per_step > 0
+    final = run.run_dir / "models" / "pretrained" / "final"
+    assert (final / "adapter" / "adapter_model.safetensors").exists()
+    assert "Fine-tuning methods" in (run.run_dir / "report.html").read_text()
+    checklist = (run.run_dir / "CHECKLIST.md").read_text()
+    assert "fine-tuned with LoRA adapters (peft), rank 4" in checklist
+    assert "'finetune': {'method': 'lora'" in checklist  # the settings, as configured
+    from greennlp.integrations.hub import export
+
+    out = export(record, "pretrained", "adapter", tmp_path / "adapter-export").folder
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "adapter_config.json",
+                                                     "adapter_model.safetensors"]
+    card = (out / "README.md").read_text()
+    assert "Fine-tuned with LoRA adapters (peft), rank 4" in card and "PeftModel" in card
+    with pytest.raises(UserError, match="no adapter"):
+        export_model(record, "transformer", "adapter", tmp_path / "nothing")
