@@ -213,12 +213,14 @@ def _scratch(family: str) -> Callable[..., Any]:
     return build
 
 
-def _minilm(section, texts, labels, seed):
-    from greennlp.models.finetuning import prepare
-    from greennlp.models.pretrained import MINILM_HUB_ID, load_minilm
+def _minilm(family: str) -> Callable[..., Any]:
+    def build(section, texts, labels, seed):
+        from greennlp.models.finetuning import prepare
+        from greennlp.models.pretrained import MINILM_HUB_ID, load_minilm
 
-    return prepare(load_minilm(labels, section.max_length, seed), section.finetune,
-                   base_model=MINILM_HUB_ID)
+        return prepare(load_minilm(labels, section.max_length, seed, family=family),
+                       section.finetune, base_model=MINILM_HUB_ID)
+    return build
 
 
 def _minilm_available() -> str | None:
@@ -361,11 +363,12 @@ for _f in (
     Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), _load_encoder,
            "epochs", searchable=True, seeded=True, compressible=True, depth=_transformer_depth,
            encoder_type=_bert_type, settings=TransformerConfig),
-    Family("minilm", CLASSIFICATION, "minilm", _minilm, _load_encoder, "epochs", searchable=True,
+    Family("minilm", CLASSIFICATION, "minilm", _minilm("minilm"), _load_encoder, "epochs", searchable=True,
            seeded=True, compressible=True, depth=_minilm_depth, available=_minilm_available,
            card_training_type="fine-tuning", pretrained=True, base_name=lambda config: "",
            encoder_type=_bert_type, settings=PretrainedConfig),
-    Family("minilm_peft", CLASSIFICATION, "minilm_peft", _minilm, _load_encoder, "epochs",
+    Family("minilm_peft", CLASSIFICATION, "minilm_peft", _minilm("minilm_peft"),
+           _load_encoder, "epochs",
            searchable=True, seeded=True, compressible=True, depth=_minilm_depth,
            available=_minilm_available, card_training_type="fine-tuning", pretrained=True,
            base_name=lambda config: "", encoder_type=_bert_type, settings=PeftPretrainedConfig),
