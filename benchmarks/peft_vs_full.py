@@ -17,7 +17,9 @@ equals the CPU-time ratio. Wall time and seconds per optimizer step are printed 
 training step of each method is profiled with ``torch.profiler`` (top operators by self
 CPU time).
 
-Run: ``python benchmarks/peft_vs_full.py [--seeds 3] [--methods full,lora,freeze]``.
+Run: ``python benchmarks/peft_vs_full.py [--seeds 3] [--methods full,lora,freeze]``;
+``--cost-only STEPS`` measures only the CPU seconds per optimizer step of each method on
+the same batches, alternated (what a machine too busy for whole trainings allows).
 """
 
 from __future__ import annotations
@@ -93,6 +95,60 @@ def profile_step(cfg: RunConfig, splits, method: str, rows: int = 12) -> None:
                                     max_name_column_width=40))
 
 
+def cost_per_step(cfg: RunConfig, splits, methods: list[str], steps: int, chunk: int = 5
+                  ) -> None:
+    """CPU and wall seconds per optimizer step of each method on the same training batches
+    (the default run's length-bucketed batches of 32), ``chunk`` steps of one method after
+    another's, round after round, so that a busy neighbour slows each method alike; the
+    first chunk of each is a warm-up and not counted. Prints the medians over chunks."""
+    from greennlp.models import family
+    from greennlp.train.batching import bucketed_batches
+    from greennlp.train.loop import make_optimizer
+
+    built = {}
+    for method in methods:
+        name, sec = settings(cfg, method)
+        model = family(name).build(sec, None, splits.labels, 0)
+        model.model.train()
+        built[method] = (model, make_optimizer(model.model, sec.train))
+    any_model = built[methods[0]][0]
+    pos = {lab: i for i, lab in enumerate(any_model.labels)}
+    ids = any_model.encode(splits.train["text"].tolist())
+    y = [pos[lab] for lab in splits.train["label"]]
+    order = bucketed_batches([len(x) for x in ids], 32, np.random.default_rng(0))
+    per: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    for r in range(steps // chunk + 1):
+        batches = order[r * chunk:(r + 1) * chunk]
+        for method in methods:
+            model, optimizer = built[method]
+            c0, t0 = time.process_time(), time.perf_counter()
+            for idx in batches:
+                batch = model.collate([ids[i] for i in idx], [y[i] for i in idx])
+                model.model(**batch).loss.backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            if r:  # round 0 warms up
+                per[method].append(((time.process_time() - c0) / len(batches),
+                                    (time.perf_counter() - t0) / len(batches)))
+        print(f"round {r}: load {os.getloadavg()[0]:.1f}", flush=True)
+    base = float(np.median([c for c, _ in per[methods[0]]]))
+    print(f"\n| method | CPU s / step (median of {len(per[methods[0]])} chunks of {chunk}) | "
+          f"CPU ratio to {methods[0]} | wall s / step | trainable / total params | "
+          f"stored per task |\n|---|---|---|---|---|---|")
+    for method in methods:
+        cpu = float(np.median([c for c, _ in per[method]]))
+        wall = float(np.median([w for _, w in per[method]]))
+        facts = built[method][0].finetune
+        print(f"| {method} | {cpu:.2f} | {cpu / base:.2f} | {wall:.2f} | "
+              f"{facts['trainable_params']:,} / {facts['total_params']:,} | "
+              f"{facts['stored_bytes'] / 1e6:.2f} MB |")
+    ratios = {m: [a[0] / b[0] for a, b in zip(per[m], per[methods[0]])] for m in methods}
+    for method in methods[1:]:
+        r = ratios[method]
+        print(f"{method}: CPU ratio per round (paired with {methods[0]}): median "
+              f"{np.median(r):.2f}, range {min(r):.2f}-{max(r):.2f}")
+
+
 def accuracy(model, frame) -> float:
     proba = model.predict_proba(frame["text"].tolist(), 64)
     pos = {lab: i for i, lab in enumerate(model.labels)}
@@ -105,6 +161,9 @@ def main() -> None:
     parser.add_argument("--methods", default="full,lora,freeze")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--max-steps", type=int, default=None, help="a quick check only")
+    parser.add_argument("--cost-only", type=int, default=None, metavar="STEPS",
+                        help="measure only the cost per optimizer step over STEPS steps of "
+                             "each method (no training to the end, no accuracy)")
     args = parser.parse_args()
     methods = args.methods.split(",")
     cfg = RunConfig()
@@ -114,6 +173,10 @@ def main() -> None:
     if not args.no_profile:
         for method in methods:
             profile_step(cfg, splits, method)
+    if args.cost_only:
+        cost_per_step(cfg, splits, methods, args.cost_only)
+        print(f"load average at the end {os.getloadavg()}")
+        return
     rows: dict[str, list[dict]] = {m: [] for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):

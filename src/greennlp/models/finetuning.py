@@ -44,41 +44,47 @@ def trainable_counts(module: torch.nn.Module) -> dict[str, int]:
             "trainable_bytes": trainable_bytes}
 
 
-def _encoder_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, list[torch.nn.Module]]:
-    """The embeddings and the list of layers of a ``transformers`` encoder classifier."""
-    base = getattr(model, model.base_model_prefix, None)
-    embeddings = getattr(base, "embeddings", None)
-    layers = getattr(getattr(base, "encoder", None), "layer", None)
+def _lower_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, list[torch.nn.Module]]:
+    """The embeddings and the list of layers of a ``transformers`` encoder (``encoder.layer``)
+    or decoder (``layers``)."""
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None) or model
+    embeddings = getattr(base, "embeddings", None) or getattr(base, "embed_tokens", None)
+    layers = getattr(getattr(base, "encoder", None), "layer", None) or getattr(base, "layers", None)
     if embeddings is None or layers is None:
-        raise UserError(f"finetune.method=freeze needs an encoder with embeddings and "
-                        f"encoder.layer ({type(model).__name__} has not); use lora or full.")
+        raise UserError(f"finetune.method=freeze needs a model with embeddings and a list of "
+                        f"layers ({type(model).__name__} has not); use lora or full.")
     return embeddings, list(layers)
 
 
 def freeze_lower(model: torch.nn.Module, layers: int) -> None:
-    """Fix the embeddings and the lowest ``layers`` encoder layers (no gradient, no
-    optimizer state, and no backward pass below the first layer that trains)."""
-    embeddings, blocks = _encoder_parts(model)
+    """Fix the embeddings and the lowest ``layers`` layers (no gradient, no optimizer
+    state, and no backward pass below the first layer that trains)."""
+    embeddings, blocks = _lower_parts(model)
     for module in [embeddings] + blocks[:layers]:
         for p in module.parameters():
             p.requires_grad_(False)
 
 
-def _peft_config(cfg: Any, model_type: str):
-    from peft import IA3Config, LoraConfig, TaskType
+FEEDFORWARD = ("output", "fc", "mlp", "down_proj", "up_proj", "gate_proj")
+
+
+def _peft_config(cfg: Any, task_type: str):
+    from peft import IA3Config, LoraConfig
 
     targets = list(cfg.targets) or None  # None: peft's default for the architecture
     if cfg.method == "lora":
-        return LoraConfig(task_type=TaskType.SEQ_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
+        return LoraConfig(task_type=task_type, r=cfg.lora_r, lora_alpha=cfg.lora_alpha,
                           lora_dropout=cfg.lora_dropout, target_modules=targets, bias="none")
-    feedforward = [t for t in (targets or []) if "output" in t or "fc" in t or "mlp" in t]
-    return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=targets,
+    feedforward = [t for t in (targets or []) if any(f in t for f in FEEDFORWARD)]
+    return IA3Config(task_type=task_type, target_modules=targets,
                      feedforward_modules=feedforward if targets else None)
 
 
-def add_adapters(model: torch.nn.Module, cfg: Any) -> torch.nn.Module:
-    """``model`` wrapped by peft with ``cfg.method``'s adapters (the classification head
-    trains too: peft keeps a trainable copy of it for sequence classification)."""
+def add_adapters(model: torch.nn.Module, cfg: Any, task_type: str = "SEQ_CLS"
+                 ) -> torch.nn.Module:
+    """``model`` wrapped by peft with ``cfg.method``'s adapters. ``task_type`` is peft's:
+    ``SEQ_CLS`` (the classification head trains too: peft keeps a trainable copy of it) or
+    ``CAUSAL_LM``."""
     from greennlp.models import lora
 
     why = lora.missing()
@@ -88,26 +94,43 @@ def add_adapters(model: torch.nn.Module, cfg: Any) -> torch.nn.Module:
 
     model_type = getattr(model.config, "model_type", "bert")
     try:
-        return get_peft_model(model, _peft_config(cfg, model_type))
+        return get_peft_model(model, _peft_config(cfg, task_type))
     except ValueError as err:  # unknown targets or an architecture peft has no default for
         raise UserError(f"finetune.method={cfg.method} cannot adapt this {model_type!r} "
                         f"model ({err}); name its linear layers in finetune.targets.") from None
 
 
+def adapt_module(module: torch.nn.Module, cfg: Any, task_type: str = "SEQ_CLS"
+                 ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """``module`` set up for fine-tuning method ``cfg.method`` (wrapped by peft for lora and
+    ia3, with its lower layers frozen for freeze) and the facts the record keeps (method,
+    settings, trainable and total parameters, the bytes of the trainable ones: what must
+    be stored per task)."""
+    if cfg.method == "freeze":
+        freeze_lower(module, cfg.freeze_layers)
+    elif cfg.method in ("lora", "ia3"):
+        module = add_adapters(module, cfg, task_type)
+    counts = trainable_counts(module)
+    return module, {"method": cfg.method, **_settings(cfg), **counts,
+                    "stored_bytes": counts["trainable_bytes"]}
+
+
+def merge_module(module: torch.nn.Module) -> torch.nn.Module:
+    """The plain model: adapters added into the weights, every parameter trainable again."""
+    if is_adapted(module):
+        module = module.merge_and_unload()
+    for p in module.parameters():
+        p.requires_grad_(True)
+    return module
+
+
 def prepare(classifier: Any, cfg: Any, base_model: str | None = None) -> Any:
     """Set ``classifier`` (an :class:`~greennlp.models.classifier.EncoderClassifier` just
-    built) up for fine-tuning method ``cfg.method``; returns it. Its ``finetune`` attribute
-    then holds the facts the record keeps (method, settings, trainable and total
-    parameters, the bytes of the trainable ones: what must be stored per task).
-    ``base_model`` names the base (a Hub id; None for a local folder) in the adapter's
-    config."""
-    if cfg.method == "freeze":
-        freeze_lower(classifier.model, cfg.freeze_layers)
-    elif cfg.method in ("lora", "ia3"):
-        classifier.model = add_adapters(classifier.model, cfg)
-    counts = trainable_counts(classifier.model)
-    classifier.finetune = {"method": cfg.method, **_settings(cfg), **counts,
-                           "stored_bytes": counts["trainable_bytes"], "base_model": base_model}
+    built) up for fine-tuning method ``cfg.method`` (:func:`adapt_module`); returns it, its
+    ``finetune`` attribute holding the facts. ``base_model`` names the base (a Hub id;
+    None for a local folder) in the adapter's config."""
+    classifier.model, facts = adapt_module(classifier.model, cfg)
+    classifier.finetune = {**facts, "base_model": base_model}
     return classifier
 
 
@@ -132,13 +155,10 @@ def finish(classifier: Any) -> Any:
     it into the weights, so ``classifier.model`` is a plain classifier again. Every
     parameter trains again afterwards (a later step such as distillation or a pruning
     fine-tune sees an ordinary model)."""
-    model = classifier.model
-    if is_adapted(model):
+    if is_adapted(classifier.model):
         base = (classifier.finetune or {}).get("base_model")
-        classifier.adapter_files = adapter_files(model, base)
-        classifier.model = model.merge_and_unload()
-    for p in classifier.model.parameters():
-        p.requires_grad_(True)
+        classifier.adapter_files = adapter_files(classifier.model, base)
+    classifier.model = merge_module(classifier.model)
     return classifier
 
 
