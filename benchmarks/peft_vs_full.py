@@ -68,7 +68,6 @@ def settings(cfg: RunConfig, method: str, max_steps: int | None = None):
 def profile_step(cfg: RunConfig, splits, method: str, rows: int = 12) -> None:
     """One optimizer step (batch 32 of training texts, after one warm-up step) under
     torch.profiler: the top operators by self CPU time."""
-    import torch
     from torch.profiler import ProfilerActivity, profile
 
     from greennlp.models import family
