@@ -352,7 +352,9 @@ def export(ref: str = typer.Argument(..., help="RUN_ID or RUN_ID:MODEL (default:
                                      "selected on dev); a unique prefix of the id is enough."),
            fmt: str = typer.Option("hf", "--format", help="hf (a transformers folder), onnx "
                                    "(model.onnx + tokenizer, for plain ONNX Runtime) or "
-                                   "openvino (an OpenVINO variant's IR + tokenizer)."),
+                                   "openvino (an OpenVINO variant's IR + tokenizer) or "
+                                   "adapter (a LoRA / IA3 model's adapter alone, peft's "
+                                   "format)."),
            out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: "
                                               "exports/MODEL-FORMAT in the run's folder)."),
            to: Optional[str] = typer.Option(None, "--to", help="mlflow: log the whole run "

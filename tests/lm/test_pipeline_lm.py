@@ -223,3 +223,24 @@ def test_lm_run_on_wrapped_paragraphs_scores_every_model_with_context(novel_path
     assert "Quality against cost" in html and "smollm2_adapted: SmolLM2 trained further" in html
     assert "running text" in html
     assert "paragraphs" in (run.run_dir / "DATASHEET.md").read_text()
+
+
+@pytest.mark.integration  # a whole LM run with SmolLM2 adapted through LoRA
+def test_smollm2_adapts_with_lora_and_records_how(novel_path, tmp_path, tiny_smollm2):
+    cfg = load_config(None, [*TINY_LM, "data.documents=paragraphs",
+                             f"data.source={novel_path}", f"output_dir={tmp_path / 'runs'}",
+                             "lm.models=[smollm2]", "lm.scaling.enabled=false",
+                             "lm.evaluation.window=32", "lm.evaluation.stride=16",
+                             "lm.evaluation.smollm2_chars=2000", "lm.smollm2.steps=2",
+                             "lm.smollm2.block_size=32", "lm.smollm2.lr=0.01",
+                             "lm.smollm2.finetune.method=lora", "lm.smollm2.finetune.lora_r=2"])
+    run = tasks.start(cfg, log=lambda m: None)
+    record = tasks.execute(run)
+    assert record.status == "completed", record.error
+    adapted = record.model("smollm2_adapted")
+    facts = adapted.training.finetune
+    assert facts["method"] == "lora" and facts["lora_r"] == 2
+    assert 0 < facts["trainable_params"] < facts["total_params"] / 10
+    assert adapted.training.seconds_per_step > 0
+    # the adapted model differs from the pretrained one: the adapters were merged in
+    assert adapted.test["perplexity"] != record.model("smollm2").test["perplexity"]

@@ -36,7 +36,9 @@ LANGUAGE_MODELS = names("lm")
 # MiniLM and the pretrained family (the same bundled MiniLM by default) take 2 steps: the
 # contract is about what a model does, not how well it learned.
 TINY = load_config(None, [*TINY_OVERRIDES, "minilm.max_length=32", "minilm.train.max_steps=2",
-                          "minilm.train.batch_size=16", "pretrained.max_length=32",
+                          "minilm.train.batch_size=16", "minilm_peft.max_length=32",
+                          "minilm_peft.train.max_steps=2", "minilm_peft.train.batch_size=16",
+                          "pretrained.max_length=32",
                           "pretrained.train.max_steps=2", "pretrained.train.batch_size=16",
                           "lm.mlm.hidden_size=16",
                           "lm.mlm.num_layers=1", "lm.mlm.num_heads=2",

@@ -40,6 +40,21 @@ def test_apply_sets_train_fields_and_returns_the_seed():
     assert space.apply(TfidfConfig(), {"C": 2.0}) == (TfidfConfig(C=2.0), None)
 
 
+def test_the_fine_tuning_method_is_searchable_like_the_training_loop():
+    from greennlp.config.sections import PeftPretrainedConfig
+
+    lora = {"lora_r": ParamSpec(dist="choice", values=(4, 16)),
+            "lr": ParamSpec(dist="loguniform", low=1e-4, high=1e-3)}
+    space.validate("minilm_peft", lora, PeftPretrainedConfig())
+    cfg, _ = space.apply(PeftPretrainedConfig(), {"lora_r": 16, "lr": 2e-4,
+                                                  "method": "freeze"})
+    assert cfg.finetune.lora_r == 16 and cfg.finetune.method == "freeze"
+    assert cfg.train.lr == 2e-4
+    with pytest.raises(UserError, match="lora_r"):  # its own rule holds (high 1024)
+        space.validate("minilm_peft", {"lora_r": ParamSpec(dist="int", low=1, high=4096)},
+                       PeftPretrainedConfig())
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"learning_rate": ParamSpec(dist="uniform", low=0, high=1)}, "not a parameter of transformer"),
     ({"lr": ParamSpec(dist="uniform", low=0.1, high=0.01)}, "low < high"),

@@ -1,5 +1,8 @@
 """``greennlp export``: a run's model in the format the next tool opens.
 
+``adapter``: a model fine-tuned with LoRA or IA3 (``finetune.method``) as its adapter
+alone, in peft's format, to be loaded over the base model (``hf`` writes it merged).
+
 ``hf``: a ``transformers`` folder (``save_pretrained``: ``config.json`` with ``id2label``,
 ``model.safetensors``, tokenizer files), which ``AutoModelForSequenceClassification`` and
 ``transformers.pipeline("text-classification", model=folder)`` open.
@@ -39,7 +42,7 @@ from greennlp.errors import UserError
 from greennlp.models.checkpoints import META_NAME
 from greennlp.record import ModelResult, RunRecord
 
-FORMATS = ("onnx", "hf", "openvino")
+FORMATS = ("onnx", "hf", "openvino", "adapter")
 ONNX_SIGNATURE = {"inputs": {"input_ids": "int64 [batch, sequence]",
                              "attention_mask": "int64 [batch, sequence]"},
                   "outputs": {"logits": "float32 [batch, num_labels]"}}
@@ -76,7 +79,8 @@ def export_model(record: RunRecord, name: str | None, fmt: str, out: Path | None
         raise UserError(f"Export folder {out} is not empty; choose another with --out or "
                         f"remove it.")
     # an OpenVINO variant's folder is written like an ONNX one: graph, tokenizer, config
-    folder = export_hf(model, out) if fmt == "hf" else export_onnx_folder(model, out)
+    folder = (export_hf(model, out) if fmt == "hf" else export_adapter(model, out)
+              if fmt == "adapter" else export_onnx_folder(model, out))
     scrub_local_paths(folder)
     return folder
 
@@ -163,6 +167,10 @@ def why_not(model: Any, name: str, fmt: str) -> str | None:
     from greennlp.models.onnx import OnnxClassifier
     from greennlp.models.openvino import OpenVinoClassifier
 
+    if fmt == "adapter":
+        return None if getattr(model, "adapter_files", None) else (
+            f"{name} was not fine-tuned with adapters (finetune.method lora or ia3), so it has "
+            f"no adapter to export; export it with --format hf or onnx.")
     if isinstance(model, OpenVinoClassifier) or fmt == "openvino":
         return None if isinstance(model, OpenVinoClassifier) and fmt == "openvino" else (
             f"{name} is an OpenVINO model; export it with --format openvino, or the model it "
@@ -190,6 +198,15 @@ def why_not(model: Any, name: str, fmt: str) -> str | None:
 def export_hf(model: Any, out: Path) -> Path:
     """A ``transformers`` folder (and greennlp's metadata, so greennlp reopens it too)."""
     return model.save(out)
+
+
+def export_adapter(model: Any, out: Path) -> Path:
+    """The adapter alone in peft's format (``adapter_config.json``,
+    ``adapter_model.safetensors``), which ``peft.PeftModel.from_pretrained`` loads over the
+    base model."""
+    from greennlp.models.finetuning import write_adapter
+
+    return write_adapter(out, model.adapter_files)
 
 
 def export_onnx_folder(model: Any, out: Path) -> Path:

@@ -29,7 +29,8 @@ from greennlp.config.rules import (declare_section, declared_sections, deep_merg
                                    parse_override, profiles, read_source, rule, set_dotted,
                                    to_dict)
 from greennlp.config.search import SearchConfig, SeedsConfig
-from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig, PretrainedConfig,
+from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
+                                      PeftPretrainedConfig, PretrainedConfig,
                                       PretrainedEncoderConfig, TfidfConfig, TrackConfig,
                                       TrainConfig, TransformerConfig)
 
@@ -58,6 +59,10 @@ class RunConfig:
     tfidf: TfidfConfig = rule(TfidfConfig())
     transformer: TransformerConfig = rule(TransformerConfig())
     minilm: PretrainedConfig = rule(PretrainedConfig())
+    minilm_peft: PeftPretrainedConfig = rule(PeftPretrainedConfig(),
+                                             doc="MiniLM fine-tuned parameter-efficiently "
+                                                 "(family minilm_peft; default LoRA), beside "
+                                                 "minilm in one run")
     pretrained: PretrainedEncoderConfig = rule(PretrainedEncoderConfig(),
                                                doc="any Hugging Face encoder (family pretrained)")
     search: SearchConfig = rule(SearchConfig())

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from greennlp.config.rules import rule
-from greennlp.config.sections import TrainConfig, check_heads
+from greennlp.config.sections import FinetuneConfig, TrainConfig, check_heads
 from greennlp.errors import UserError
 
 
@@ -143,6 +143,9 @@ class AdaptConfig:
     lr: float = rule(5e-5, low=1e-7, high=1.0)
     warmup_fraction: float = rule(0.1, low=0.0, high=1.0)
     dev_documents: int = rule(40, low=1, doc="dev documents scored after fine-tuning")
+    finetune: FinetuneConfig = rule(FinetuneConfig(), doc="which weights train: full, lora or "
+                                                          "ia3 (peft; merged after training), "
+                                                          "or freeze (lowest layers fixed)")
 
 
 @dataclass(frozen=True)

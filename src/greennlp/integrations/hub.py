@@ -48,7 +48,8 @@ def export(record: RunRecord, name: str | None, fmt: str, out: Path | None = Non
     made = _to_make(target)
     try:
         folder = export_model(record, model.name, fmt, out)
-        batching = batch_dependence(load_model(folder), _test_texts(record))
+        batching = (None if fmt == "adapter"  # not a model alone: loaded over its base
+                    else batch_dependence(load_model(folder), _test_texts(record)))
         write_text(folder / CARD_NAME, export_card(record, model, fmt, batching, repo))
     except BaseException:  # a full disk, a kill: no half export is left to publish
         _undo(target, made)

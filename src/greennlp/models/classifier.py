@@ -56,7 +56,19 @@ class EncoderClassifier(Predicts):
         Longest input in tokens; longer texts are truncated.
     family
         ``transformer`` (from scratch), ``minilm`` or ``pretrained``, for the record.
+
+    Attributes
+    ----------
+    finetune
+        Pretrained families: how it was fine-tuned (method, trainable and total
+        parameters; :func:`greennlp.models.finetuning.prepare`), else None.
+    adapter_files
+        Fine-tuned with adapters: peft's files of the adapter alone, saved in ``adapter/``
+        beside the merged model (:func:`greennlp.models.finetuning.finish`), else None.
     """
+
+    finetune: dict[str, Any] | None = None
+    adapter_files: dict[str, bytes] | None = None
 
     def __init__(self, model: Any, tokenizer: Tokenizer,
                  labels: Sequence[str], max_length: int, family: str) -> None:
@@ -163,14 +175,22 @@ class EncoderClassifier(Predicts):
     # -- persistence ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """What rebuilds this model: the transformers config, labels, length, family."""
-        return {"family": self.family, "labels": self.labels, "max_length": self.max_length,
+        meta = {"family": self.family, "labels": self.labels, "max_length": self.max_length,
                 "hf_config": self.model.config.to_dict()}
+        if self.finetune:
+            meta["finetune"] = self.finetune
+        return meta
 
     def save(self, folder: Path) -> Path:
         """Write a ``transformers`` folder (``save_pretrained``: config with label names,
         safetensors, tokenizer files) and greennlp's metadata to ``folder``."""
-        return write_folder(folder, self.describe(), files=lambda f: save_hf_folder(
-            f, self.model, self.tokenizer, self.labels, self.max_length))
+        from greennlp.models.finetuning import ADAPTER_DIR, write_adapter
+
+        def files(f: Path) -> None:
+            save_hf_folder(f, self.model, self.tokenizer, self.labels, self.max_length)
+            if self.adapter_files:
+                write_adapter(f / ADAPTER_DIR, self.adapter_files)
+        return write_folder(folder, self.describe(), files=files)
 
     @classmethod
     def load(cls, folder: Path) -> "EncoderClassifier":
@@ -182,8 +202,12 @@ class EncoderClassifier(Predicts):
             load_weights(model, folder / WEIGHTS_NAME)
         else:
             model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
+        from greennlp.models.finetuning import read_adapter
+
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        return cls(model.eval(), tokenizer, meta["labels"], meta["max_length"], meta["family"])
+        out = cls(model.eval(), tokenizer, meta["labels"], meta["max_length"], meta["family"])
+        out.finetune, out.adapter_files = meta.get("finetune"), read_adapter(folder)
+        return out
 
 
 def build_from_hf_config(hf_config: dict[str, Any], attn: str = "sdpa") -> Any:

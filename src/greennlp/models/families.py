@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from greennlp.config import (PretrainedConfig, PretrainedEncoderConfig, TfidfConfig,
                              TransformerConfig)
+from greennlp.config.sections import PeftPretrainedConfig
 from greennlp.config.lm import AdaptConfig, DecoderConfig, LstmConfig, MlmConfig, NgramConfig
 
 CLASSIFICATION, LM = "classification", "lm"
@@ -212,10 +213,14 @@ def _scratch(family: str) -> Callable[..., Any]:
     return build
 
 
-def _minilm(section, texts, labels, seed):
-    from greennlp.models.pretrained import load_minilm
+def _minilm(family: str) -> Callable[..., Any]:
+    def build(section, texts, labels, seed):
+        from greennlp.models.finetuning import prepare
+        from greennlp.models.pretrained import MINILM_HUB_ID, load_minilm
 
-    return load_minilm(labels, section.max_length, seed)
+        return prepare(load_minilm(labels, section.max_length, seed, family=family),
+                       section.finetune, base_model=MINILM_HUB_ID)
+    return build
 
 
 def _minilm_available() -> str | None:
@@ -231,9 +236,11 @@ def _minilm_depth(cfg) -> int:
 
 
 def _pretrained(section, texts, labels, seed):
-    from greennlp.models.pretrained import load_pretrained
+    from greennlp.models.finetuning import prepare
+    from greennlp.models.pretrained import base_model_facts, load_pretrained
 
-    return load_pretrained(section.name_or_path, labels, section.max_length, seed)
+    return prepare(load_pretrained(section.name_or_path, labels, section.max_length, seed),
+                   section.finetune, base_model=base_model_facts(section.name_or_path)["base_model"])
 
 
 def _bert_type(cfg) -> str:
@@ -356,10 +363,15 @@ for _f in (
     Family("transformer", CLASSIFICATION, "transformer", _scratch("transformer"), _load_encoder,
            "epochs", searchable=True, seeded=True, compressible=True, depth=_transformer_depth,
            encoder_type=_bert_type, settings=TransformerConfig),
-    Family("minilm", CLASSIFICATION, "minilm", _minilm, _load_encoder, "epochs", searchable=True,
+    Family("minilm", CLASSIFICATION, "minilm", _minilm("minilm"), _load_encoder, "epochs", searchable=True,
            seeded=True, compressible=True, depth=_minilm_depth, available=_minilm_available,
            card_training_type="fine-tuning", pretrained=True, base_name=lambda config: "",
            encoder_type=_bert_type, settings=PretrainedConfig),
+    Family("minilm_peft", CLASSIFICATION, "minilm_peft", _minilm("minilm_peft"),
+           _load_encoder, "epochs",
+           searchable=True, seeded=True, compressible=True, depth=_minilm_depth,
+           available=_minilm_available, card_training_type="fine-tuning", pretrained=True,
+           base_name=lambda config: "", encoder_type=_bert_type, settings=PeftPretrainedConfig),
     Family("pretrained", CLASSIFICATION, "pretrained", _pretrained, _load_encoder, "epochs",
            searchable=True, seeded=True, compressible=True, depth=_pretrained_depth,
            card_training_type="fine-tuning", pretrained=True, base_name=_pretrained_name,
@@ -397,7 +409,7 @@ def names(task: str | None = None, **capabilities: bool) -> list[str]:
     """Family names, optionally of one task and with the given capabilities.
 
     >>> names("classification", searchable=True)
-    ['tfidf_logreg', 'transformer', 'minilm', 'pretrained']
+    ['tfidf_logreg', 'transformer', 'minilm', 'minilm_peft', 'pretrained']
     """
     return [f.name for f in FAMILIES.values() if task in (None, f.task)
             and all(getattr(f, key) == value for key, value in capabilities.items())]

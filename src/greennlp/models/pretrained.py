@@ -58,9 +58,11 @@ def _minilm_folder(model: str) -> Path:
     return folder
 
 
-def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0) -> EncoderClassifier:
-    """MiniLM with a freshly initialised classification head for ``labels``."""
-    return load_encoder(_minilm_folder("minilm"), labels, max_length, seed, family="minilm")
+def load_minilm(labels: Sequence[str], max_length: int, seed: int = 0,
+                family: str = "minilm") -> EncoderClassifier:
+    """MiniLM with a freshly initialised classification head for ``labels``, recorded as
+    model family ``family``."""
+    return load_encoder(_minilm_folder(family), labels, max_length, seed, family=family)
 
 
 def _offline() -> bool:

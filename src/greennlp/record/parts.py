@@ -50,6 +50,9 @@ class Training:
     mfu: float | None = None
     compute_optimality: dict[str, Any] | None = None
     accounting: dict[str, Any] | None = None
+    seconds_per_step: float | None = None  # wall seconds per optimizer step (dev left out)
+    finetune: dict[str, Any] | None = None  # pretrained families: method, trainable and total
+    # parameters, stored_bytes (what must be stored per task; the adapter alone)
     extra: dict[str, Any] = rest_field()  # family-specific facts (features, pretraining, ...)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Callable
 
 from greennlp.record import ModelResult, RunRecord, SearchState
+from greennlp.report.finetune_views import method_text
 from greennlp.report.markdown import md_code
 from greennlp.report.views import (ci, configured, fmt, main_metric, metric_name, model_costs,
                                    origin)
@@ -126,6 +127,11 @@ def _best_config(r: RunRecord) -> str:
             settings = configured(r, m)
             parts.append(f"{m.name}: the configured values "
                          f"{'(none: the family has no settings)' if settings is None else settings}")
+        facts = None if m.variant_of else m.training.finetune
+        if facts:
+            parts[-1] += (f", fine-tuned with {method_text(facts)} "
+                          f"({fmt(facts.get('trainable_params'))} of "
+                          f"{fmt(facts.get('total_params'))} parameters trained)")
     return "; ".join(parts) or "-"
 
 

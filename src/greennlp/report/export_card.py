@@ -15,8 +15,9 @@ from typing import Any
 from greennlp.record import ModelResult, RunRecord
 from greennlp.report.cards import render
 
-LIBRARY = {"hf": "transformers", "onnx": None}  # the Hub knows no ONNX Runtime library
-TAGS = {"hf": (), "onnx": ("onnx",)}
+LIBRARY = {"hf": "transformers", "onnx": None,  # the Hub knows no ONNX Runtime library
+           "adapter": "peft"}
+TAGS = {"hf": (), "onnx": ("onnx",), "adapter": ("peft",)}
 
 
 def export_card(record: RunRecord, model: ModelResult, fmt: str, batching: dict | None = None,

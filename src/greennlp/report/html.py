@@ -11,7 +11,8 @@ import jinja2
 
 from greennlp.evaluate.metrics import MANY_CLASSES
 from greennlp.record import RunRecord
-from greennlp.report import audit_views, checklist, compression_views, language_views, plots
+from greennlp.report import (audit_views, checklist, compression_views, finetune_views,
+                             language_views, plots)
 from greennlp.report.analysis_views import html as analysis_html
 from greennlp.report.class_views import confusion_tables, many
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
@@ -72,7 +73,7 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         r=record, best=record.select(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
-        search_tables=search_tables(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
+        search_tables=search_tables(record), finetune_rows=finetune_views.rows(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
         section_html=section_html, compression=compression_views.context(record),
         audit_html=audit_views.html_section(record),

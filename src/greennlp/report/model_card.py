@@ -22,6 +22,7 @@ from greennlp.report.card_facts import (base_model, card_license, hub_dataset, l
                                         published_origin, selection_costs)
 from greennlp.report.cards import card_base, co2_eq_emissions, run_relative
 from greennlp.report.class_views import card_per_class
+from greennlp.report import finetune_views
 from greennlp.report.compression_views import card_section
 from greennlp.report.language_views import card_languages
 from greennlp.report.views import (baseline_rows, family_of, is_estimate, metric_name,
@@ -95,5 +96,6 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
         "compression": card_section(record), "fairness": bool(best.analysis.get("fairness")),
         "warnings": sanity_warnings(record),
         "seeds": seeds.summary.get("test_accuracy") if seeds else None,
+        "finetune": finetune_views.card_text(record, best),
         "caveats": card_caveats(record, best)}
 

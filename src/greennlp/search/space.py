@@ -24,18 +24,26 @@ def _field_names(cfg: Any) -> set[str]:
     return {f.name for f in dataclasses.fields(cfg)}
 
 
+def _subsections(cfg: Any) -> list[str]:
+    """The nested settings sections of a family config (``train``, ``finetune``)."""
+    return [f.name for f in dataclasses.fields(cfg)
+            if dataclasses.is_dataclass(getattr(cfg, f.name))]
+
+
 def _locate(cfg: Any, name: str) -> tuple[str, ...] | None:
-    """Path of ``name`` inside a family config: (name,) or ("train", name)."""
+    """Path of ``name`` inside a family config: (name,), or (section, name) inside a nested
+    section such as the training loop's (``train``) or the fine-tuning method's
+    (``finetune``)."""
     if name in _field_names(cfg):
         return (name,)
-    train = next((f for f in dataclasses.fields(cfg) if f.name == "train"), None)
-    if train is not None and name in _field_names(cfg.train):  # a trained family's loop
-        return ("train", name)
+    for sub in _subsections(cfg):
+        if name in _field_names(getattr(cfg, sub)):
+            return (sub, name)
     return None
 
 
 def _field(cfg: Any, path: tuple[str, ...]) -> dataclasses.Field:
-    owner = cfg if len(path) == 1 else cfg.train
+    owner = cfg if len(path) == 1 else getattr(cfg, path[0])
     return next(f for f in dataclasses.fields(owner) if f.name == path[-1])
 
 
@@ -54,10 +62,11 @@ def validate(family: str, space: dict[str, ParamSpec], family_cfg: Any,
     for name, spec in space.items():
         key = f"{where}.{name}"
         if name != SEED and _locate(family_cfg, name) is None:
-            names = sorted(_field_names(family_cfg) | (_field_names(family_cfg.train)
-                                                       if hasattr(family_cfg, "train") else set()))
+            subs = _subsections(family_cfg)
+            names = sorted(_field_names(family_cfg).union(
+                *(_field_names(getattr(family_cfg, sub)) for sub in subs)) - set(subs))
             raise UserError(f"'{name}' in {where} is not a parameter of {family}; use one of "
-                            f"{', '.join(n for n in names if n != 'train')} or seed.")
+                            f"{', '.join(names)} or seed.")
         path = _locate(family_cfg, name)
         if spec.dist == "choice":
             if not spec.values:
@@ -134,6 +143,8 @@ def apply(family_cfg: Any, point: dict[str, Any]) -> tuple[Any, int | None]:
         if path == (name,):
             cfg = dataclasses.replace(cfg, **{name: value})
         else:
-            cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **{name: value}))
+            sub = path[0]
+            cfg = dataclasses.replace(cfg, **{sub: dataclasses.replace(getattr(cfg, sub),
+                                                                        **{name: value})})
     seed = point.get(SEED)
     return cfg, (int(seed) if seed is not None else None)

@@ -26,9 +26,11 @@ import torch
 from greennlp.config import TrainConfig, section
 from greennlp.models import family
 from greennlp.models.checkpoints import load_weights
+from greennlp.models.finetuning import adapt_module, merge_module
 from greennlp.models.lm_accounting import lm_accounting
 from greennlp.record import ModelResult, Training, build
 from greennlp.run import Run, seed_everything
+from greennlp.train.classifiers import seconds_per_step
 from greennlp.train.lm import fit_blocks, token_blocks
 
 
@@ -66,13 +68,15 @@ def adapt(run: Run, name: str, folder: Path, dev: list[str], note: str):
 
     def reload(_st):
         model = family(name).build()
-        load_weights(model.module, best)
-        model.module.eval()
+        module, _ = adapt_module(model.module, acfg.finetune, "CAUSAL_LM")
+        load_weights(module, best)  # saved as it trained: with its adapters
+        model.module = merge_module(module).eval()
         return model
 
     def train(st):
         seed_everything(run.cfg.seed)
         model = family(name).build()
+        model.module, finetune = adapt_module(model.module, acfg.finetune, "CAUSAL_LM")
         tok = model.tokenizer
         window = min(cfg.evaluation.window, acfg.block_size + 1)
         stride = max(1, cfg.evaluation.stride * window // cfg.evaluation.window)
@@ -87,12 +91,14 @@ def adapt(run: Run, name: str, folder: Path, dev: list[str], note: str):
         dev_score.seconds = 0.0
         info = fit_blocks(model.module, blocks, _hf_causal_batch, dev_score, train_cfg,
                           folder / "checkpoints", seed=run.cfg.seed, desc=f"adapt {adapted}")
+        model.module = merge_module(model.module).eval()  # adapters into the weights
         # only the best weights are kept (the resume point holds the optimizer: 3x the size)
         shutil.rmtree(folder / "checkpoints" / "last", ignore_errors=True)
         info = {k: v for k, v in info.items() if k != "config"}
         info.update(dev_loss_before=before, dev_perplexity_before=math.exp(before),
                     dev_loss_after=info["best_dev_loss"], dev_documents=len(dev[:acfg.dev_documents]),
                     tokenize_s=tokenize_s, block_size=acfg.block_size, base=name,
+                    finetune=finetune, seconds_per_step=seconds_per_step(info.get("history", [])),
                     accounting=lm_accounting(model.spec.get("model_type", "llama"), model.spec,
                                              acfg.block_size))
         counts = model.parameter_counts()

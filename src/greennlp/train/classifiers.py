@@ -20,6 +20,7 @@ from greennlp.evaluate.metrics import confusion_counts, scores_from_confusion
 from greennlp.evaluate.predictions import predict_once
 from greennlp.models.classifier import EncoderClassifier
 from greennlp.models.families import Family, family
+from greennlp.models.finetuning import finish
 from greennlp.models.hf_format import check_tokenization
 from greennlp.train.batching import bucketed_batches
 from greennlp.train.dynamics import DynamicsRecorder
@@ -74,6 +75,16 @@ def weighted_loss(weights: list[float]):
     return loss_fn
 
 
+def seconds_per_step(history: list[dict]) -> float | None:
+    """Wall seconds per optimizer step over the epochs trained (dev scoring left out).
+
+    >>> seconds_per_step([{"duration_s": 3.0, "steps": 10}, {"duration_s": 3.0, "steps": 20}])
+    0.3
+    """
+    steps = history[-1]["steps"] if history else 0
+    return sum(h["duration_s"] for h in history) / steps if steps else None
+
+
 def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
                 ckpt_dir: Path, desc: str, until_epoch: int | None = None
                 ) -> tuple[EncoderClassifier, dict[str, Any]]:
@@ -105,6 +116,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
                   ckpt_dir, seed=seed, desc=desc, checkpoint_extra=model.describe(),
                   until_epoch=until_epoch, observe=recorder.observe,
                   loss_fn=weighted_loss(weights) if weights else None)
+    finish(model)  # adapters merged into the weights; the adapter alone kept for saving
     model.model.eval()
     if recorder.epochs_seen():
         recorder.save(Path(ckpt_dir).parent / "dynamics.npz")
@@ -116,6 +128,8 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
         "resumed_from_epoch": state.resumed_from_epoch, "history": state.history,
         "train_tokens_per_epoch": int(sum(lengths)),
         "truncated_examples": int(sum(n >= model.max_length for n in lengths)),
+        "seconds_per_step": seconds_per_step(state.history),
+        "finetune": model.finetune,
         "config": dataclasses.asdict(train_cfg),
     }
 
