@@ -16,6 +16,7 @@ def _run(csv_path, tmp_path, *extra):
     return tasks.execute(tasks.start(cfg, log=lambda m: None))
 
 
+@pytest.mark.integration  # 10 short trainings: about a minute on 2 busy cores
 def test_early_stopped_seeds_keep_the_best_and_record_the_stopped_ones(csv_path, tmp_path):
     record = _run(csv_path, tmp_path, "models=[transformer]", "transformer.train.epochs=4",
                   "transformer.train.patience=4", "seeds.models=[transformer]", "seeds.count=5",

@@ -94,5 +94,6 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
         "compression": card_section(record), "fairness": bool(best.analysis.get("fairness")),
         "warnings": sanity_warnings(record),
         "seeds": seeds.summary.get("test_accuracy") if seeds else None,
+        "seed_runs": seeds, "subset": record.data.get("train_subset"),
         "caveats": card_caveats(record, best)}
 
