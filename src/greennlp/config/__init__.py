@@ -32,12 +32,12 @@ from greennlp.config.search import SearchConfig, SeedsConfig
 from greennlp.config.sections import (DataConfig, EvaluateConfig, MeasureConfig,
                                       PeftPretrainedConfig, PretrainedConfig,
                                       PretrainedEncoderConfig, TfidfConfig, TrackConfig,
-                                      TrainConfig, TransformerConfig)
+                                      TrainConfig, TrainingDataConfig, TransformerConfig)
 
 __all__ = ["AuditConfig", "CompressConfig", "DataConfig", "EvaluateConfig", "LmConfig",
            "MeasureConfig", "PreferenceConfig", "PretrainedConfig", "PretrainedEncoderConfig",
            "RunConfig", "SearchConfig", "SeedsConfig", "TfidfConfig", "TrackConfig",
-           "TrainConfig", "TransformerConfig", "build_config", "config_from_record",
+           "TrainConfig", "TrainingDataConfig", "TransformerConfig", "build_config", "config_from_record",
            "declare_section", "from_dict", "parse_config", "parse_override", "profiles",
            "read_config", "replace", "rule", "section", "to_dict"]
 
@@ -65,6 +65,8 @@ class RunConfig:
                                                  "minilm in one run")
     pretrained: PretrainedEncoderConfig = rule(PretrainedEncoderConfig(),
                                                doc="any Hugging Face encoder (family pretrained)")
+    train: TrainingDataConfig = rule(TrainingDataConfig(),
+                                     doc="training on less data (classification)")
     search: SearchConfig = rule(SearchConfig())
     seeds: SeedsConfig = rule(SeedsConfig())
     evaluate: EvaluateConfig = rule(EvaluateConfig())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greennlp.config.rules import rule
+from greennlp.errors import UserError
 
 DISTRIBUTIONS = ("uniform", "loguniform", "int", "choice")
 
@@ -80,3 +81,20 @@ class SeedsConfig:
 
     count: int = rule(5, low=1, high=100)
     models: tuple[str, ...] = ("tfidf_logreg", "transformer")
+    strategy: str = rule("all", choices=("all", "early_stopped"),
+                         doc="all = every seed trained to the end; early_stopped = every seed "
+                             "scored on dev after seeds.score_after of its epochs, only the "
+                             "best seeds.keep continue (Dodge et al. 2020; families trained by "
+                             "epochs; the stopped seeds' cost stays in the record)")
+    score_after: float = rule(0.25, low=0.01, high=0.99,
+                              doc="early_stopped: share of a seed's epochs after which all seeds "
+                                  "are scored on dev (rounded, at least 1 epoch)")
+    keep: int = rule(3, low=1, doc="early_stopped: seeds continued to the end (the best on dev "
+                                   "when scored; the run's own final model is trained anyway)")
+
+    def check(self, prefix: str) -> None:
+        """Cross-field rules (called when the section is built)."""
+        if self.strategy == "early_stopped" and self.keep >= self.count:
+            raise UserError(f"{prefix}keep ({self.keep}) must be below {prefix}count "
+                            f"({self.count}) for the early_stopped strategy; lower "
+                            f"{prefix}keep or set {prefix}strategy=all.")

@@ -132,6 +132,23 @@ class TrainConfig:
                                   "least twice the smallest)")
 
 
+RANKINGS = ("random", "el2n", "forgetting", "map_d")
+
+
+@dataclass(frozen=True)
+class TrainingDataConfig:
+    """Training on less data: which share of the training split every classifier of the
+    run learns from (search trials, final models, seeds), and how it is chosen."""
+
+    data_fraction: float = rule(1.0, low=0.05, high=1.0,
+                                doc="share of each class's training examples kept (1 = all)")
+    data_ranking: str = rule("random", choices=RANKINGS,
+                             doc="which are kept: random = a seeded random subset; el2n, "
+                                 "forgetting, map_d = the most important by the audit's probe "
+                                 "training (audit.dynamics), whose cost counts as the "
+                                 "ranking's (see docs/tasks/classification.md)")
+
+
 @dataclass(frozen=True)
 class TransformerConfig:
     """A BERT-style encoder classifier trained from scratch, with its own tokenizer."""

@@ -20,14 +20,14 @@ from typing import Any
 from greennlp.record.migrate import AUDIT, SCHEMA_VERSION, migrate
 from greennlp.record.parts import (Comparison, CompressionAudit, Epoch, ExitPoint, Fidelity,
                                    PairedTiming, PieAudit, PieClass, PieExample, Savings, Scores,
-                                   SearchState, SeedRow, SeedRuns, SeedStats, Training,
-                                   TrialState, VariantInfo)
+                                   SearchState, SeedRow, SeedRuns, SeedStats, StoppedSeed,
+                                   Training, TrialState, VariantInfo)
 from greennlp.record.paths import convert_paths, inside, under
 from greennlp.record.schema import build, to_json
 
 __all__ = ["AUDIT", "SCHEMA_VERSION", "Comparison", "CompressionAudit", "Epoch", "ExitPoint", "Fidelity",
            "ModelResult", "PairedTiming", "PieAudit", "PieClass", "PieExample", "RunRecord",
-           "Savings", "SearchState", "SeedRow", "SeedRuns", "SeedStats", "StageResult",
+           "Savings", "SearchState", "SeedRow", "SeedRuns", "SeedStats", "StageResult", "StoppedSeed",
            "Training", "TrialState", "VariantInfo", "build", "new_run_id", "to_json", "utc_now"]
 
 

@@ -125,6 +125,18 @@ class SeedRow:
     stage: str = ""
     epochs_run: int | None = None
     checkpoint: str = ""
+    early_dev_accuracy: float | None = None  # early_stopped: dev when every seed was scored
+    dev_by_epoch: list[float] = field(default_factory=list)  # best-so-far dev after each epoch
+
+
+@dataclass
+class StoppedSeed:
+    """A seed the early-stopped strategy scored on dev and stopped (never tested)."""
+
+    seed: int
+    dev_accuracy: float
+    epochs_run: int
+    stage: str = ""
 
 
 @dataclass
@@ -146,6 +158,13 @@ class SeedRuns:
     per_seed: list[SeedRow] = field(default_factory=list)
     summary: dict[str, SeedStats] = field(default_factory=dict)
     note: str = ""
+    strategy: str = "all"  # all | early_stopped (Dodge et al. 2020)
+    epochs: int | None = None  # early_stopped: the full budget of a seed ...
+    scored_after_epochs: int | None = None  # ... when every seed was scored on dev
+    keep: int | None = None  # ... and how many continued to the end
+    stopped: list[StoppedSeed] = field(default_factory=list)
+    cost: dict[str, float | None] = field(default_factory=dict)  # measured, every seed: stage
+    all_to_end_cost: dict[str, float | None] = field(default_factory=dict)  # estimate
 
 
 @dataclass

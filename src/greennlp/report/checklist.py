@@ -8,6 +8,7 @@ from typing import Callable
 
 from greennlp.record import ModelResult, RunRecord, SearchState
 from greennlp.report.finetune_views import method_text
+from greennlp.report.cheaper_views import seed_strategy_lines
 from greennlp.report.markdown import md_code
 from greennlp.report.views import (ci, configured, fmt, main_metric, metric_name, model_costs,
                                    origin)
@@ -67,6 +68,17 @@ def _runtime(r: RunRecord) -> str:
         if times:
             parts.append(f"{family}: {fmt(sum(times) / len(times))} s per seed run "
                          f"(training and evaluation, {len(times)} runs)")
+        if runs.strategy == "early_stopped":
+            parts.append(f"{family} seeds early-stopped (seeds.strategy=early_stopped): "
+                         f"{fmt(runs.cost.get('duration_s'))} s and "
+                         f"{fmt(runs.cost.get('energy_kwh'))} kWh for every seed stage, the "
+                         f"stopped ones included; all to the end would have taken about "
+                         f"{fmt(runs.all_to_end_cost.get('energy_kwh'))} kWh (estimate)")
+    subset = r.data.get("train_subset")
+    if subset and subset.get("probe_stage"):
+        c = subset["ranking_cost"]
+        parts.append(f"ranking the training data ({subset['ranking']}, the audit's probe "
+                     f"training): {fmt(c.get('duration_s'))} s, {fmt(c.get('energy_kwh'))} kWh")
     return "; ".join(parts) + "." if parts else "-"
 
 
@@ -108,7 +120,11 @@ def _trial_count(r: RunRecord) -> str:
     unsearched = [m.name for m in r.models if m.name not in searched]
     if unsearched:
         parts.append(f"not searched (1 configuration each): {', '.join(unsearched)}")
-    seeds = [f"{f}: {len(v.seeds)} seeds of the final configuration" for f, v in r.seed_runs.items()]
+    seeds = [f"{f}: {len(v.seeds)} seeds of the final configuration" if v.strategy == "all" else
+             f"{f}: {len(v.seeds) + len(v.stopped)} seeds of the final configuration, "
+             f"early-stopped after {v.scored_after_epochs} of {v.epochs} epochs, "
+             f"{len(v.seeds)} trained to the end (seeds.keep={v.keep})"
+             for f, v in r.seed_runs.items()]
     return "; ".join(parts + seeds) + "."
 
 
@@ -132,7 +148,17 @@ def _best_config(r: RunRecord) -> str:
             parts[-1] += (f", fine-tuned with {method_text(facts)} "
                           f"({fmt(facts.get('trainable_params'))} of "
                           f"{fmt(facts.get('total_params'))} parameters trained)")
-    return "; ".join(parts) or "-"
+    return "; ".join(parts + [_training_data(r)])
+
+
+def _training_data(r: RunRecord) -> str:
+    """The training-data settings (train.data_fraction, train.data_ranking)."""
+    subset = r.data.get("train_subset")
+    if not subset:
+        return "training data: every training example (train.data_fraction=1)"
+    return (f"training data: {subset['kept']} of {subset['of']} examples, "
+            f"train.data_fraction={subset['fraction']} of each class kept by "
+            f"train.data_ranking={subset['ranking']}")
 
 
 def _bounds(r: RunRecord) -> str:
@@ -184,8 +210,11 @@ def _evp(r: RunRecord) -> str:
     for family, runs in r.seed_runs.items():
         dev = runs.summary.get("dev_accuracy")
         if dev:
-            parts.append(f"{family} over {dev.n} seeds: dev accuracy mean {dev.mean:.3f}, "
-                         f"sd {dev.std:.3f}")
+            trained = " trained to the end (reported apart from the best of all seeds)" \
+                if runs.strategy == "early_stopped" else ""
+            parts.append(f"{family} over {dev.n} seeds{trained}: dev accuracy mean "
+                         f"{dev.mean:.3f}, sd {dev.std:.3f}")
+    parts += seed_strategy_lines(r)
     return "; ".join(parts) + "." if parts else (NOT_ANSWERED + ": it ran no search and no seed "
                                                  "replicas.")
 

@@ -11,8 +11,8 @@ import jinja2
 
 from greennlp.evaluate.metrics import MANY_CLASSES
 from greennlp.record import RunRecord
-from greennlp.report import (audit_views, checklist, compression_views, finetune_views,
-                             language_views, plots)
+from greennlp.report import (audit_views, cheaper_views, checklist, compression_views,
+                             finetune_views, language_views, plots)
 from greennlp.report.analysis_views import html as analysis_html
 from greennlp.report.class_views import confusion_tables, many
 from greennlp.report.search_views import evp_inputs, seed_rows, trial_rows
@@ -55,6 +55,8 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
     figures = {
         "evp": _b64(plots.expected_validation(curves, points)) if curves else None,
         "accuracy_vs_cost": _b64(plots.accuracy_vs_cost(record)),
+        "seed_strategies": _b64(plots.seed_strategies(cheaper_views.seed_strategies(record))),
+        "data_budget": _b64(plots.data_budget(cheaper_views.data_budget(record))),
         "training_curves": _b64(plots.training_curves(record)),
         "cost_per_stage": _b64(plots.cost_per_stage(record)),
         "confusions": [(m.name, _b64(plots.confusion(m.confusion_matrix, m.labels, m.name)))
@@ -73,7 +75,10 @@ def render(record: RunRecord, section: Callable[[RunRecord], str] | None = None)
         r=record, best=record.select(), rows=model_rows(record), totals=record.totals(),
         estimate=is_estimate(record), sources=energy_sources(record), plots=figures,
         checklist=checklist.fill(record), fmt=fmt, ci=ci, flops_note=flops_note, threads=threads,
-        search_tables=search_tables(record), finetune_rows=finetune_views.rows(record), evp_notes=evp_notes, seed_rows=seed_rows(record),
+        search_tables=search_tables(record), finetune_rows=finetune_views.rows(record),
+        evp_notes=evp_notes, seed_rows=seed_rows(record),
+        seed_lines=cheaper_views.seed_strategy_lines(record),
+        subset=record.data.get("train_subset"),
         confidence=int(100 * record.config.get("evaluate", {}).get("confidence", 0.95)),
         section_html=section_html, compression=compression_views.context(record),
         audit_html=audit_views.html_section(record),

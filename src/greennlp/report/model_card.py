@@ -97,5 +97,6 @@ def card_context(record: RunRecord, model: ModelResult | None = None,
         "warnings": sanity_warnings(record),
         "seeds": seeds.summary.get("test_accuracy") if seeds else None,
         "finetune": finetune_views.card_text(record, best),
+        "seed_runs": seeds, "subset": record.data.get("train_subset"),
         "caveats": card_caveats(record, best)}
 

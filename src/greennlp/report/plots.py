@@ -178,3 +178,66 @@ def expected_validation(curves: dict[str, dict[str, list[float]]],
     fig.suptitle("Expected validation performance (Dodge et al. 2019)", fontsize=11)
     fig.tight_layout()
     return _png(fig)
+
+
+def seed_strategies(strategies: dict[str, dict]) -> bytes | None:
+    """Best dev accuracy against the energy of the seeds: the EVP curve of seeds all trained
+    to the end, and the early-stopped and all-to-the-end strategies as points
+    (:func:`greennlp.report.cheaper_views.seed_strategies`)."""
+    if not strategies:
+        return None
+    fig, axes = plt.subplots(1, len(strategies), figsize=(5.2 * len(strategies), 3.8),
+                             squeeze=False)
+    for ax, (family, s) in zip(axes[0], strategies.items()):
+        if s["curve"]:
+            c = s["curve"]
+            x, mean, std = np.array(c["energy_kwh"]), np.array(c["mean"]), np.array(c["std"])
+            ax.plot(x, mean, "-", color=COLORS[0], label="all to the end: EVP of n seeds")
+            ax.fill_between(x, mean - std, mean + std, color=COLORS[0], alpha=0.15)
+        for key, color, marker in (("all", COLORS[2], "D"), ("early", COLORS[1], "o")):
+            p = s[key]
+            if not p or p["budget"] is None:
+                continue
+            label = (f"all {s['n']} to the end" if key == "all" else
+                     f"early-stopped: {s['n']} started, {s['keep']} continued")
+            label += " (estimate)" if p["estimated"] else ""
+            if p["score"] is None:
+                ax.axvline(p["budget"], color=color, ls="--", label=label + ": cost only")
+            else:
+                ax.plot([p["budget"]], [p["score"]], marker, color=color, ms=8, label=label,
+                        mfc="none" if p["estimated"] else color)
+        ax.set_xlabel("energy of the seeds (kWh)")
+        ax.set_ylabel("best dev accuracy")
+        ax.set_title(family)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Seeds: all to the end against early-stopped (Dodge et al. 2020)", fontsize=11)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def data_budget(view: dict | None) -> bytes | None:
+    """Test accuracy against training energy, with the cost of ranking the training data
+    added (:func:`greennlp.report.cheaper_views.data_budget`)."""
+    if not view:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for i, p in enumerate(view["points"]):
+        acc, color = p["accuracy"], COLORS[i % len(COLORS)]
+        err = [[acc["value"] - acc["low"]], [acc["high"] - acc["value"]]]
+        ax.errorbar([p["train_kwh"]], [acc["value"]], yerr=err, fmt="o", color=color,
+                    capsize=4, ms=7, label=p["name"])
+        if view["ranking_kwh"]:
+            ax.plot([p["train_kwh"], p["with_ranking_kwh"]], [acc["value"]] * 2, "-", color=color)
+            ax.plot([p["with_ranking_kwh"]], [acc["value"]], "o", mfc="none", color=color, ms=7)
+    sub = view["subset"]
+    ax.set_title(f"trained on {sub['fraction']:.0%} of the data ({sub['ranking']}; hollow: "
+                 f"with the ranking's cost)" if sub else "trained on all the training data",
+                 fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlabel("training energy (kWh, log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return _png(fig)

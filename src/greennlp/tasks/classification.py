@@ -32,9 +32,10 @@ def stages() -> tuple[Callable[[Run], None], ...]:
     from greennlp.search.stages import stage_search
     from greennlp.tasks import audit_stages as a
     from greennlp.tasks import classification_stages as s
+    from greennlp.tasks.subset_stage import stage_subset
 
     return (s.stage_data, s.stage_baselines, a.audit_stage(labelled=True, spans=False),
-            a.stage_dynamics, stage_search, s.stage_models,
+            a.stage_dynamics, stage_subset, stage_search, s.stage_models,
             stage_seeds,
             # after the seeds (the PIE audit reuses them), before comparing
             *compress(),
@@ -96,6 +97,17 @@ def check(cfg: RunConfig) -> None:
         spaces.validate(name, fam.space, section(cfg, family(name).section), family(name).section)
     _check_base_models(cfg)
     _check_compress(cfg)
+    _check_subset(cfg)
+
+
+def _check_subset(cfg: RunConfig) -> None:
+    """A ranked subset needs the audit's probe training, which scores the examples."""
+    t = cfg.train
+    if t.data_fraction < 1 and t.data_ranking != "random" and not (cfg.audit.enabled
+                                                                  and cfg.audit.dynamics):
+        raise UserError(f"train.data_ranking={t.data_ranking} ranks the training examples by "
+                        f"the audit's probe training; set audit.enabled=true and "
+                        f"audit.dynamics=true, or train.data_ranking=random.")
 
 
 def _check_base_models(cfg: RunConfig) -> None:
