@@ -34,6 +34,9 @@ from tests.bad_input.fuzz_inputs import (DATA_SETTINGS, OVERRIDE, WRITERS, YAML_
                                          make_frame, tables)
 from tests.bad_input.test_bad_input import one_sentence
 
+# The issue asks for fuzzing in CI's integration lane (about 35 s with the ci profile).
+pytestmark = pytest.mark.integration
+
 _COMMON = dict(derandomize=True, deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                       HealthCheck.filter_too_much,
