@@ -102,7 +102,8 @@ class CompressConfig:
                                         "trained, the best encoder on dev")
     max_drop_points: float = rule(1.0, low=0.0, high=100.0,
                                   doc="accuracy a variant may lose and still count as good")
-    energy_seconds: float = rule(2.0, low=0.0, doc="least wall time of each energy-per-1M "
+    # 1 s: the estimate is CPU-seconds x watts per thread, read with microsecond resolution.
+    energy_seconds: float = rule(1.0, low=0.0, doc="least wall time of each energy-per-1M "
                                                    "examples measurement")
     skip_failed: bool = rule(True, doc="skip compressing (and auditing) a model that failed its "
                                        "sanity check on dev: one class for nearly all inputs, or "
