@@ -102,7 +102,8 @@ class CompressConfig:
                                         "trained, the best encoder on dev")
     max_drop_points: float = rule(1.0, low=0.0, high=100.0,
                                   doc="accuracy a variant may lose and still count as good")
-    # 1 s: the estimate is CPU-seconds x watts per thread, read with microsecond resolution.
+    # 1 s, not 2: in two default runs the estimates moved by 0.83-1.14x, as much as the
+    # same models' throughput did between those runs (0.83-1.11x); 2 s cost 11 models 11 s.
     energy_seconds: float = rule(1.0, low=0.0, doc="least wall time of each energy-per-1M "
                                                    "examples measurement")
     skip_failed: bool = rule(True, doc="skip compressing (and auditing) a model that failed its "
