@@ -90,11 +90,9 @@ def add_adapters(model: torch.nn.Module, cfg: Any, task_type: str = "SEQ_CLS"
     why = lora.missing()
     if why:
         raise UserError(f"finetune.method={cfg.method}: {why}; or set finetune.method=full.")
-    from peft import get_peft_model
-
     model_type = getattr(model.config, "model_type", "bert")
     try:
-        return get_peft_model(model, _peft_config(cfg, task_type))
+        return lora.wrap(model, _peft_config(cfg, task_type))
     except ValueError as err:  # unknown targets or an architecture peft has no default for
         raise UserError(f"finetune.method={cfg.method} cannot adapt this {model_type!r} "
                         f"model ({err}); name its linear layers in finetune.targets.") from None
@@ -167,13 +165,14 @@ def adapter_files(model: torch.nn.Module, base_model: str | None) -> dict[str, b
     ``adapter_model.safetensors``: what ``PeftModel.from_pretrained`` opens). ``base_model``
     is what the config names as its base: a Hub id, or None where the base is a local
     folder (whose path is not published)."""
-    from peft import get_peft_model_state_dict
     from safetensors.torch import save
+
+    from greennlp.models.lora import adapter_state
 
     config = model.peft_config["default"].to_dict()
     config["base_model_name_or_path"] = base_model
     config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-    state = {k: v.detach().contiguous().cpu() for k, v in get_peft_model_state_dict(model).items()}
+    state = adapter_state(model)
     return {"adapter_config.json": json.dumps(config, indent=2, default=str).encode(),
             "adapter_model.safetensors": save(state, metadata={"format": "pt"})}
 

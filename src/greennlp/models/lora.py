@@ -9,6 +9,7 @@ two more small matmuls).
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,18 +43,32 @@ def add_lora(module: torch.nn.Module, spec: LoraSpec) -> torch.nn.Module:
     The adapters start at zero (peft's default), so the adapted model equals ``module``
     until it trains: the base model is the DPO reference exactly.
     """
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
 
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0,
                         target_modules=list(spec.targets), bias="none")
-    return get_peft_model(module, config)
+    return wrap(module, config)
+
+
+def wrap(module: torch.nn.Module, config: Any) -> torch.nn.Module:
+    """``peft.get_peft_model(module, config)``, without the FutureWarning peft triggers by
+    reading an attribute transformers 5 deprecates (nothing the user can act on)."""
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing",
+                                category=FutureWarning)
+        return get_peft_model(module, config)
 
 
 def adapter_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The adapters' weights alone (what :func:`load_adapters` puts back)."""
+    """The adapters' weights alone (what :func:`load_adapters` puts back). greennlp never
+    resizes a vocabulary, so no embedding matrix is saved with them (peft's ``auto``
+    looks for the base model's config to decide, and warns where it is a local folder)."""
     from peft import get_peft_model_state_dict
 
-    return {k: v.detach().contiguous().cpu() for k, v in get_peft_model_state_dict(module).items()}
+    state = get_peft_model_state_dict(module, save_embedding_layers=False)
+    return {k: v.detach().contiguous().cpu() for k, v in state.items()}
 
 
 def load_adapters(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> torch.nn.Module:
