@@ -106,6 +106,16 @@ def test_an_alias_bomb_is_refused_within_seconds(tmp_path, monkeypatch, name):
     assert time.process_time() - started < 5  # CPU seconds; expanding it took minutes
 
 
+def test_greennlp_config_refuses_an_alias_bomb_file_within_seconds(tmp_path):
+    """``greennlp config`` (which only prints the settings) reads the file through the
+    same bounded loader: still running after 4 minutes before."""
+    started = time.process_time()
+    result = runner.invoke(app, ["config", _bomb_file(tmp_path)])
+    assert result.exit_code == 2
+    assert "expands through its YAML aliases" in one_sentence(result.output)
+    assert time.process_time() - started < 5
+
+
 def test_an_echoed_value_is_cut_to_two_hundred_characters(tmp_path, monkeypatch):
     result = _run(tmp_path, monkeypatch, ["data.split=" + "s" * 5000])
     line = one_sentence(result.output)

@@ -5,6 +5,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+from huggingface_hub import ModelCard
 from typer.testing import CliRunner
 
 from greennlp.cli import app
@@ -39,6 +41,10 @@ def test_the_documented_trainer_example_records_a_run_that_greennlp_report_rende
     assert result.exit_code == 0, result.output
     card = (tmp_path / "runs" / record.run_id / "MODEL_CARD.md").read_text()
     assert "| evaluate:epoch2 |" in card and "estimate:tdp" in card
+    meta = ModelCard.load(tmp_path / "runs" / record.run_id / "MODEL_CARD.md").data.to_dict()
+    assert meta["library_name"] == "transformers" and "greennlp" in meta["tags"]
+    assert meta["co2_eq_emissions"]["emissions"] == pytest.approx(  # grams, all 4 stages
+        record.totals()["co2_kg"] * 1000, rel=1e-3, abs=1e-6) and record.totals()["co2_kg"] > 0
     assert "train:epoch1" in (tmp_path / "runs" / record.run_id / "report.html").read_text()
     listed = CliRunner().invoke(app, ["runs", "--output-dir", "runs"])
     assert record.run_id in listed.output and "completed" in listed.output

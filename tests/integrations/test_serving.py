@@ -116,3 +116,29 @@ def test_the_export_agrees_with_greennlp_on_transformers_4_and_5(tmp_path, finis
         print(f"\ntransformers {out['version']}: label agreement {same:.4f} on {len(labels)} "
               f"test texts, max |p diff| {diff:.2e}")
         assert same == 1.0 and diff < 1e-5
+
+
+def test_an_exported_variant_has_its_own_card_with_its_batching_measured(tmp_path, finished_run):
+    """Exporting a model other than the selected one: the card describes that model (the
+    int8 variant, made from its source), and states how batching changes its predictions,
+    as measured anew here."""
+    from huggingface_hub import ModelCard
+
+    from greennlp.compress.export import batch_dependence
+    from greennlp.models import load_model
+
+    runs, record = finished_run
+    out = tmp_path / "int8"
+    result = runner.invoke(app, ["export", f"{record.run_id}:transformer+onnx-int8", "--format",
+                                 "onnx", "--out", str(out), "--output-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    card = ModelCard.load(out / "README.md")
+    assert card.data.to_dict()["model_name"].endswith("transformer+onnx-int8")
+    assert card.data.to_dict()["co2_eq_emissions"]["emissions"] > 0
+    assert "compressing it into transformer+onnx-int8" in card.content
+    assert "### Batching changes predictions" in card.content
+    test, _, _ = _saved(record, "transformer")
+    measured = batch_dependence(load_model(out), test["text"].tolist())
+    assert measured is not None and measured["dynamic"]
+    assert (f"{measured['labels_differ']} of {measured['texts']} labels differ from batches "
+            f"of 32") in card.content

@@ -159,6 +159,10 @@ class LanguageSweepConfig:
                                  "token blocks: gpt or lstm)")
     steps: int | None = rule(None, low=1, doc="optimizer steps per alpha (every alpha the same "
                                               "token budget); None = one pass over the blocks")
+    documents_per_language: int | None = rule(
+        500, low=1, doc="most dev and test documents of each language every alpha is scored "
+                        "on (the same ones for every alpha; all of a smaller language); None "
+                        "= all")
 
     def check(self, prefix: str) -> None:
         """Cross-field rules (called when the section is built)."""

@@ -69,6 +69,24 @@ def resample(texts: Sequence[str], languages: Sequence[str], alpha: float,
     return np.repeat(np.arange(len(texts)), copies)
 
 
+def capped_per_language(languages: Sequence[str], cap: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of at most ``cap`` texts of each language (all of a smaller one; a
+    seeded draw from a larger one): per-language scores cost what the tail needs, not what
+    the head holds. ``cap`` None keeps every text.
+
+    >>> capped_per_language(["en", "en", "en", "ga"], 2, 0).tolist()
+    [1, 2, 3]
+    """
+    langs = np.asarray(languages, dtype=object)
+    if cap is None:
+        return np.arange(len(langs))
+    rng, keep = np.random.default_rng(seed), []
+    for lang in sorted(set(langs.tolist())):
+        idx = np.flatnonzero(langs == lang)
+        keep.append(idx if len(idx) <= cap else rng.choice(idx, size=cap, replace=False))
+    return np.sort(np.concatenate(keep)) if keep else np.arange(0)
+
+
 def block_languages(doc_tokens: Sequence[int], languages: Sequence[str], context: int,
                     n_blocks: int) -> np.ndarray:
     """The language of each token block of :func:`greennlp.train.lm.token_blocks`: the
