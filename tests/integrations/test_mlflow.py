@@ -195,7 +195,14 @@ def test_the_selected_encoder_is_logged_with_the_transformers_and_onnx_flavours_
             experiment_ids=[mlrun.info.experiment_id], output_format="list")}
         pipe = mlflow.transformers.load_model(logged["model"].model_uri)
         onnx_model = mlflow.pyfunc.load_model(logged["onnx_model"].model_uri)
+        served = mlflow.pyfunc.load_model(logged["model"].model_uri)
         (version,) = client.search_model_versions("name='tiny-reviews'")
+    # pyfunc cuts texts where greennlp does: a text far past the model's length
+    long = [" ".join(test[:20]), test[0]]
+    top = served.predict(long)
+    np.testing.assert_allclose(top["score"].to_numpy(), ours.predict_proba(long).max(1),
+                               atol=1e-5)
+    assert top["label"].tolist() == ours.predict(long)
     rows = pipe(test, truncation=True, top_k=None)
     got = np.array([[next(d["score"] for d in r if d["label"] == k) for k in ours.labels]
                     for r in rows])

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from greennlp.cli import app
+from greennlp.integrations import serving
 
 runner = CliRunner()
 pytestmark = pytest.mark.integration  # a whole run (shared) and, for 4.x, a download
@@ -33,8 +34,11 @@ def _saved(record, name):
 
 @pytest.mark.parametrize("name, fmt", [("transformer", "csv"), ("transformer+onnx-int8", "jsonl")])
 def test_predict_gives_the_labels_the_run_saved_for_its_test_set(tmp_path, finished_run, name,
-                                                                 fmt):
+                                                                 fmt, monkeypatch):
     runs, record = finished_run
+    # progress chunks of one batch: the texts must still get the batches the run's
+    # evaluation gave them (the int8 variant's numbers depend on the batch)
+    monkeypatch.setattr(serving, "CHUNK", 1)
     test, proba, labels = _saved(record, name)
     test.to_csv(tmp_path / "test.csv", index=False)
     out = tmp_path / f"predictions.{fmt}"

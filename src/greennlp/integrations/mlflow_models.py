@@ -148,6 +148,9 @@ def log_selected(mlflow: Any, record: RunRecord, register: str | None = None
             info = mlflow.transformers.log_model(
                 {"model": model.model, "tokenizer": model.hf_tokenizer}, name=MODEL_NAME,
                 task="text-classification", registered_model_name=register, tags=tags,
+                # as greennlp reads texts: cut at the model's length (pyfunc's predict
+                # passed whole texts, past the length the model was trained on)
+                model_config={"truncation": True},
                 model_card=_card(card) if card.exists() else None,
                 pip_requirements=_requirements("transformers", "torch", "tokenizers",
                                                "safetensors"))

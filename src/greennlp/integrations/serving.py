@@ -3,9 +3,10 @@
 Texts come from a file (``.txt``: one per line; ``.csv``, ``.tsv``, ``.jsonl``,
 ``.parquet``: a text column) or from standard input (``-``, one per line). Each text gets
 its label and the probability of every label, written as CSV or JSON lines, in the
-order read. Texts are predicted in batches, with a progress bar on a terminal, inside one
-measured stage, so the answer comes with what it cost: time, energy, CO2e, money, and
-energy and money per million texts at that rate.
+order read. Texts are predicted in batches (the batches the run's evaluation would make of
+them), with a progress bar on a terminal, inside one measured stage, so the answer comes
+with what it cost: time, energy, CO2e, money, and energy and money per million texts at
+that rate.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Any, Sequence
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from greennlp.record import RunRecord, StageResult
 
 FORMATS = ("csv", "jsonl")
 TABLES = (".csv", ".tsv", ".jsonl", ".parquet")
-CHUNK = 16  # batches between two progress updates (and between two writes)
+CHUNK = 16  # batches between two progress updates
 
 
 @dataclass
@@ -98,6 +99,20 @@ class Writer:
                     k: round(float(p), 6) for k, p in zip(self.labels, row)}}) + "\n")
 
 
+def batching_order(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """The order in which ``model.predict_proba(texts)`` batches ``texts``: by token length
+    (stable) for a neural model, as given otherwise.
+
+    Predicting in this order, in chunks of whole batches, gives every text the batch it
+    had when the run evaluated the same texts, so a model whose numbers depend on the batch
+    (dynamic int8 activation scales) gives the run's own numbers for its test set.
+    """
+    lengths = getattr(model, "token_lengths", None)
+    if lengths is None:
+        return np.arange(len(texts))
+    return np.argsort(lengths(texts), kind="stable")
+
+
 def predict(record: RunRecord, model_name: str | None, texts: Sequence[str], stream: IO[str],
             fmt: str = "csv", batch_size: int = 32) -> Prediction:
     """Predict ``texts`` with model ``model_name`` of ``record`` (default: the selected one)
@@ -138,14 +153,16 @@ def predict(record: RunRecord, model_name: str | None, texts: Sequence[str], str
         raise UserError(f"{chosen.name} in run {record.run_id} is not a classifier; predict a "
                         f"classification run's model.")
     measure = from_dict(MeasureConfig, record.config.get("measure", {}), "measure.")
-    writer = Writer(stream, model.labels, fmt)
+    order = batching_order(model, texts)
+    proba = np.empty((len(texts), len(model.labels)), dtype=np.float32)
     step = batch_size * CHUNK
     with track(f"predict:{chosen.name}", None, Footprint.from_config(measure)) as stage, \
             progress_bar(f"predict {chosen.name}", len(texts)) as bar:
         for start in range(0, len(texts), step):
-            part = list(texts[start:start + step])
-            writer.write(model.predict_proba(part, batch_size))
-            bar.advance(len(part))
+            idx = order[start:start + step]
+            proba[idx] = model.predict_proba([texts[i] for i in idx], batch_size)
+            bar.advance(len(idx))
+        Writer(stream, model.labels, fmt).write(proba)
     stage.metrics["texts"] = len(texts)
     return Prediction(chosen.name, len(texts), stage)
 

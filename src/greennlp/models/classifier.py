@@ -146,10 +146,15 @@ class EncoderClassifier(Predicts):
     def parameter_counts(self) -> dict[str, int]:
         return count_parameters(self.model)
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text after truncation: :meth:`predict_proba` batches texts in this
+        order (stable)."""
+        return [len(x) for x in self.encode(texts)]
+
     def flops_per_example(self, texts: Sequence[str]) -> float:
         """Mean forward FLOPs over ``texts`` at their real token lengths."""
-        lengths = [len(x) for x in self.encode(texts)]
-        return mean_encoder_flops(lengths, self.model.config, len(self.labels))
+        return mean_encoder_flops(self.token_lengths(texts), self.model.config,
+                                  len(self.labels))
 
     def fingerprint(self) -> str | None:
         """A digest of everything that decides this model's probabilities: its weights and

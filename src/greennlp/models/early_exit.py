@@ -205,6 +205,11 @@ class EarlyExitClassifier(Predicts):
         """The tokenizer as a ``transformers`` fast tokenizer (``AutoTokenizer``'s kind)."""
         return self.text.hf_tokenizer
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text after truncation: :meth:`predict_proba` batches texts in this
+        order (stable)."""
+        return self.text.token_lengths(texts)
+
     def with_threshold(self, threshold: float) -> "EarlyExitClassifier":
         """The same network at another threshold."""
         return EarlyExitClassifier(self.net, self.text, threshold)
@@ -252,7 +257,7 @@ class EarlyExitClassifier(Predicts):
         cfg, n_cls = self.net.base.config, len(self.labels)
         shape = encoder_shape(cfg)
         head = 2 * cfg.hidden_size * cfg.hidden_size + 2 * cfg.hidden_size * n_cls
-        lengths = [len(x) for x in self.text.encode(texts)]
+        lengths = self.token_lengths(texts)
         total = 0.0
         for length, depth in zip(lengths, self.last_depths_):
             passed = sum(1 for d in self.net.exit_layers if d < depth)  # heads that said no

@@ -89,13 +89,17 @@ class OnnxClassifier(Predicts):
         """The source model's counts (the same weights, int8 where quantized)."""
         return dict(self.meta["counts"])
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text after truncation: :meth:`predict_proba` batches texts in this
+        order (stable)."""
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+
     def flops_per_example(self, texts: Sequence[str]) -> float:
         """Matmul FLOPs as for the source model (int8 multiply-adds counted alike)."""
-        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
         from greennlp.models.hf_format import config_from_dict
 
-        return mean_encoder_flops(lengths, config_from_dict(self.meta["hf_config"]),
-                                  len(self.labels))
+        return mean_encoder_flops(self.token_lengths(texts),
+                                  config_from_dict(self.meta["hf_config"]), len(self.labels))
 
     def save(self, folder: Path) -> Path:
         """Copy the ONNX file and write the tokenizer and metadata to ``folder``."""
