@@ -83,7 +83,10 @@ class HfOnnxPredictor:
         for start in range(0, len(texts), batch_size):
             enc = self.tokenizer(list(texts[start:start + batch_size]), padding=True,
                                  truncation=True, max_length=self.max_length, return_tensors="np")
-            feed = {k: enc[k].astype(np.int64) for k in self.inputs}
+            # as ORTModelForSequenceClassification does: zeros for token type ids the
+            # tokenizer does not return
+            feed = {k: (enc[k] if k in enc else np.zeros_like(enc["input_ids"])).astype(np.int64)
+                    for k in self.inputs}
             logits = self.session.run(None, feed)[0]
             e = np.exp(logits - logits.max(-1, keepdims=True))
             out.append(e / e.sum(-1, keepdims=True))

@@ -32,3 +32,29 @@ def test_a_bpe_vocabulary_is_left_whole(tmp_path):
     clf = load_pretrained(str(make_tiny_encoder("roberta", tmp_path / "rob")), ["n", "p"], 32)
     same, facts = trim_vocabulary(clf, SEEN)
     assert same is clf and not facts["trimmed"]
+
+
+def test_the_student_keeps_a_trimmed_vocabulary_only_when_dev_accuracy_holds(tmp_path, ctx,
+                                                                            monkeypatch):
+    from greennlp.compress import student as student_module
+    from greennlp.compress.base import Context
+    from greennlp.compress.student import StructuredPruner
+    from greennlp.data.split import Splits
+
+    clf = load_pretrained(str(make_tiny_encoder("bert", tmp_path / "bert")),
+                          ctx.splits.labels, 32)
+    trimmed, facts = StructuredPruner._trim(clf, ctx, [], max_drop_points=100.0)
+    assert trimmed is not clf and facts["trimmed"]
+    assert 0.0 <= facts["dev_agreement_with_untrimmed"] <= 1.0
+    assert "dev_accuracy_change_points" in facts
+    # the augmented texts the student was distilled on keep their tokens too
+    few = Context(Splits(ctx.splits.train.iloc[:2], ctx.splits.dev, ctx.splits.test), 0,
+                  tmp_path, log=lambda m: None)
+    _, alone = StructuredPruner._trim(clf, few, [], 100.0)
+    _, wider = StructuredPruner._trim(clf, few, ctx.splits.train["text"].tolist(), 100.0)
+    assert wider["vocab_after"] > alone["vocab_after"]
+    # a trimmed vocabulary that costs more dev accuracy than allowed is not kept
+    scores = iter([0.80, 0.78])  # the untrimmed student's, then the trimmed one's
+    monkeypatch.setattr(student_module, "dev_accuracy_of", lambda model, context: next(scores))
+    whole, facts = StructuredPruner._trim(clf, ctx, [], max_drop_points=1.0)
+    assert whole is clf and not facts["trimmed"] and "lost 2.00 dev points" in facts["why"]

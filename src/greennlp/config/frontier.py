@@ -39,8 +39,11 @@ class FrontierConfig:
                                                        "any; replace: word replacement")
     replace_copies: int = rule(1, low=0, high=20, doc="word-replacement variants per text")
     max_augmented: int = rule(20000, low=0, doc="most augmented texts per student")
-    trim_vocabulary: bool = rule(True, doc="keep only the tokens the training texts use "
-                                           "(WordPiece vocabularies)")
+    trim_vocabulary: bool = rule(True, doc="keep only the tokens the training and augmented "
+                                           "texts use (WordPiece vocabularies)")
+    trim_max_drop_points: float = rule(0.1, low=0.0, high=100.0,
+                                       doc="dev accuracy points the trimmed vocabulary may lose; "
+                                           "beyond that the whole vocabulary is kept")
     temperature: float = rule(2.0, low=0.1, high=100.0)
     alpha: float = rule(0.9, low=0.0, high=1.0, doc="weight of the soft-label loss")
     importance_examples: int = rule(2048, low=32, doc="training examples that score heads, "
