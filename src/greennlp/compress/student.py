@@ -16,11 +16,14 @@ import torch
 
 from greennlp.compress import augment
 from greennlp.compress.base import Context, label_indices
+from greennlp.compress.evaluation import fidelity
 from greennlp.compress.finetune import dev_accuracy_of, run_training
 from greennlp.compress.importance import importance
 from greennlp.compress.kd import DistillObjective
 from greennlp.compress.structured import Shape, prune_structure, structure_facts
 from greennlp.compress.vocab import trim_vocabulary
+from greennlp.evaluate import EVAL_BATCH_SIZE
+from greennlp.evaluate.predictions import predict_once
 from greennlp.models.classifier import EncoderClassifier
 
 
@@ -140,10 +143,11 @@ class StructuredPruner:
         trimmed, facts = trim_vocabulary(student, ctx.splits.train["text"].tolist() + list(extra))
         if not facts["trimmed"]:
             return student, facts
-        dev = ctx.splits.dev["text"].tolist()
-        facts["dev_agreement_with_untrimmed"] = float(np.mean(
-            trimmed.predict_proba(dev, 64).argmax(1) == student.predict_proba(dev, 64).argmax(1)))
         lost = 100 * (dev_accuracy_of(student, ctx) - dev_accuracy_of(trimmed, ctx))
+        dev = ctx.splits.dev["text"].tolist()  # the passes above, remembered by predict_once
+        facts["dev_agreement_with_untrimmed"] = fidelity(
+            predict_once(student, dev, EVAL_BATCH_SIZE),
+            predict_once(trimmed, dev, EVAL_BATCH_SIZE))["agreement"]
         facts["dev_accuracy_change_points"] = -lost
         if lost > max_drop_points:
             facts.update(trimmed=False, why=f"the trimmed vocabulary lost {lost:.2f} dev points "
