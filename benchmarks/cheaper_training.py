@@ -5,11 +5,12 @@ run's small transformer (2 layers, 128 wide, from scratch; ``--epochs`` epochs, 
 min_steps floor off as in search trials).
 
 (a) Seeds (Dodge et al. 2020). ``--seeds`` seeds each train ``--score-after`` epoch(s)
-(measured), are scored on dev, and the best ``--keep`` continue from their checkpoint to
-the end (measured); then the other seeds continue too (measured), which gives the
-all-to-the-end strategy with the same trajectories (pausing and resuming equals one
-uninterrupted run: :func:`greennlp.train.loop.train`). Costs: early-stopped = every
-seed's first stretch + the kept seeds' continuations; all-to-the-end = every stretch.
+(measured; a fraction pauses inside an epoch), are scored on dev, and the best ``--keep``
+continue from their checkpoint to the end (measured); then the other seeds continue too
+(measured), which gives the all-to-the-end strategy with the same trajectories (pausing
+and resuming equals one uninterrupted run: :func:`greennlp.train.loop.train`). Costs:
+early-stopped = every seed's first stretch + the kept seeds' continuations;
+all-to-the-end = every stretch.
 Expected max dev accuracy of N seeds: a paired bootstrap over seeds (resample N seeds
 with their early and final dev scores, apply each strategy, take the best final dev).
 
@@ -74,10 +75,12 @@ def seeds_part(args, cfg, splits: Splits, work: Path) -> dict:
         (_, info), cpu, kwh, wall = measured(lambda s=s: fit_family(
             "transformer", section, splits, s, work / f"s{s}", until_epoch=args.score_after,
             desc=f"seed {s} early"))
-        rows[s].update(early_dev=info["best_dev_accuracy"], early_cpu_s=cpu, early_kwh=kwh,
-                       early_wall_s=wall)
-        print(f"seed {s}: dev {info['best_dev_accuracy']:.4f} after {args.score_after} epoch(s), "
-              f"{cpu:.0f} CPU s", flush=True)
+        paused = info.get("paused_dev_accuracy")
+        early = info["best_dev_accuracy"] if paused is None else paused
+        rows[s].update(early_dev=early, early_cpu_s=cpu, early_kwh=kwh, early_wall_s=wall,
+                       early_steps=info["steps"])
+        print(f"seed {s}: dev {early:.4f} after {args.score_after:g} epoch(s) "
+              f"({info['steps']} steps), {cpu:.0f} CPU s", flush=True)
     ranked = sorted(seeds, key=lambda s: (-rows[s]["early_dev"], s))
     kept = ranked[:args.keep]
     for s in kept + ranked[args.keep:]:  # the kept ones first: the early-stopped strategy ends
@@ -187,7 +190,9 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--keep", type=int, default=3)
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--score-after", type=int, default=1)
+    p.add_argument("--score-after", type=float, default=1.0,
+                   help="epochs before every seed is scored on dev; a fraction pauses "
+                        "inside an epoch (0.5 = halfway through the first)")
     p.add_argument("--fractions", default="0.3,0.5,0.7,1.0")
     p.add_argument("--transformer-fractions", default="0.3,0.5,0.7",
                    help="fractions for the small transformer ('' = skip)")

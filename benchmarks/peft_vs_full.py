@@ -59,9 +59,23 @@ def interval(values: list[float], confidence: float = 0.95) -> tuple[float, floa
 
 
 def settings(cfg: RunConfig, method: str, max_steps: int | None = None):
-    name, finetune = METHODS[method]
+    """The family and its section for ``method``: a name of :data:`METHODS`, optionally
+    followed by overrides, e.g. ``freeze:freeze_layers=4,lr=2e-4`` (``+`` in place of
+    the commas on the command line) (fine-tuning keys go to
+    ``finetune``, the others to ``train``)."""
+    base, _, extra = method.partition(":")
+    name, finetune = METHODS[base]
     sec = section(cfg, name)
     train = dataclasses.replace(sec.train, max_steps=max_steps) if max_steps else sec.train
+    tune_keys = {f.name for f in dataclasses.fields(finetune)}
+    for item in filter(None, extra.split(",")):
+        key, _, value = item.partition("=")
+        if key in tune_keys:
+            kind = type(getattr(finetune, key))
+            finetune = dataclasses.replace(finetune, **{key: kind(value)})
+        else:
+            kind = type(getattr(train, key))
+            train = dataclasses.replace(train, **{key: kind(value)})
     return name, dataclasses.replace(sec, finetune=finetune, train=train)
 
 
@@ -157,14 +171,16 @@ def accuracy(model, frame) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--methods", default="full,lora,freeze")
+    parser.add_argument("--methods", default="full,lora,freeze",
+                        help="comma-separated; a method may carry overrides separated by "
+                             "'+', e.g. freeze:freeze_layers=4+lr=2e-4")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--max-steps", type=int, default=None, help="a quick check only")
     parser.add_argument("--cost-only", type=int, default=None, metavar="STEPS",
                         help="measure only the cost per optimizer step over STEPS steps of "
                              "each method (no training to the end, no accuracy)")
     args = parser.parse_args()
-    methods = args.methods.split(",")
+    methods = [m.replace("+", ",") for m in args.methods.split(",")]
     cfg = RunConfig()
     splits, _ = prepare(cfg.data, cfg.seed)
     print(f"data: {len(splits.train)} train, {len(splits.dev)} dev, {len(splits.test)} test; "

@@ -59,6 +59,36 @@ def test_resume_after_a_crash_gives_the_same_weights(frame, tmp_path, monkeypatc
         assert torch.equal(a, b), k
 
 
+@pytest.mark.parametrize("pauses,accum", [((0.35, 1.5), 1), ((0.5,), 2)])
+def test_pausing_inside_an_epoch_and_resuming_equals_one_run(frame, tmp_path, pauses, accum):
+    """Early-stopped seeds score after a fraction of an epoch: the paused run is scored on
+    dev there, and resumed, it trains the same batches to the same weights."""
+    splits = _splits(frame)
+    cfg = TrainConfig(epochs=3, batch_size=16, lr=5e-3, min_steps=0, grad_accum_steps=accum)
+
+    def fit(folder, until=None):
+        model = build_scratch_encoder(TINY, splits.train["text"], ["neg", "pos"], seed=0)
+        return fit_encoder(model, cfg, splits, seed=0, ckpt_dir=folder, desc="t",
+                           until_epoch=until)
+
+    reference, ref_info = fit(tmp_path / "ref")
+    for until in pauses:
+        _, info = fit(tmp_path / "paused", until)
+        assert not info["finished"] and info["paused_dev_accuracy"] is not None
+        assert info["steps"] == round(until * 10 / accum)  # 10 batches an epoch
+        assert len(info["history"]) == int(until)  # only whole epochs are in the history
+    resumed, info = fit(tmp_path / "paused")
+    assert info["finished"] and info["steps"] == ref_info["steps"]
+    assert info["paused_dev_accuracy"] is None
+    assert [h["dev_score"] for h in info["history"]] == \
+        [h["dev_score"] for h in ref_info["history"]]
+    assert [h["train_loss"] for h in info["history"]] == pytest.approx(
+        [h["train_loss"] for h in ref_info["history"]], rel=1e-6)
+    same = zip(reference.model.state_dict().items(), resumed.model.state_dict().items())
+    for (k, a), (_, b) in same:
+        assert torch.equal(a, b), k
+
+
 def test_early_stopping_and_max_steps(frame, tmp_path):
     _, info = _fit(frame, tmp_path / "a", epochs=20, patience=1, lr=1e-7)
     assert info["stopped_early"] and info["epochs_run"] < 20

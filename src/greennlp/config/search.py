@@ -87,8 +87,9 @@ class SeedsConfig:
                              "best seeds.keep continue (Dodge et al. 2020; families trained by "
                              "epochs; the stopped seeds' cost stays in the record)")
     score_after: float = rule(0.25, low=0.01, high=0.99,
-                              doc="early_stopped: share of a seed's epochs after which all seeds "
-                                  "are scored on dev (rounded, at least 1 epoch)")
+                              doc="early_stopped: share of a seed's training (its optimizer "
+                                  "steps) after which all seeds are scored on dev; it may fall "
+                                  "inside an epoch (0.125 of 4 epochs = half the first)")
     keep: int = rule(3, low=1, doc="early_stopped: seeds continued to the end (the best on dev "
                                    "when scored; the run's own final model is trained anyway)")
 

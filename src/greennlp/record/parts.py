@@ -135,7 +135,7 @@ class StoppedSeed:
 
     seed: int
     dev_accuracy: float
-    epochs_run: int
+    epochs_run: float  # epochs trained when stopped (a fraction where it paused inside one)
     stage: str = ""
 
 
@@ -160,7 +160,7 @@ class SeedRuns:
     note: str = ""
     strategy: str = "all"  # all | early_stopped (Dodge et al. 2020)
     epochs: int | None = None  # early_stopped: the full budget of a seed ...
-    scored_after_epochs: int | None = None  # ... when every seed was scored on dev
+    scored_after_epochs: float | None = None  # ... when every seed was scored on dev
     keep: int | None = None  # ... and how many continued to the end
     stopped: list[StoppedSeed] = field(default_factory=list)
     cost: dict[str, float | None] = field(default_factory=dict)  # measured, every seed: stage

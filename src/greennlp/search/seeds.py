@@ -6,8 +6,9 @@ gate). The report gives mean, standard deviation, min and max on dev and test.
 
 With ``seeds.strategy=early_stopped`` (Dodge et al. 2020, "Fine-Tuning Pretrained Language
 Models: Weight Initializations, Data Orders, and Early Stopping"), every seed first runs
-``seeds.score_after`` of its epochs (a ``seed:<family>:s<k>:early`` stage) and is scored on
-dev; only the best ``seeds.keep`` continue from their checkpoint to the end. The stopped
+``seeds.score_after`` of its training (a ``seed:<family>:s<k>:early`` stage; a share of its
+optimizer steps, so it may pause inside an epoch) and is scored on dev; only the best
+``seeds.keep`` continue from their checkpoint to the end. The stopped
 seeds' stages, and so their cost, stay in the record; the statistics are over the seeds
 trained to the end, the stopped ones are listed apart.
 """
@@ -57,7 +58,7 @@ def _seed_name(family: str, seed: int) -> str:
     return f"seed:{family}:s{seed}"
 
 
-def _train_and_score(run: Run, family: str, cfg, seed: int, until_epoch: int | None = None
+def _train_and_score(run: Run, family: str, cfg, seed: int, until_epoch: float | None = None
                      ) -> dict[str, Any]:
     """Train seed ``seed`` (resuming its checkpoint) to ``until_epoch`` or the end, as one
     measured stage; to the end, it is saved and scored on dev and once on test."""
@@ -69,10 +70,11 @@ def _train_and_score(run: Run, family: str, cfg, seed: int, until_epoch: int | N
                                  desc=f"{family} seed {seed}")
         by_epoch = list(np.maximum.accumulate([h["dev_score"] for h in info.get("history") or []]))
         if until_epoch:
-            st.metrics = {"seed": seed, "dev_accuracy": info["best_dev_accuracy"],
-                          "epochs_run": info.get("epochs_run"), "dev_by_epoch": by_epoch}
-            run.log(f"{family} seed {seed}: dev {info['best_dev_accuracy']:.3f} after "
-                    f"{info.get('epochs_run')} epoch(s)")
+            paused = info.get("paused_dev_accuracy")
+            dev = info["best_dev_accuracy"] if paused is None else paused
+            st.metrics = {"seed": seed, "dev_accuracy": dev, "epochs_run": until_epoch,
+                          "steps": info.get("steps"), "dev_by_epoch": by_epoch}
+            run.log(f"{family} seed {seed}: dev {dev:.3f} after {until_epoch:g} epoch(s)")
             return st.metrics
         with atomic_folder(folder / "final") as tmp:
             model.save(tmp)
@@ -119,8 +121,10 @@ def seed_family(run: Run, family: str, count: int) -> SeedRuns:
 
 
 def _early_stopped(run: Run, family: str, count: int) -> SeedRuns:
-    """Every seed scored on dev after ``seeds.score_after`` of its epochs; the best
-    ``seeds.keep`` (the run's final model among them, or trained anyway) go on to the end.
+    """Every seed scored on dev after ``seeds.score_after`` of its training (a share of its
+    optimizer steps: it may pause inside an epoch); the best ``seeds.keep`` (the run's final
+    model among them when its score at that point is known, else trained anyway) go on to
+    the end.
 
     Replicas train exactly ``train.epochs`` epochs (the min_steps floor is off, as in
     search trials), so pausing and resuming equals one uninterrupted run."""
@@ -128,13 +132,10 @@ def _early_stopped(run: Run, family: str, count: int) -> SeedRuns:
     cfg, base_seed = final_config(run, family)
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, min_steps=0))
     epochs = cfg.train.epochs
-    after = min(epochs - 1, max(1, round(scfg.score_after * epochs)))
+    after = round(scfg.score_after * epochs, 6)  # epochs, a fraction where it falls inside one
     base = _base_row(run, family)
-    if after < 1:
-        run.note(f"seeds of {family}: one epoch cannot be split, so every seed ran to the end")
-        return seed_family_all(run, family, count)
-    base["early_dev_accuracy"] = (base["dev_by_epoch"][after - 1]
-                                  if len(base["dev_by_epoch"]) >= after else None)
+    whole = after == int(after) and 1 <= after <= len(base["dev_by_epoch"])
+    base["early_dev_accuracy"] = base["dev_by_epoch"][int(after) - 1] if whole else None
     early = {seed: _train_and_score(run, family, cfg, seed, until_epoch=after)
              for seed in _seeds(base_seed, count)[1:]}
     ranked = sorted([(-m["dev_accuracy"], k, seed) for k, (seed, m) in enumerate(early.items())]
@@ -159,7 +160,7 @@ def _early_stopped(run: Run, family: str, count: int) -> SeedRuns:
                 estimate[key] + value / s.epochs_run * (epochs - s.epochs_run)
     return _save(run, family, SeedRuns(
         seeds=[r["seed"] for r in rows], summary=summarize(rows), strategy="early_stopped",
-        note=f"{count} seeds scored on dev after {after} of {epochs} epochs; the best "
+        note=f"{count} seeds scored on dev after {after:g} of {epochs} epochs; the best "
              f"{scfg.keep} continued (the run's final model is trained to the end anyway); "
              f"the statistics are over the {len(rows)} seeds trained to the end",
         per_seed=[build(SeedRow, r) for r in rows], epochs=epochs, scored_after_epochs=after,

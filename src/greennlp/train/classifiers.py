@@ -86,7 +86,7 @@ def seconds_per_step(history: list[dict]) -> float | None:
 
 
 def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
-                ckpt_dir: Path, desc: str, until_epoch: int | None = None
+                ckpt_dir: Path, desc: str, until_epoch: float | None = None
                 ) -> tuple[EncoderClassifier, dict[str, Any]]:
     """Train an encoder classifier with the shared loop; keeps the best-on-dev weights.
 
@@ -124,7 +124,7 @@ def fit_encoder(model: EncoderClassifier, train_cfg, splits: Splits, seed: int,
         "dev_metric": selection_metric(splits), "class_weights": weights,
         "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
         "best_dev_accuracy": state.best_score, "stopped_early": state.stopped_early,
-        "finished": state.finished,
+        "finished": state.finished, "paused_dev_accuracy": state.paused_score,
         "resumed_from_epoch": state.resumed_from_epoch, "history": state.history,
         "train_tokens_per_epoch": int(sum(lengths)),
         "truncated_examples": int(sum(n >= model.max_length for n in lengths)),
@@ -146,7 +146,7 @@ def _fit_once(fam: Family, section, splits: Splits, seed: int, folder: Path, **_
 
 
 def _fit_epochs(fam: Family, section, splits: Splits, seed: int, folder: Path, *,
-                until_epoch: int | None = None, desc: str = "", **_: Any):
+                until_epoch: float | None = None, desc: str = "", **_: Any):
     model = fam.build(section, splits.train["text"].tolist(), splits.labels, seed)
     return fit_encoder(model, section.train, splits, seed, Path(folder) / "checkpoints",
                        desc=desc, until_epoch=until_epoch)
@@ -167,7 +167,7 @@ TRAINERS = {"once": _fit_once, "epochs": _fit_epochs, "masked-lm": _fit_masked_l
 
 
 def fit_family(name: str, section, splits: Splits, seed: int, folder: Path,
-               until_epoch: int | None = None, desc: str | None = None, mlm=None):
+               until_epoch: float | None = None, desc: str | None = None, mlm=None):
     """Fit classification family ``name`` with its config section (trial, seed or final
     settings); torch families checkpoint under ``folder/checkpoints``.
 

@@ -3,7 +3,9 @@
 AdamW (fused where available), linear warm-up then linear decay, gradient clipping,
 gradient accumulation, bf16 autocast where the hardware supports it, early stopping on
 a dev score, a progress bar, and a checkpoint after every epoch that a crashed run
-resumes from. The loop knows nothing about text: it gets batches and a dev scorer.
+resumes from; training can pause at any optimizer step (``until_epoch`` with a fraction)
+and resume as if it had not. The loop knows nothing about text: it gets batches and a dev
+scorer.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ class TrainState:
     stopped_early: bool = False
     finished: bool = False
     resumed_from_epoch: int | None = None
+    # paused inside an epoch (``until_epoch`` with a fraction): batches of the current
+    # epoch done, its running loss and seconds so far, and the dev score at the pause
+    batch: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_seen: int = 0
+    epoch_seconds: float = 0.0
+    paused_score: float | None = None
 
 
 def _finite(model: torch.nn.Module) -> bool:
@@ -161,7 +170,7 @@ def _load_checkpoint(folder: Path, model, optimizer, scheduler) -> TrainState:
     return TrainState(**blob["state"])
 
 
-def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) -> int:
+def planned_epochs(cfg, steps_per_epoch: int, until_epoch: float | None = None) -> int:
     """Epochs to plan for: ``cfg.epochs``, stretched to reach ``cfg.min_steps`` optimizer
     steps (at most ``cfg.max_epochs``) so that a small dataset gets enough updates. When
     stretched, early stopping on dev waits until the floor is reached (a model that starts
@@ -183,10 +192,34 @@ def planned_epochs(cfg, steps_per_epoch: int, until_epoch: int | None = None) ->
     return max(cfg.epochs, min(cfg.max_epochs, need))
 
 
+def pause_step(until_epoch: float | None, steps_per_epoch: int, total_steps: int) -> int:
+    """The optimizer step to pause at for ``until_epoch`` epochs (the nearest step, at
+    least one; no pause: ``total_steps``).
+
+    >>> pause_step(2, 10, 40), pause_step(0.25, 10, 40), pause_step(0.01, 10, 40)
+    (20, 2, 1)
+    >>> pause_step(None, 10, 40), pause_step(9, 10, 40)
+    (40, 40)
+    """
+    if until_epoch is None:
+        return total_steps
+    return min(total_steps, max(1, round(until_epoch * steps_per_epoch)))
+
+
+def _pause(state: TrainState, model: torch.nn.Module, loss_sum: float, seen: int,
+           seconds: float, dev_score: Callable[[], float], desc: str) -> None:
+    """Keep a half-done epoch's running loss and time in ``state`` and score the model on
+    dev there (the resumed epoch ends as if it had not paused)."""
+    if not _finite(model):
+        raise _diverged(desc, "some weights are not finite", state.epoch + 1, state.step)
+    state.epoch_loss_sum, state.epoch_seen, state.epoch_seconds = loss_sum, seen, seconds
+    state.paused_score = float(dev_score())
+
+
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
           dev_score: Callable[[], float], cfg, ckpt_dir: Path, *, seed: int = 0,
           desc: str = "train", checkpoint_extra: dict | None = None,
-          until_epoch: int | None = None,
+          until_epoch: float | None = None,
           observe: Callable[[int, int, dict, Any], None] | None = None,
           loss_fn: Callable[[Any, dict], torch.Tensor] | None = None) -> TrainState:
     """Train ``model`` in place and leave it holding its best-on-dev weights.
@@ -211,7 +244,11 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     until_epoch
         Pause after this many epochs (a later call resumes). The learning-rate schedule
         still spans ``cfg.epochs``, so pausing and resuming equals one uninterrupted run:
-        this is how successive halving grows a trial's budget rung by rung.
+        this is how successive halving grows a trial's budget rung by rung. A fraction
+        pauses inside an epoch, at the optimizer step nearest to it (at least one step):
+        the model is scored on dev there (``TrainState.paused_score``, which neither
+        early stopping nor the best weights see) and the resumed run skips the batches
+        of that epoch already trained (early-stopped seeds score this way).
     observe
         Called as ``observe(epoch, batch_index, batch, output)`` after each forward
         (e.g. :class:`greennlp.train.dynamics.DynamicsRecorder` reads the logits).
@@ -249,16 +286,20 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
     state = TrainState()
     if (ckpt_dir / LAST / "trainer_state.pt").exists():
         state = _load_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler)
-        state.resumed_from_epoch = state.epoch
+        state.resumed_from_epoch, state.paused_score = state.epoch, None
     done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
-    stop_at = min(epochs, until_epoch or epochs)
-    with progress_bar(desc, total=n_batches * max(0, stop_at - state.epoch),
-                      disable=done or state.epoch >= stop_at) as bar:
-        while not done and state.epoch < stop_at:
-            t0, loss_sum, seen = time.perf_counter(), 0.0, 0
+    pause_at = pause_step(until_epoch, steps_per_epoch, total_steps)
+    todo = (min(pause_at, total_steps) - state.step) * cfg.grad_accum_steps
+    with progress_bar(desc, total=max(0, todo), disable=done or state.step >= pause_at) as bar:
+        while not done and state.step < pause_at:
+            t0 = time.perf_counter() - state.epoch_seconds
+            loss_sum, seen, skip = state.epoch_loss_sum, state.epoch_seen, state.batch
             model.train()
             optimizer.zero_grad(set_to_none=True)
+            paused = False
             for i, batch in enumerate(batches(state.epoch)):
+                if i < skip:  # trained before the pause: the same order, so the same batches
+                    continue
                 batch = _to(batch, device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     output = model(**batch)
@@ -278,9 +319,21 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     state.step += 1
+                    paused = state.step >= pause_at and i + 1 < n_batches
                 bar.advance(loss=loss_sum / seen, epoch=state.epoch + 1)
-                if state.step >= total_steps:
+                if state.step >= total_steps or paused:
+                    if paused:
+                        state.batch = i + 1
                     break
+            if paused and state.step < total_steps:
+                _pause(state, model, loss_sum, seen, time.perf_counter() - t0, dev_score, desc)
+                if distributed.is_main():
+                    _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
+                                     checkpoint_extra or {})
+                distributed.barrier()
+                break
+            state.batch, state.epoch_seen = 0, 0  # a whole epoch from here on
+            state.epoch_loss_sum = state.epoch_seconds = 0.0
             loss_sum, seen = distributed.sum_across([loss_sum, seen])
             if not _finite(model):
                 raise _diverged(desc, "some weights are not finite", state.epoch + 1, state.step)
