@@ -60,9 +60,8 @@ def interval(values: list[float], confidence: float = 0.95) -> tuple[float, floa
 
 def settings(cfg: RunConfig, method: str, max_steps: int | None = None):
     """The family and its section for ``method``: a name of :data:`METHODS`, optionally
-    followed by overrides, e.g. ``freeze:freeze_layers=4,lr=2e-4`` (``+`` in place of
-    the commas on the command line) (fine-tuning keys go to
-    ``finetune``, the others to ``train``)."""
+    followed by overrides, e.g. ``freeze:freeze_layers=4,lr=2e-4``; fine-tuning keys go to
+    ``finetune``, the others to ``train`` (on the command line, ``+`` separates them)."""
     base, _, extra = method.partition(":")
     name, finetune = METHODS[base]
     sec = section(cfg, name)
