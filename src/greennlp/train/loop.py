@@ -206,14 +206,17 @@ def pause_step(until_epoch: float | None, steps_per_epoch: int, total_steps: int
     return min(total_steps, max(1, round(until_epoch * steps_per_epoch)))
 
 
-def _pause(state: TrainState, model: torch.nn.Module, loss_sum: float, seen: int,
-           seconds: float, dev_score: Callable[[], float], desc: str) -> None:
-    """Keep a half-done epoch's running loss and time in ``state`` and score the model on
-    dev there (the resumed epoch ends as if it had not paused)."""
+def _check_finite(model: torch.nn.Module, desc: str, state: TrainState) -> None:
     if not _finite(model):
         raise _diverged(desc, "some weights are not finite", state.epoch + 1, state.step)
-    state.epoch_loss_sum, state.epoch_seen, state.epoch_seconds = loss_sum, seen, seconds
-    state.paused_score = float(dev_score())
+
+
+def _checkpoint(ckpt_dir: Path, model, optimizer, scheduler, state: TrainState,
+                extra: dict | None) -> None:
+    """``last/`` written by the main rank, every rank waiting for it."""
+    if distributed.is_main():
+        _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state, extra or {})
+    distributed.barrier()
 
 
 def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_batches: int,
@@ -319,24 +322,21 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
                     scheduler.step()
                     optimizer.zero_grad(set_to_none=True)
                     state.step += 1
-                    paused = state.step >= pause_at and i + 1 < n_batches
+                    paused = state.step >= pause_at < total_steps and i + 1 < n_batches
                 bar.advance(loss=loss_sum / seen, epoch=state.epoch + 1)
                 if state.step >= total_steps or paused:
-                    if paused:
-                        state.batch = i + 1
                     break
-            if paused and state.step < total_steps:
-                _pause(state, model, loss_sum, seen, time.perf_counter() - t0, dev_score, desc)
-                if distributed.is_main():
-                    _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
-                                     checkpoint_extra or {})
-                distributed.barrier()
+            if paused:  # inside the epoch: keep where it is, score it on dev, checkpoint
+                _check_finite(model, desc, state)
+                state.batch, state.epoch_loss_sum, state.epoch_seen = i + 1, loss_sum, seen
+                state.epoch_seconds = time.perf_counter() - t0
+                state.paused_score = float(dev_score())
+                _checkpoint(ckpt_dir, model, optimizer, scheduler, state, checkpoint_extra)
                 break
             state.batch, state.epoch_seen = 0, 0  # a whole epoch from here on
             state.epoch_loss_sum = state.epoch_seconds = 0.0
             loss_sum, seen = distributed.sum_across([loss_sum, seen])
-            if not _finite(model):
-                raise _diverged(desc, "some weights are not finite", state.epoch + 1, state.step)
+            _check_finite(model, desc, state)
             score = float(dev_score())
             state.history.append({"epoch": state.epoch + 1, "train_loss": loss_sum / max(1, seen),
                                   "dev_score": score, "lr": scheduler.get_last_lr()[0],
@@ -352,10 +352,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], Iterable[dict]], n_ba
                                    and state.step >= floor)
             done = state.stopped_early or state.epoch >= epochs or state.step >= total_steps
             state.finished = done
-            if distributed.is_main():
-                _save_checkpoint(ckpt_dir / LAST, model, optimizer, scheduler, state,
-                                 checkpoint_extra or {})
-            distributed.barrier()
+            _checkpoint(ckpt_dir, model, optimizer, scheduler, state, checkpoint_extra)
     state.finished = done
     if (ckpt_dir / BEST / "model.safetensors").exists():
         load_weights(model, ckpt_dir / BEST / "model.safetensors")
